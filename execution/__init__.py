@@ -1,0 +1,1 @@
+"""The trading domain: contracts, the six stage handlers, guards, broker, engine, CLI."""

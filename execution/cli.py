@@ -1,0 +1,174 @@
+"""``scalpchart``: validate, matrix, render, run (and simulate, bench).
+
+Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
+or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from execution import paths
+from execution.guards import REGISTRY
+from statecharts.compiler import compile_chart
+from statecharts.errors import ChartInvalid, Problem
+from statecharts.lint import lint
+from statecharts.loader import load_chart
+from statecharts.matrix import build_matrix
+from statecharts.render import TraceStep, render
+from statecharts.spec import ChartSpec
+
+Command = Callable[[argparse.Namespace], int]
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: exit 2."""
+
+
+def _chart_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("chart", nargs="?", type=Path, default=None,
+                        help="chart YAML (default: config/scalp_execution.yaml)")
+
+
+def _read_spec(path: Path | None) -> ChartSpec:
+    chart = path or paths.default_chart()
+    try:
+        return load_chart(chart)
+    except OSError as err:
+        raise UsageError(f"{chart}: cannot read: {err.strerror or err}") from err
+
+
+def _problems(args: argparse.Namespace) -> list[Problem]:
+    from execution.settings import read_limits
+
+    problems: list[Problem] = []
+    limit_keys = None
+    if args.limits is not None:
+        try:
+            limit_keys = list(read_limits(args.limits).keys())
+        except ChartInvalid as err:
+            problems.extend(err.problems)
+        except OSError as err:
+            raise UsageError(f"{args.limits}: cannot read: {err.strerror or err}") from err
+    try:
+        spec = _read_spec(args.chart)
+    except ChartInvalid as err:
+        return problems + err.problems
+    problems += lint(spec, guards=REGISTRY.guards, handlers=REGISTRY.handlers, limits=limit_keys)
+    return problems
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems = _problems(args)
+    if args.format == "json":
+        print(json.dumps([p.to_json() for p in problems], indent=2))
+    else:
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print(f"{args.chart or paths.default_chart()}: ok")
+    return EXIT_FINDINGS if problems else EXIT_OK
+
+
+def _compiled(path: Path | None) -> tuple[ChartSpec, type]:
+    spec = _read_spec(path)
+    return spec, compile_chart(spec, REGISTRY)
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    spec, chart = _compiled(args.chart)
+    matrix = build_matrix(chart, spec)
+    if args.format == "json":
+        print(json.dumps(matrix.to_json(), indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(matrix.to_csv())
+    else:
+        print(matrix.to_text())
+    return EXIT_OK
+
+
+def read_trace(path: Path) -> list[TraceStep]:
+    """A trace file: a run's JSON (``scalpchart run --trace-out``) or a list of steps."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path}: cannot read trace: {err}") from err
+    steps = data.get("trace", data.get("path")) if isinstance(data, dict) else data
+    if not isinstance(steps, list):
+        raise UsageError(f"{path}: no 'trace' or 'path' list in the trace file")
+    out = []
+    for step in steps:
+        if isinstance(step, str):
+            out.append(TraceStep(step))
+        elif isinstance(step, dict) and "state" in step:
+            out.append(TraceStep(step["state"], step.get("event") or "", step.get("guard") or ""))
+        else:
+            raise UsageError(f"{path}: bad trace step {step!r}")
+    return out
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    spec = _read_spec(args.chart)
+    trace = read_trace(args.trace) if args.trace else []
+    data = render(spec, args.format, trace)
+    if args.output:
+        args.output.write_bytes(data)
+        print(f"wrote {args.output}", file=sys.stderr)
+    elif args.format == "png":
+        raise UsageError("PNG output needs -o FILE")
+    else:
+        sys.stdout.write(data.decode())
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scalpchart", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="schema-check and lint a chart (and a limits file)")
+    _chart_arg(p)
+    p.add_argument("--limits", type=Path, help="also validate this limits YAML")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("matrix", help="the transition matrix of the compiled chart")
+    _chart_arg(p)
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    p.set_defaults(func=cmd_matrix)
+
+    p = sub.add_parser("render", help="draw the chart (optionally with a run's trace)")
+    _chart_arg(p)
+    p.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
+    p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--trace", type=Path, help="a run's JSON (scalpchart run --trace-out)")
+    p.set_defaults(func=cmd_render)
+
+    from execution.cli_run import add_run_parser
+    add_run_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except UsageError as err:
+        print(f"scalpchart: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ChartInvalid as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_FINDINGS
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

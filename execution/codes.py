@@ -1,0 +1,57 @@
+"""Fail-safe (FS) and guardrail (GR) codes: one registry for the whole engine.
+
+Fail-safes stop or escape an execution; guardrails constrain it and warn.
+Alerts read ``CODE: key=value ...`` (see :func:`alert_text`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Code(Enum):
+    """Every FS/GR code, with its condition and its action."""
+
+    FS090 = ("every child order failed to send", "stop the execution (FAILED)")
+    FS091 = ("invalid or unknown symbol", "stop the execution, flag for investigation")
+    FS092 = ("emergency escape executed", "log and alert")
+    FS093 = ("fill timeout", "cancel unfilled orders")
+    FS094 = ("slippage beyond the maximum", "stop adjusting and escape")
+    FS095 = ("P0 event queue overflow", "pause: no new executions until the queue drains")
+    GR060 = ("too many child orders", "limit the split count")
+    GR061 = ("insufficient balance", "reduce the quantity")
+    GR062 = ("daily trade limit reached", "block further trades")
+    GR063 = ("slippage warning", "limit the price adjustment")
+    GR064 = ("fill delay", "warning")
+
+    def __init__(self, condition: str, action: str) -> None:
+        self.condition = condition
+        self.action = action
+
+    @property
+    def is_fail_safe(self) -> bool:
+        return self.name.startswith("FS")
+
+
+def alert_text(code: Code, **details: object) -> str:
+    """Format an alert as ``CODE: key=value key=value``."""
+    parts = " ".join(f"{key}={value}" for key, value in details.items())
+    return f"{code.name}: {parts}" if parts else f"{code.name}: {code.condition}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One raised code with its rendered message and structured details."""
+
+    code: Code
+    message: str
+    at_ns: int = 0
+    details: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, code: Code, at_ns: int = 0, **details: object) -> Alert:
+        return cls(code, alert_text(code, **details), at_ns, {k: str(v) for k, v in details.items()})
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code.name, "message": self.message}

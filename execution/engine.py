@@ -1,0 +1,225 @@
+"""The engine: one compiled chart, one chart instance per execution, one event loop.
+
+>>> engine = Engine(broker)                      # doctest: +SKIP
+>>> result = await engine.execute(intent)        # doctest: +SKIP
+
+``submit`` starts an execution and returns its handle at once; ``escape`` is
+the micro-risk loop's trigger and may be called at any moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from execution import paths
+from execution.broker import Broker, BrokerError
+from execution.bus import EventBus
+from execution.codes import Code
+from execution.context import ExecutionContext, SafetyState
+from execution.contracts import ExecutionIntent, ExecutionResult, PathStep, Position
+from execution.guards import REGISTRY
+from execution.market_session import KrxSessions
+from execution.pricing import slippage_bps
+from execution.services import Services
+from execution.settings import EngineLimits, load_engine_limits
+from execution.volume_profile import VolumeProfile
+from statecharts.compiler import compile_chart
+from statecharts.errors import ChartInvalid, EventRejected
+from statecharts.lint import lint
+from statecharts.loader import load_chart
+from statecharts.runtime import ChartRun
+from statecharts.spec import ChartSpec
+
+log = logging.getLogger("execution.engine")
+_IDS = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Execution:
+    """A handle on one execution: its context, its chart run and its result future."""
+
+    ctx: ExecutionContext
+    run: ChartRun
+    result: asyncio.Future[ExecutionResult] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.ctx.id
+
+    @property
+    def state(self) -> str:
+        return self.run.state
+
+
+def load_product_chart(chart: Path | str | None, limits: EngineLimits) -> ChartSpec:
+    """Load, lint (against the registry and the limits) and return the chart spec."""
+    spec = load_chart(chart or paths.default_chart())
+    problems = lint(spec, guards=REGISTRY.guards, handlers=REGISTRY.handlers,
+                    limits=list(limits.raw.keys()) if limits.raw else None)
+    if problems:
+        raise ChartInvalid(problems)
+    return spec
+
+
+class Engine:
+    def __init__(self, broker: Broker, *, limits: EngineLimits | None = None,
+                 chart: Path | str | None = None, sessions: KrxSessions | None = None,
+                 profile: VolumeProfile | None = None, safety_state: SafetyState = SafetyState.NORMAL,
+                 capital_krw: Decimal | None = None, id_prefix: str = "X",
+                 stage_timeouts_ms: dict[str, float] | None = None) -> None:
+        limits = limits or load_engine_limits()
+        self.spec = load_product_chart(chart, limits)
+        self.chart = compile_chart(self.spec, REGISTRY)
+        self.timeouts_ms = limits.stage_timeouts_ms(self.spec) | (stage_timeouts_ms or {})
+        self.services = Services(broker=broker, limits=limits, sessions=sessions or KrxSessions(),
+                                 bus=EventBus(limits.p0_queue_capacity),
+                                 profile=profile or VolumeProfile.load(),
+                                 safety_state=safety_state, capital_krw=capital_krw)
+        self.executions: dict[str, Execution] = {}
+        self._prefix = id_prefix
+        self._unsubscribe: Callable[[], None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._cursor = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _ensure_started(self) -> None:
+        if self._unsubscribe is None:
+            self._unsubscribe = self.services.broker.subscribe_fills(self.services.router.route)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll_fills())
+
+    async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+
+    async def _poll_fills(self) -> None:
+        """The polling fallback: catches fills whose push was lost (e.g. in a disconnect)."""
+        interval = self.services.limits.fill_poll_interval_ms / 1000
+        broker = self.services.broker
+        while True:
+            await asyncio.sleep(interval)
+            if not any(not e.run.done for e in self.executions.values()):
+                continue
+            try:
+                fills, self._cursor = await broker.fills_since(self._cursor)
+            except BrokerError as err:
+                log.warning("fill poll failed: %s", err)
+                continue
+            for fill in fills:
+                self.services.router.route(fill)
+
+    # -- the public surface ---------------------------------------------------------------
+    @property
+    def safety_state(self) -> SafetyState:
+        return self.services.safety_state
+
+    @safety_state.setter
+    def safety_state(self, value: SafetyState) -> None:
+        self.services.safety_state = value
+
+    @property
+    def bus(self) -> EventBus:
+        return self.services.bus
+
+    def add_position_listener(self, listener: Callable[[Position], None]) -> None:
+        self.services.position_listeners.append(listener)
+
+    def submit(self, intent: ExecutionIntent) -> Execution:
+        """Start executing ``intent``; returns at once with the execution's handle."""
+        self._ensure_started()
+        loop = asyncio.get_running_loop()
+        execution_id = intent.client_intent_id or f"{self._prefix}{next(_IDS):06d}"
+        if execution_id in self.executions:
+            raise ValueError(f"execution id {execution_id!r} already used")
+        ctx = ExecutionContext(execution_id, intent, self.services)
+        run = ChartRun(self.chart, self.spec, ctx, scheduler=loop, timeouts_ms=self.timeouts_ms,
+                       on_final=self._on_final, on_code=lambda code, guard: _code(ctx, code, guard))
+        ctx.run = run
+        execution = Execution(ctx, run, loop.create_future())
+        self.executions[execution_id] = execution
+        self.services.ledger.live[(intent.symbol, intent.side)] += 1
+        run.dispatch("start")
+        return execution
+
+    async def execute(self, intent: ExecutionIntent) -> ExecutionResult:
+        return await self.submit(intent).result
+
+    def escape(self, execution_id: str, reason: str) -> bool:
+        """Emergency escape, from outside, at any moment. False when there was nothing to do
+        (unknown id, already escaping or finished): escaping twice is harmless."""
+        execution = self.executions.get(execution_id)
+        if execution is None or execution.run.done or execution.ctx.escaping:
+            return False
+        execution.ctx.escape_reason = reason
+        try:
+            execution.run.dispatch(self.spec.escape_event)
+        except EventRejected:
+            return False
+        return True
+
+    def escape_all(self, reason: str) -> int:
+        return sum(self.escape(eid, reason) for eid in list(self.executions))
+
+    # -- completion -----------------------------------------------------------------------
+    def _on_final(self, run: ChartRun) -> None:
+        ctx: ExecutionContext = run.ctx
+        run.cancel_timers()
+        self.services.ledger.live[(ctx.intent.symbol, ctx.intent.side)] -= 1
+        asyncio.get_running_loop().create_task(self._settle(ctx))
+
+    async def _settle(self, ctx: ExecutionContext) -> None:
+        """Wait for the final state's cancels (and any in-flight send), then resolve."""
+        pending = set(ctx.tasks) | set(ctx.inflight)
+        if pending:
+            await asyncio.wait(pending, timeout=self.services.limits.cancel_confirm_timeout_ms / 1000)
+        execution = self.executions[ctx.id]
+        if not execution.result.done():
+            execution.result.set_result(build_result(ctx))
+
+
+def _code(ctx: ExecutionContext, code: str, guard: str) -> None:
+    member = Code[code]
+    ctx.alert(member, guard=guard, **ctx.notes.get(member, {}))
+
+
+def build_result(ctx: ExecutionContext) -> ExecutionResult:
+    run = ctx.run
+    assert run is not None
+    avg = ctx.fills.avg_price
+    slip = None
+    if avg is not None and ctx.arrival_price:
+        slip = float(slippage_bps(ctx.intent.side, avg, ctx.arrival_price))
+    reason = ctx.failure_detail or ctx.escape_reason
+    if run.errors:
+        state, exc = run.errors[-1]
+        reason = f"{type(exc).__name__} in {state}: {exc}"
+    return ExecutionResult(
+        execution_id=ctx.id,
+        intent=ctx.intent,
+        final_state=run.state,
+        path=[PathStep(s.state, s.event, s.at_ns) for s in run.trace],
+        children=list(ctx.children),
+        fills=list(ctx.fills.fills),
+        filled_qty=ctx.fills.filled_qty,
+        avg_price=avg,
+        arrival_price=ctx.arrival_price,
+        slippage_bps=slip,
+        alerts=list(ctx.alerts),
+        stage_latency_us=run.time_in_state_us(),
+        reason=reason,
+        fees=ctx.fills.fees,
+        extra={"stage_busy_us": run.busy_us(), "precheck_failure":
+               ctx.precheck_failure.value if ctx.precheck_failure else None,
+               "adjust_rounds": ctx.adjust_rounds, "qty": ctx.qty,
+               "trace": [s.to_json() for s in run.trace]},
+    )

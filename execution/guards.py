@@ -1,0 +1,116 @@
+"""The guard predicates the chart names, and the registry of stage handlers.
+
+Guards only read the :class:`ExecutionContext`; the YAML says which
+transition each one guards and which FS/GR code it carries.
+"""
+
+from __future__ import annotations
+
+from execution.context import AdjustOutcome, ExecutionContext, PrecheckFailure
+from execution.stages.adjust import adjust
+from execution.stages.escape import escape
+from execution.stages.finish import finish
+from execution.stages.monitor import monitor
+from execution.stages.precheck import precheck
+from execution.stages.send import send
+from execution.stages.split import split
+from statecharts.registry import Registry
+
+REGISTRY = Registry("scalp_execution")
+guard = REGISTRY.guard
+
+for _name, _handler in (("precheck", precheck), ("split", split), ("send", send),
+                        ("monitor", monitor), ("adjust", adjust), ("escape", escape),
+                        ("finish", finish)):
+    REGISTRY.handler(_name)(_handler)
+
+
+def _failed(ctx: ExecutionContext, failure: PrecheckFailure) -> bool:
+    return ctx.precheck_failure is failure
+
+
+@guard("p0_overflow")
+def p0_overflow(ctx: ExecutionContext) -> bool:
+    return _failed(ctx, PrecheckFailure.P0_OVERFLOW)
+
+
+@guard("symbol_unknown")
+def symbol_unknown(ctx: ExecutionContext) -> bool:
+    return ctx.symbol_unknown
+
+
+@guard("daily_limit_reached")
+def daily_limit_reached(ctx: ExecutionContext) -> bool:
+    return _failed(ctx, PrecheckFailure.DAILY_LIMIT)
+
+
+@guard("no_capital")
+def no_capital(ctx: ExecutionContext) -> bool:
+    return _failed(ctx, PrecheckFailure.NO_CAPITAL)
+
+
+@guard("precheck_blocked")
+def precheck_blocked(ctx: ExecutionContext) -> bool:
+    return ctx.precheck_failure is not None
+
+
+@guard("qty_reduced")
+def qty_reduced(ctx: ExecutionContext) -> bool:
+    return 0 < ctx.qty < ctx.intent.qty
+
+
+@guard("split_empty")
+def split_empty(ctx: ExecutionContext) -> bool:
+    return not ctx.children
+
+
+@guard("children_capped")
+def children_capped(ctx: ExecutionContext) -> bool:
+    return ctx.plan is not None and ctx.plan.capped
+
+
+@guard("all_sends_failed")
+def all_sends_failed(ctx: ExecutionContext) -> bool:
+    return ctx.sent_ok == 0
+
+
+@guard("balance_short")
+def balance_short(ctx: ExecutionContext) -> bool:
+    return ctx.balance_short
+
+
+@guard("rounds_left")
+def rounds_left(ctx: ExecutionContext) -> bool:
+    return ctx.adjust_rounds < ctx.services.limits.max_rounds
+
+
+@guard("fill_delayed")
+def fill_delayed(ctx: ExecutionContext) -> bool:
+    since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
+    waited_ms = (ctx.services.now_ns() - since) / 1e6
+    return waited_ms > ctx.services.limits.fill_delay_warning_ms
+
+
+@guard("fill_timeout_partial")
+def fill_timeout_partial(ctx: ExecutionContext) -> bool:
+    return ctx.fills.filled_qty > 0
+
+
+@guard("fill_timeout_unfilled")
+def fill_timeout_unfilled(ctx: ExecutionContext) -> bool:
+    return ctx.adjust_outcome is AdjustOutcome.EXHAUSTED and ctx.fills.filled_qty == 0
+
+
+@guard("slippage_breach")
+def slippage_breach(ctx: ExecutionContext) -> bool:
+    return ctx.adjust_outcome is AdjustOutcome.BREACH
+
+
+@guard("adjust_capped")
+def adjust_capped(ctx: ExecutionContext) -> bool:
+    return ctx.adjust_outcome is AdjustOutcome.CAPPED
+
+
+@guard("escape_executed")
+def escape_executed(ctx: ExecutionContext) -> bool:
+    return ctx.escape_done

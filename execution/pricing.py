@@ -1,0 +1,31 @@
+"""Child-order pricing on the tick ladder."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from execution.contracts import Quote, Side, Urgency
+from execution.ticks import snap
+
+
+def cap_to_limit(price: Decimal, side: Side, limit: Decimal | None) -> Decimal:
+    """Never pay above a buy limit or sell below a sell limit (snapped inside the limit)."""
+    if limit is None:
+        return price
+    if side is Side.BUY:
+        return min(price, snap(limit, "down"))
+    return max(price, snap(limit, "up"))
+
+
+def entry_price(side: Side, urgency: Urgency, quote: Quote, limit: Decimal | None) -> Decimal:
+    """HIGH urgency takes the far touch; otherwise join the near touch and let AdaptiveAdjust
+    walk toward the far touch."""
+    far = quote.touch(side)
+    near = quote.touch(side.opposite)
+    price = far if urgency is Urgency.HIGH else near
+    return cap_to_limit(price, side, limit)
+
+
+def slippage_bps(side: Side, price: Decimal, arrival: Decimal) -> Decimal:
+    """Adverse distance of ``price`` from the arrival price, in bps (positive = worse)."""
+    return (price - arrival) * side.sign / arrival * Decimal(10_000)

@@ -1,0 +1,53 @@
+"""Routes broker fills to the execution and child that own the order.
+
+A fill can reach us before the ack that tells us the broker order id (the
+exchange's fill notification may overtake the send's reply): such fills wait
+as orphans and are applied when the order registers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from execution.context import ExecutionContext
+from execution.contracts import ChildOrder, ChildStatus, FillEvent
+from execution.stages.escape import cancel_child
+from execution.stages.monitor import on_fill
+
+log = logging.getLogger("execution.router")
+MAX_ORPHAN_ORDERS = 10_000
+
+
+class OrderRouter:
+    def __init__(self) -> None:
+        self._orders: dict[str, tuple[ExecutionContext, ChildOrder]] = {}
+        self._orphans: OrderedDict[str, list[FillEvent]] = OrderedDict()
+        self.routed = 0
+
+    def register(self, order_id: str, ctx: ExecutionContext, child: ChildOrder) -> None:
+        """The broker accepted ``child`` as ``order_id``: it is live from now on."""
+        child.broker_order_id = order_id
+        child.status = ChildStatus.SENT
+        self._orders[order_id] = (ctx, child)
+        for fill in self._orphans.pop(order_id, ()):
+            on_fill(ctx, child, fill)
+        run = ctx.run
+        if child.status is ChildStatus.SENT and (ctx.escaping or (run is not None and run.done)):
+            log.warning("%s: %s acknowledged after the execution stopped; cancelling",
+                        ctx.id, child.id)
+            ctx.spawn(cancel_child(ctx, child), f"cancel-late-{child.sequence}")
+
+    def route(self, fill: FillEvent) -> None:
+        entry = self._orders.get(fill.order_id)
+        if entry is None:
+            self._orphans.setdefault(fill.order_id, []).append(fill)
+            if len(self._orphans) > MAX_ORPHAN_ORDERS:
+                self._orphans.popitem(last=False)
+            return
+        self.routed += 1
+        on_fill(entry[0], entry[1], fill)
+
+    def forget(self, ctx: ExecutionContext) -> None:
+        for child in ctx.children:
+            self._orders.pop(child.broker_order_id, None)

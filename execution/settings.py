@@ -1,0 +1,88 @@
+"""The engine's limits as one frozen value, read once from ``config/limits.yaml``.
+
+Nothing on the per-intent path reads YAML: the engine is built with an
+:class:`EngineLimits` and the stage timeouts resolved against the chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from execution import paths
+from execution.split import SplitParams
+from statecharts.limits import Limits, load_limits
+from statecharts.spec import ChartSpec
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    position_cap_shares: int = 10_000
+    daily_trade_limit: int = 100
+    max_spread_bps: float = 50
+    max_notional_krw: Decimal = Decimal(500_000_000)
+    reconnect_attempts: int = 1
+    split: SplitParams = field(default_factory=SplitParams)
+    send_max_attempts: int = 3
+    retry_backoff_ms: float = 100
+    fill_poll_interval_ms: float = 100
+    adjust_interval_ms: float = 1000
+    fill_delay_warning_ms: float = 5000
+    max_rounds: int = 3
+    step_pct: Decimal = Decimal("0.1")
+    max_price_move_pct: Decimal = Decimal("0.5")
+    slippage_warning_bps: Decimal = Decimal(30)
+    slippage_max_bps: Decimal = Decimal(50)
+    liquidate_on_escape: bool = False
+    cancel_confirm_timeout_ms: float = 2000
+    p0_queue_capacity: int = 100
+    raw: Limits | None = field(default=None, compare=False, repr=False)
+
+    def with_(self, **changes: Any) -> EngineLimits:
+        return replace(self, **changes)
+
+    def stage_timeouts_ms(self, spec: ChartSpec) -> dict[str, float]:
+        """State -> timeout in ms, resolved from the limit keys the chart names."""
+        if self.raw is None:
+            return {}
+        return {s.name: float(self.raw.get(s.timeout.after)) for s in spec.states if s.timeout}
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def from_limits(limits: Limits) -> EngineLimits:
+    g = limits.get
+    return EngineLimits(
+        position_cap_shares=g("precheck.position_cap_shares"),
+        daily_trade_limit=g("precheck.daily_trade_limit"),
+        max_spread_bps=g("precheck.max_spread_bps"),
+        max_notional_krw=_dec(g("precheck.max_notional_krw")),
+        reconnect_attempts=g("precheck.reconnect_attempts"),
+        split=SplitParams.from_mapping(g("split")),
+        send_max_attempts=g("send.max_attempts"),
+        retry_backoff_ms=g("send.retry_backoff_ms"),
+        fill_poll_interval_ms=g("monitor.fill_poll_interval_ms"),
+        adjust_interval_ms=g("monitor.adjust_interval_ms"),
+        fill_delay_warning_ms=g("monitor.fill_delay_warning_ms"),
+        max_rounds=g("adjust.max_rounds"),
+        step_pct=_dec(g("adjust.step_pct")),
+        max_price_move_pct=_dec(g("adjust.max_price_move_pct")),
+        slippage_warning_bps=_dec(g("adjust.slippage_warning_bps")),
+        slippage_max_bps=_dec(g("adjust.slippage_max_bps")),
+        liquidate_on_escape=g("escape.liquidate_on_escape"),
+        cancel_confirm_timeout_ms=g("escape.cancel_confirm_timeout_ms"),
+        p0_queue_capacity=g("bus.p0_queue_capacity"),
+        raw=limits,
+    )
+
+
+def read_limits(path: Path | str | None = None, text: str | None = None) -> Limits:
+    return load_limits(path or paths.default_limits(), paths.LIMITS_SCHEMA, text)
+
+
+def load_engine_limits(path: Path | str | None = None) -> EngineLimits:
+    return from_limits(read_limits(path))

@@ -1,0 +1,92 @@
+"""Push delivery of fill events: latency, in-order flushing, duplicate/reorder faults."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+from collections.abc import Callable
+
+from execution.broker import FillCallback
+from execution.contracts import FillEvent
+from execution.sim.faults import FaultConfig
+
+log = logging.getLogger(__name__)
+
+REORDER_WINDOW_S = 0.005  # reorder fault: extra push delay drawn from 0..5 ms
+DUP_GAP_S = 0.001  # duplicate fault: the copy follows 1 ms later
+
+
+class FillDelivery:
+    """Pushes fills to subscribers ``fill_latency_ms`` after they happen.
+
+    Events due at the same loop time are pushed in the order they were
+    scheduled (asyncio's timer heap alone does not promise that); with zero
+    latency they go out on the next loop turn (``call_soon``), never inside
+    the call that produced them. While the
+    session is disconnected, pushes are dropped: the journal behind
+    ``fills_since`` is the way to recover them. Outside a running loop,
+    events are pushed synchronously.
+    """
+
+    def __init__(
+        self,
+        rng: random.Random,
+        fill_latency_ms: float,
+        faults: FaultConfig,
+        is_connected: Callable[[], bool],
+    ) -> None:
+        self._rng = rng
+        self._latency_s = fill_latency_ms / 1000
+        self._faults = faults
+        self._is_connected = is_connected
+        self._subscribers: list[FillCallback] = []
+        self._outbox: list[tuple[float, int, FillEvent]] = []
+        self._seq = 0
+
+    def subscribe(self, callback: FillCallback) -> Callable[[], None]:
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def schedule(self, event: FillEvent) -> None:
+        delay = self._latency_s
+        if self._faults.reorder_fills:
+            delay += self._rng.uniform(0.0, REORDER_WINDOW_S)
+        delays = [delay]
+        rate = self._faults.duplicate_fill_rate
+        if rate > 0 and self._rng.random() < rate:
+            delays.append(delay + DUP_GAP_S)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            for _ in delays:
+                self._push(event)
+            return
+        for d in delays:
+            due = loop.time() + d
+            self._seq += 1
+            heapq.heappush(self._outbox, (due, self._seq, event))
+            if d > 0:
+                loop.call_at(due, self._flush, loop)
+            else:  # next loop turn, in scheduling order
+                loop.call_soon(self._flush, loop)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        while self._outbox and self._outbox[0][0] <= now:
+            self._push(heapq.heappop(self._outbox)[2])
+
+    def _push(self, event: FillEvent) -> None:
+        if not self._is_connected():
+            return
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("fill subscriber %r failed on %s", callback, event.event_id)

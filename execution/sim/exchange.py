@@ -1,0 +1,450 @@
+"""A simulated KRX exchange behind the :class:`~execution.broker.Broker` protocol.
+
+Deterministic for a seed when driven by a virtual clock: every random draw
+comes from a ``random.Random`` per component seeded from ``SimConfig.seed``,
+and the only clock is ``time_source`` (pass ``loop.time`` of a virtual-time
+loop). The market evolves lazily whenever the exchange is touched; ``start()``
+adds a background task that also advances it every ``driver_interval_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+from execution.broker import (
+    BrokerDisconnected,
+    FillCallback,
+    OrderRejected,
+    RejectReason,
+    UnknownOrder,
+)
+from execution.contracts import FillEvent, OrderAck, OrderRequest, PriceType, Quote, Side
+from execution.sim.account import AccountSnapshot, Ledger
+from execution.sim.book import BookDepth, BookParams, OrderBook
+from execution.sim.delivery import FillDelivery
+from execution.sim.faults import FaultConfig
+from execution.sim.symbols import SYMBOLS, SymbolSpec
+from execution.ticks import is_on_ladder
+
+_BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """Everything that defines a simulated exchange (see SimulatedExchange)."""
+
+    seed: int
+    start_ns: int
+    time_source: Callable[[], float] = time.monotonic
+    ack_latency_ms: float = 1.0
+    fill_latency_ms: float = 2.0
+    modify_latency_ms: float = 1.0
+    latency_jitter: float = 0.0
+    fee_bps: Decimal = Decimal("1.5")
+    cash_krw: Decimal | None = None
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    is_open: Callable[[int], bool] | None = None
+    driver_interval_ms: float = 50.0
+    book: BookParams = field(default_factory=BookParams)
+
+
+@dataclass(slots=True)
+class _Order:
+    broker_id: str
+    request: OrderRequest
+    price: Decimal | None
+    qty: int
+    filled: int = 0
+    live: bool = True
+
+    @property
+    def remaining(self) -> int:
+        return self.qty - self.filled
+
+
+class SimulatedExchange:
+    """Order books for the listed symbols, matching, fills, faults and an account.
+
+    Semantics worth knowing on the engine side:
+
+    - a zero latency never suspends (no ``asyncio.sleep`` at all); fills are
+      still pushed on a later loop turn, never inside ``send``/``modify``, so
+      the ack is always seen first;
+    - a market order (``PriceType.MARKET``, price None) walks the book and its
+      unfilled rest is cancelled (the ack's ``reason`` says so); a price on a
+      market order, or none on a limit order, is INVALID_ORDER, as is an
+      off-tick price; outside the ±30 % daily band is PRICE_OUT_OF_BAND;
+    - each disconnect episode drops the session right after an order was
+      accepted (the ack is lost); until ``connect()`` every call raises
+      BrokerDisconnected and pushes are dropped: recover with ``fills_since``;
+    - ``modify`` with an unchanged price and a smaller qty keeps queue
+      priority; a new price goes to the back of the new level (or trades).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        start_ns: int,
+        time_source: Callable[[], float] = time.monotonic,
+        ack_latency_ms: float = 1.0,
+        fill_latency_ms: float = 2.0,
+        modify_latency_ms: float = 1.0,
+        latency_jitter: float = 0.0,
+        fee_bps: Decimal = Decimal("1.5"),
+        cash_krw: Decimal | None = None,
+        faults: FaultConfig | None = None,
+        is_open: Callable[[int], bool] | None = None,
+        driver_interval_ms: float = 50.0,
+        book: BookParams | None = None,
+    ) -> None:
+        cfg = SimConfig(
+            seed=seed,
+            start_ns=start_ns,
+            time_source=time_source,
+            ack_latency_ms=ack_latency_ms,
+            fill_latency_ms=fill_latency_ms,
+            modify_latency_ms=modify_latency_ms,
+            latency_jitter=latency_jitter,
+            fee_bps=fee_bps,
+            cash_krw=cash_krw,
+            faults=faults or FaultConfig(),
+            is_open=is_open,
+            driver_interval_ms=driver_interval_ms,
+            book=book or BookParams(),
+        )
+        self.config = cfg
+        self._t0 = cfg.time_source()
+        self._books = {
+            code: OrderBook(spec, random.Random(f"{seed}/book/{code}"), cfg.start_ns, cfg.book)
+            for code, spec in SYMBOLS.items()
+        }
+        self._fault_rng = random.Random(f"{seed}/faults")
+        self._latency_rng = random.Random(f"{seed}/latency")
+        self._drop_after: set[int] = set()
+        at = 0
+        for _ in range(cfg.faults.disconnects):
+            at += self._fault_rng.randint(2, 6)
+            self._drop_after.add(at)
+        self._connected = True
+        self._orders: dict[str, _Order] = {}
+        self._acks: dict[str, OrderAck] = {}  # by client_order_id
+        self._journal: list[FillEvent] = []
+        self._delivery = FillDelivery(
+            random.Random(f"{seed}/delivery"),
+            cfg.fill_latency_ms,
+            cfg.faults,
+            lambda: self._connected,
+        )
+        self._accepted = 0
+        self._ledger = Ledger(cfg.cash_krw)
+        self._driver: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_config(cls, config: SimConfig) -> SimulatedExchange:
+        kwargs: dict[str, Any] = {f.name: getattr(config, f.name) for f in fields(config)}
+        return cls(**kwargs)
+
+    # ------------------------------------------------------------ connection
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def connect(self) -> bool:
+        await self._delay(self.config.ack_latency_ms)
+        self._connected = True
+        return True
+
+    def now_ns(self) -> int:
+        return self.config.start_ns + int((self.config.time_source() - self._t0) * 1e9)
+
+    # ----------------------------------------------------------- market data
+
+    def knows_symbol(self, symbol: str) -> bool:
+        return symbol in self._books
+
+    def quote(self, symbol: str) -> Quote:
+        book = self._book(symbol)
+        now = self._sync()
+        bid, bid_size, ask, ask_size = book.top()
+        return Quote(symbol, bid, ask, bid_size, ask_size, now)
+
+    def depth(self, symbol: str, levels: int = 5) -> BookDepth:
+        """The best ``levels`` L2 levels per side; sizes include our resting orders."""
+        book = self._book(symbol)
+        self._sync()
+        return book.depth(levels)
+
+    def spec(self, symbol: str) -> SymbolSpec:
+        self._book(symbol)
+        return SYMBOLS[symbol]
+
+    # ---------------------------------------------------------------- orders
+
+    async def send(self, order: OrderRequest) -> OrderAck:
+        self._require_connected()
+        await self._delay(self.config.ack_latency_ms)
+        self._require_connected()
+        first = self._acks.get(order.client_order_id)
+        if first is not None:
+            return first
+        now = self._sync()
+        self._validate(order, now)
+        rate = self.config.faults.reject_rate
+        if rate > 0 and self._fault_rng.random() < rate:
+            raise OrderRejected(RejectReason.OTHER, "simulated reject")
+        self._accepted += 1
+        broker_id = f"SIM-{self._accepted:06d}"
+        record = _Order(broker_id, order, order.price, order.qty)
+        self._orders[broker_id] = record
+        reason = self._execute(record, now)
+        ack = OrderAck(order.client_order_id, broker_id, True, now, reason)
+        self._acks[order.client_order_id] = ack
+        if self._accepted in self._drop_after:
+            self._connected = False
+            raise BrokerDisconnected(f"connection dropped after accepting {broker_id}")
+        return ack
+
+    async def modify(
+        self, broker_order_id: str, price: Decimal | None, qty: int | None
+    ) -> OrderAck:
+        self._require_connected()
+        order = self._order(broker_order_id)
+        await self._delay(self.config.modify_latency_ms)
+        self._require_connected()
+        now = self._sync()
+        if not order.live:
+            raise UnknownOrder(f"{broker_order_id} is no longer live")
+        self._check_open(now)
+        new_qty = order.qty if qty is None else qty
+        if not order.filled <= new_qty <= order.qty or new_qty <= 0:
+            raise OrderRejected(
+                RejectReason.INVALID_ORDER,
+                f"qty {new_qty} outside {max(order.filled, 1)}..{order.qty}",
+            )
+        spec = SYMBOLS[order.request.symbol]
+        if price is not None:
+            self._check_price(spec, price)
+        if order.request.side is Side.BUY and self._ledger.cash is not None:
+            need = (price or self._books[spec.code].top()[2]) * (new_qty - order.filled)
+            held = (order.price or Decimal(0)) * order.remaining
+            self._check_cash(need - held)
+        book = self._books[spec.code]
+        if new_qty == order.filled:
+            book.remove(broker_order_id)
+            order.qty, order.live = new_qty, False
+            reason = "reduced to the filled qty; order done"
+        elif price == order.price:
+            book.reduce(broker_order_id, new_qty - order.filled)  # keeps queue priority
+            order.qty = new_qty
+            reason = ""
+        else:
+            book.remove(broker_order_id)  # re-priced: back of the queue, may trade now
+            order.qty, order.price = new_qty, price
+            reason = self._execute(order, now)
+        return OrderAck(order.request.client_order_id, broker_order_id, True, now, reason)
+
+    async def cancel(self, broker_order_id: str) -> bool:
+        self._require_connected()
+        order = self._order(broker_order_id)
+        await self._delay(self.config.modify_latency_ms)
+        self._require_connected()
+        self._sync()
+        if not order.live:
+            return False
+        self._books[order.request.symbol].remove(broker_order_id)
+        order.live = False
+        return True
+
+    async def open_orders(self) -> list[str]:
+        self._require_connected()
+        self._sync()
+        return [oid for oid, order in self._orders.items() if order.live]
+
+    def queue_ahead(self, broker_order_id: str) -> int | None:
+        """Shares ahead of a resting order at its level (None when not resting)."""
+        order = self._order(broker_order_id)
+        return self._books[order.request.symbol].queue_ahead(broker_order_id)
+
+    # ----------------------------------------------------------------- fills
+
+    def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:
+        return self._delivery.subscribe(callback)
+
+    async def fills_since(self, seq: int) -> tuple[list[FillEvent], int]:
+        self._require_connected()
+        self._sync()
+        return self._journal[max(0, seq) :], len(self._journal)
+
+    # --------------------------------------------------------------- account
+
+    def _reserved(self) -> Decimal:
+        return sum(
+            (
+                (o.price or Decimal(0)) * o.remaining
+                for o in self._orders.values()
+                if o.live and o.request.side is Side.BUY
+            ),
+            Decimal(0),
+        )
+
+    def available_cash(self) -> Decimal | None:
+        """Cash less what live buy orders reserve; None when cash is unlimited."""
+        return None if self._ledger.cash is None else self._ledger.cash - self._reserved()
+
+    @property
+    def account(self) -> AccountSnapshot:
+        return self._ledger.snapshot(self._reserved())
+
+    def position(self, symbol: str) -> int:
+        """Signed shares held in ``symbol`` after the fills so far."""
+        return self._ledger.position(symbol)
+
+    # ---------------------------------------------------------------- driver
+
+    async def run(self) -> None:
+        """Advance the market every ``driver_interval_ms`` until cancelled."""
+        interval = self.config.driver_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            self._sync()
+
+    def start(self) -> asyncio.Task[None]:
+        """Start the background driver on the running loop (idempotent)."""
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.get_running_loop().create_task(self.run(), name="sim-exchange")
+        return self._driver
+
+    def stop(self) -> None:
+        """Cancel the background driver (if any)."""
+        if self._driver is not None:
+            self._driver.cancel()
+            self._driver = None
+
+    async def __aenter__(self) -> SimulatedExchange:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        task = self._driver
+        self.stop()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    # ------------------------------------------------------------- internals
+
+    def _book(self, symbol: str) -> OrderBook:
+        book = self._books.get(symbol)
+        if book is None:
+            raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, symbol)
+        return book
+
+    def _order(self, broker_order_id: str) -> _Order:
+        order = self._orders.get(broker_order_id)
+        if order is None:
+            raise UnknownOrder(broker_order_id)
+        return order
+
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise BrokerDisconnected("not connected; call connect()")
+
+    async def _delay(self, base_ms: float) -> None:
+        ms = base_ms
+        if ms > 0 and self.config.latency_jitter > 0:
+            ms *= self._latency_rng.lognormvariate(0.0, self.config.latency_jitter)
+        ms += self.config.faults.extra_latency_ms
+        if ms > 0:
+            await asyncio.sleep(ms / 1000)
+
+    def _check_open(self, now: int) -> None:
+        if self.config.is_open is not None and not self.config.is_open(now):
+            raise OrderRejected(RejectReason.MARKET_CLOSED, f"closed at {now}")
+
+    @staticmethod
+    def _check_price(spec: SymbolSpec, price: Decimal) -> None:
+        if not is_on_ladder(price):
+            raise OrderRejected(RejectReason.INVALID_ORDER, f"price {price} is off the tick ladder")
+        if not spec.in_band(price):
+            raise OrderRejected(
+                RejectReason.PRICE_OUT_OF_BAND,
+                f"price {price} outside {spec.lower_limit}..{spec.upper_limit}",
+            )
+
+    def _check_cash(self, need: Decimal) -> None:
+        available = self.available_cash()
+        if available is not None and need > available:
+            raise OrderRejected(
+                RejectReason.INSUFFICIENT_BALANCE, f"needs {need} KRW, {available} available"
+            )
+
+    def _validate(self, order: OrderRequest, now: int) -> None:
+        book = self._book(order.symbol)
+        self._check_open(now)
+        if not order.client_order_id:
+            raise OrderRejected(RejectReason.INVALID_ORDER, "empty client_order_id")
+        if order.qty <= 0:
+            raise OrderRejected(RejectReason.INVALID_ORDER, f"qty {order.qty}")
+        if order.display_qty is not None and not 0 < order.display_qty <= order.qty:
+            raise OrderRejected(RejectReason.INVALID_ORDER, f"display_qty {order.display_qty}")
+        market = order.price_type is PriceType.MARKET
+        if market != (order.price is None):
+            raise OrderRejected(
+                RejectReason.INVALID_ORDER, "a market order has no price; a limit order needs one"
+            )
+        if order.price is not None:
+            self._check_price(book.spec, order.price)
+        if order.side is Side.BUY:
+            self._check_cash((order.price or book.top()[2]) * order.qty)
+
+    def _execute(self, order: _Order, now: int) -> str:
+        """Trade what is marketable; rest a limit remainder, cancel a market one."""
+        side = order.request.side
+        book = self._books[order.request.symbol]
+        for price, qty in book.take(side, order.remaining, order.price):
+            self._fill(order, price, qty, now)
+        if order.remaining == 0:
+            return ""
+        if order.price is None:
+            order.live = False
+            return f"market order: unfilled {order.remaining} cancelled"
+        book.rest(order.broker_id, side, order.price, order.remaining)
+        return ""
+
+    def _sync(self) -> int:
+        """Advance every book to now and book the fills of our resting orders."""
+        now = self.now_ns()
+        fills = [f for book in self._books.values() for f in book.advance(now)]
+        fills.sort(key=lambda f: f.ts_ns)
+        for f in fills:
+            self._fill(self._orders[f.order_id], f.price, f.qty, f.ts_ns)
+        return now
+
+    def _fill(self, order: _Order, price: Decimal, qty: int, ts_ns: int) -> None:
+        order.filled += qty
+        if order.remaining == 0:
+            order.live = False
+        req = order.request
+        fee = price * qty * self.config.fee_bps / _BPS
+        self._ledger.book(req.symbol, req.side, price, qty, fee)
+        event = FillEvent(
+            event_id=f"FILL-{len(self._journal) + 1:08d}",
+            order_id=order.broker_id,
+            symbol=req.symbol,
+            side=req.side,
+            filled_qty=qty,
+            price=price,
+            cumulative_qty=order.filled,
+            remaining_qty=order.remaining,
+            fee=fee,
+            ts_ns=ts_ns,
+        )
+        self._journal.append(event)
+        self._delivery.schedule(event)

@@ -1,0 +1,128 @@
+"""Fault injection settings for the simulated exchange, and their CLI syntax.
+
+``parse_faults("reject=0.2,disconnect=2,latency=50,dup=0.1,reorder=1")``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """What can go wrong, all of it deterministic from the exchange's seed.
+
+    - ``reject_rate``: probability that a valid new order is refused (OTHER);
+    - ``disconnects``: number of episodes in which the connection drops right
+      after an order was accepted (its ack is lost);
+    - ``extra_latency_ms``: added to every ack, modify and cancel latency;
+    - ``duplicate_fill_rate``: probability that a pushed fill is pushed twice;
+    - ``reorder_fills``: pushed fills get a random extra delay of a few ms, so
+      fills close together in time may arrive out of order.
+    """
+
+    reject_rate: float = 0.0
+    disconnects: int = 0
+    extra_latency_ms: float = 0.0
+    duplicate_fill_rate: float = 0.0
+    reorder_fills: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("reject_rate", "duplicate_fill_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {value}")
+        if self.disconnects < 0:
+            raise ValueError(f"disconnects must be >= 0, got {self.disconnects}")
+        if self.extra_latency_ms < 0:
+            raise ValueError(f"extra_latency_ms must be >= 0, got {self.extra_latency_ms}")
+
+    @property
+    def any(self) -> bool:
+        """True when at least one fault is switched on."""
+        return self != FaultConfig()
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be within 0..1")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _millis(text: str) -> float:
+    value = float(text)
+    if not value >= 0.0:  # also rejects nan
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _flag(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
+
+
+# spec key -> (FaultConfig field, value parser)
+_KEYS: dict[str, tuple[str, Any]] = {
+    "reject": ("reject_rate", _rate),
+    "disconnect": ("disconnects", _count),
+    "latency": ("extra_latency_ms", _millis),
+    "dup": ("duplicate_fill_rate", _rate),
+    "reorder": ("reorder_fills", _flag),
+}
+_ALIASES = {
+    "reject_rate": "reject",
+    "disconnects": "disconnect",
+    "extra_latency_ms": "latency",
+    "duplicate": "dup",
+    "duplicate_fill_rate": "dup",
+    "reorder_fills": "reorder",
+}
+
+
+def parse_faults(spec: str) -> FaultConfig:
+    """Parse ``key=value`` pairs separated by commas; an empty spec means no faults.
+
+    Keys: reject, disconnect, latency, dup, reorder (or the FaultConfig field
+    names). Raises ValueError naming the offending part.
+    """
+    config = FaultConfig()
+    seen: set[str] = set()
+    for raw in spec.split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        key = _ALIASES.get(key, key)
+        if not sep or not value.strip():
+            raise ValueError(f"bad fault spec part {part!r}: expected key=value")
+        if key not in _KEYS:
+            known = ", ".join(_KEYS)
+            raise ValueError(f"bad fault spec part {part!r}: unknown key (known: {known})")
+        if key in seen:
+            raise ValueError(f"bad fault spec part {part!r}: {key} given twice")
+        seen.add(key)
+        field_name, parser = _KEYS[key]
+        try:
+            parsed = parser(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"bad fault spec part {part!r}: {exc}") from None
+        config = replace(config, **{field_name: parsed})
+    return config

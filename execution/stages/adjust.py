@@ -1,0 +1,97 @@
+"""Stage 5, AdaptiveAdjust: one re-pricing round toward the touch.
+
+Each round moves every live child one step (``step_pct``, at least one tick)
+toward the far touch and never through it, never past the intent's limit,
+and never more than ``max_price_move_pct`` from the child's first price.
+Slippage against the arrival price is checked on the new price: beyond the
+warning level the move is capped there (GR063); if even the current level
+breaches the maximum, the execution escapes (FS094). Re-pricing goes through
+the broker's ``modify``, so a child is never live twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from execution.broker import BrokerError
+from execution.codes import Code
+from execution.context import AdjustOutcome, ExecutionContext
+from execution.contracts import ChildOrder, ChildStatus, Quote, Side
+from execution.pricing import cap_to_limit, slippage_bps
+from execution.settings import EngineLimits
+from execution.ticks import snap, tick_size
+
+log = logging.getLogger("execution.adjust")
+_HUNDRED = Decimal(100)
+_BPS = Decimal(10_000)
+
+
+def adjust(ctx: ExecutionContext, run: Any) -> str:
+    ctx.stop_watch()
+    limits = ctx.services.limits
+    if run.trace[-1].event == run.spec.timeout_event or ctx.adjust_rounds >= limits.max_rounds:
+        ctx.note(Code.FS093, filled=ctx.fills.filled_qty, qty=ctx.qty, rounds=ctx.adjust_rounds)
+        ctx.adjust_outcome = AdjustOutcome.EXHAUSTED
+        return "exhausted"
+    ctx.adjust_rounds += 1
+    quote = ctx.services.broker.quote(ctx.intent.symbol)
+    assert ctx.arrival_price is not None
+    outcome = AdjustOutcome.ADJUSTED
+    moves: list[tuple[ChildOrder, Decimal]] = []
+    for child in ctx.live_children():
+        assert child.price is not None and child.original_price is not None
+        price, child_outcome = next_price(ctx.intent.side, child.price, child.original_price,
+                                          quote, ctx.arrival_price, ctx.intent.limit_price,
+                                          limits)
+        if child_outcome is AdjustOutcome.BREACH:
+            ctx.note(Code.FS094, child=child.id, price=child.price,
+                     max_bps=limits.slippage_max_bps)
+            ctx.adjust_outcome = AdjustOutcome.BREACH
+            return "adjusted"
+        if child_outcome is AdjustOutcome.CAPPED:
+            outcome = AdjustOutcome.CAPPED
+        if price != child.price:
+            moves.append((child, price))
+    if outcome is AdjustOutcome.CAPPED:
+        ctx.note(Code.GR063, round=ctx.adjust_rounds, warning_bps=limits.slippage_warning_bps)
+    ctx.adjust_outcome = outcome
+    for child, price in moves:
+        ctx.spawn(_modify(ctx, child, price), f"modify-{child.sequence}")
+    return "adjusted"
+
+
+def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,
+               limit: Decimal | None, limits: EngineLimits) -> tuple[Decimal, AdjustOutcome]:
+    """The next price of one child and how the round went for it."""
+    if slippage_bps(side, price, arrival) > limits.slippage_max_bps:
+        return price, AdjustOutcome.BREACH
+    step = max(price * limits.step_pct / _HUNDRED, tick_size(price))
+    far = quote.touch(side)
+    if side is Side.BUY:
+        target = min(snap(price + step, "up"), far,
+                     snap(original * (1 + limits.max_price_move_pct / _HUNDRED), "down"))
+        warn_cap = snap(arrival * (1 + limits.slippage_warning_bps / _BPS), "down")
+        capped = target > warn_cap
+        target = max(min(target, warn_cap), price)
+    else:
+        target = max(snap(price - step, "down"), far,
+                     snap(original * (1 - limits.max_price_move_pct / _HUNDRED), "up"))
+        warn_cap = snap(arrival * (1 - limits.slippage_warning_bps / _BPS), "up")
+        capped = target < warn_cap
+        target = min(max(target, warn_cap), price)
+    target = cap_to_limit(target, side, limit)
+    return target, AdjustOutcome.CAPPED if capped else AdjustOutcome.ADJUSTED
+
+
+async def _modify(ctx: ExecutionContext, child: ChildOrder, price: Decimal) -> None:
+    if child.status is not ChildStatus.SENT or ctx.escaping:
+        return
+    try:
+        ack = await ctx.services.broker.modify(child.broker_order_id, price, None)
+    except BrokerError as err:  # already filled/cancelled, or rejected: keep the old price
+        log.info("%s: modify to %s not applied: %s", child.id, price, err)
+        return
+    if ack.accepted:
+        child.price = price

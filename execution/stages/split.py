@@ -1,0 +1,51 @@
+"""Stage 2, OrderSplit: turn the (possibly reduced) quantity into child orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from execution.codes import Code
+from execution.context import ExecutionContext
+from execution.contracts import ChildOrder, PriceType, SplitStrategy
+from execution.pricing import entry_price
+from execution.split import choose_strategy, plan_split
+
+EVENT = "split"
+
+
+def split(ctx: ExecutionContext, run: Any) -> str:
+    services, intent = ctx.services, ctx.intent
+    assert ctx.arrival is not None
+    params = services.limits.split
+    touch_size = ctx.arrival.ask_size if intent.side.sign > 0 else ctx.arrival.bid_size
+    strategy = intent.strategy
+    if strategy is SplitStrategy.AUTO:
+        strategy = choose_strategy(ctx.qty, touch_size, intent.urgency, params)
+    now = services.now_ns()
+    plan = plan_split(strategy, ctx.qty, params, touch_size=touch_size,
+                      start_minute_of_day=services.sessions.minute_of_day(now),
+                      profile=services.profile)
+    ctx.plan = plan
+    if plan.capped:
+        ctx.note(Code.GR060, requested=plan.requested_children, max=params.max_children,
+                 strategy=plan.strategy.value)
+    price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price)
+    max_wait_ns = int(params.child_max_wait_ms * 1e6)
+    ctx.children = [
+        ChildOrder(
+            id=f"{ctx.id}-{seq}",
+            parent_id=ctx.id,
+            sequence=seq,
+            qty=piece.qty,
+            price=price,
+            price_type=PriceType.LIMIT,
+            scheduled_ns=now + int(piece.offset_ms * 1e6),
+            max_wait_ns=max_wait_ns,
+            client_order_id=f"{ctx.id}-{seq}",
+            display_qty=piece.display_qty,
+            after_previous=piece.after_previous,
+            original_price=price,
+        )
+        for seq, piece in enumerate(plan.slices, start=1)
+    ]
+    return EVENT

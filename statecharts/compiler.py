@@ -1,0 +1,161 @@
+"""Compile a :class:`ChartSpec` and a :class:`Registry` into a python-statemachine class.
+
+The class is built once per (chart content, registry) and cached; every run
+gets its own instance. Generated callbacks get distinct names because
+python-statemachine caches callback signatures by function name.
+
+What the compiled chart guarantees:
+- entry actions call the named handlers; a handler's returned event is raised
+  internally, so a stage hands over to the next one within one macrostep;
+- every non-final state has an ``error.execution`` transition to its error
+  route, so an exception in a handler or guard is never swallowed;
+- ``allow_event_without_transition`` is off: an undeclared event raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from statemachine import StateChart
+from statemachine.io import create_machine_class_from_definition
+
+from statecharts.errors import ChartInvalid
+from statecharts.lint import lint
+from statecharts.registry import Registry
+from statecharts.spec import ERROR_EVENT, ChartSpec, StateSpec
+
+# The registry is kept in the value: holding it alive stops its id() from being reused by
+# another registry (which would otherwise be handed a class compiled for different callables).
+_CACHE: dict[tuple[str, int], tuple[Registry, type[StateChart]]] = {}
+_SERIAL = itertools.count()
+
+
+def _named(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    unique = f"{name}_{next(_SERIAL)}"
+    fn.__name__ = fn.__qualname__ = unique
+    return fn
+
+
+def _entry(state: StateSpec, registry: Registry) -> Callable[..., Any]:
+    handler = registry.handlers.get(state.entry) if state.entry else None
+    name = state.name
+    final = state.final
+
+    def enter(machine: Any) -> None:
+        run = machine.model
+        run.entered(name)
+        event = None
+        if handler is not None:
+            started = run.wall_ns()
+            try:
+                event = handler(run.ctx, run)
+            except Exception as exc:
+                run.note_error(name, exc)
+                if not final:
+                    raise  # becomes error.execution -> the state's error route
+                # a final state cannot move: the error is recorded and logged
+            finally:
+                run.add_busy(name, run.wall_ns() - started)
+        if final:
+            run.finished()
+        elif event is not None:
+            run.expect(name, event)
+            machine.raise_(event)
+
+    return _named(f"enter_{name.lower()}", enter)
+
+
+def _guard(name: str, registry: Registry) -> Callable[..., Any]:
+    predicate = registry.guards[name]
+
+    def check(machine: Any) -> bool:
+        return bool(predicate(machine.model.ctx))
+
+    check.guard_name = name  # type: ignore[attr-defined]  # read back by the matrix
+    return _named(f"guard_{name}", check)
+
+
+def _took(label: str, codes: tuple[str, ...]) -> Callable[..., Any]:
+    def took(machine: Any) -> None:
+        machine.model.took(label, codes)
+
+    return _named("took", took)
+
+
+def _on_error(state: str) -> Callable[..., Any]:
+    def record(machine: Any, error: BaseException | None = None) -> None:
+        machine.model.error_routed(state, error)
+
+    return _named(f"error_from_{state.lower()}", record)
+
+
+def definition(spec: ChartSpec, registry: Registry) -> dict[str, Any]:
+    """A fresh python-statemachine definition dict (the library mutates what it is given)."""
+    guards = {name: _guard(name, registry) for name in spec.guards if name in registry.guards}
+    states: dict[str, dict[str, Any]] = {}
+    for state in spec.states:
+        body: dict[str, Any] = {"enter": [_entry(state, registry)], "on": {}}
+        if state.name == spec.initial:
+            body["initial"] = True
+        if state.final:
+            body["final"] = True
+        states[state.name] = body
+    for t in spec.transitions:
+        item: dict[str, Any] = {"target": t.target}
+        if t.guards:
+            item["cond"] = [guards[g] for g in t.guards]
+        if t.unless:
+            item["unless"] = [guards[g] for g in t.unless]
+        if t.guarded:
+            item["on"] = [_took(t.label, spec.codes_of(t))]
+        states[t.source]["on"].setdefault(t.event, []).append(item)
+    for state in spec.states:
+        route = spec.error_route(state.name)
+        if route is not None:
+            states[state.name]["on"][ERROR_EVENT] = [
+                {"target": route, "on": [_on_error(state.name)]}
+            ]
+    for body in states.values():
+        if not body["on"]:
+            del body["on"]
+    return {"states": states}
+
+
+def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart]:
+    """The StateChart class for ``spec`` (cached per content digest and registry)."""
+    key = (spec.digest or repr(spec), id(registry))
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] is registry:
+        return cached[1]
+    problems = lint(spec, guards=registry.guards, handlers=registry.handlers)
+    if problems:
+        raise ChartInvalid(problems)
+    cls = create_machine_class_from_definition(
+        f"{spec.id.title().replace('_', '')}Chart", **definition(spec, registry)
+    )
+    cls.allow_event_without_transition = False
+    cls.catch_errors_as_events = True
+    cls(model=_Probe())  # python-statemachine resolves callbacks only on instantiation
+    _CACHE[key] = (registry, cls)
+    return cls
+
+
+class _Probe:
+    """A model for the compile-time instantiation that surfaces unresolved callbacks."""
+
+    ctx = None
+
+    def entered(self, state: str) -> None:
+        del state
+
+    def took(self, label: str, codes: tuple[str, ...]) -> None:
+        del label, codes
+
+    def finished(self) -> None:
+        pass
+
+    @staticmethod
+    def wall_ns() -> int:
+        return 0

@@ -1,0 +1,56 @@
+"""One exception root for the package; problems carry file, line, column and rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding, printed as ``FILE:LINE:COL: [rule] message``."""
+
+    file: str
+    line: int
+    column: int
+    rule: str
+    message: str
+    path: str | None = None
+
+    def __str__(self) -> str:
+        where = f" (at {self.path})" if self.path else ""
+        return f"{self.file}:{self.line}:{self.column}: [{self.rule}] {self.message}{where}"
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "rule": self.rule,
+            "message": self.message,
+        }
+        if self.path:
+            data["path"] = self.path
+        return data
+
+
+class ChartError(Exception):
+    """Root of every error this package raises."""
+
+
+class ChartInvalid(ChartError):
+    """A document failed to load or lint; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.rule))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class EventRejected(ChartError):
+    """An event that has no enabled transition in the current state."""
+
+    def __init__(self, state: str, event: str, reason: str = "no transition") -> None:
+        super().__init__(f"event {event!r} rejected in state {state}: {reason}")
+        self.state = state
+        self.event = event
+        self.reason = reason

@@ -1,0 +1,204 @@
+"""One run of a compiled chart: dispatch with visible rejections, a trace, stage timeouts.
+
+:class:`ChartRun` is the model object of its python-statemachine instance (the
+library keeps the current state in ``run.state``). Every entered state is
+recorded as a :class:`Step` with the scheduler's clock and the wall clock, so
+the trace is a plain value that tests assert on, the renderer overlays and the
+latency report reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from statemachine import StateChart
+from statemachine.exceptions import TransitionNotAllowed
+
+from statecharts.errors import EventRejected
+from statecharts.spec import ERROR_EVENT, ChartSpec
+
+log = logging.getLogger("statecharts.run")
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """What the run needs to enforce stage timeouts (an asyncio loop fits)."""
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> TimerHandle:
+        ...
+
+    def time(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The run entered ``state`` because of ``event`` (``""`` for the initial state)."""
+
+    state: str
+    event: str
+    source: str
+    at_ns: int  # scheduler clock
+    wall_ns: int  # perf_counter, for engine-overhead figures
+    guard: str = ""  # the guard expression of the transition taken, if it had one
+
+    def to_json(self) -> dict[str, object]:
+        return {"state": self.state, "event": self.event, "source": self.source,
+                "guard": self.guard or None, "at_ns": self.at_ns}
+
+
+class ChartRun:
+    """One execution of a chart. ``ctx`` is the domain object handlers and guards see."""
+
+    wall_ns = staticmethod(time.perf_counter_ns)
+    state: str  # kept by python-statemachine (its model's state field); never pre-set it
+
+    def __init__(self, chart: type[StateChart], spec: ChartSpec, ctx: Any, *,
+                 scheduler: Scheduler | None = None,
+                 timeouts_ms: Mapping[str, float] | None = None,
+                 on_final: Callable[[ChartRun], None] | None = None,
+                 on_code: Callable[[str, str], None] | None = None) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.scheduler = scheduler
+        self.timeouts_ms = dict(timeouts_ms or {})
+        self.on_final = on_final
+        self.on_code = on_code
+        self._guard = ""
+        self._first_entry_ns: dict[str, int] = {}
+        self.trace: list[Step] = []
+        self.busy_ns: dict[str, int] = {}
+        self.errors: list[tuple[str, BaseException]] = []
+        self._finals = frozenset(spec.final_states)
+        self._event = ""
+        self._expected: tuple[str, str] | None = None
+        self._timer: TimerHandle | None = None
+        self._dispatching = False
+        self.machine = chart(model=self)
+        self._check_expected()
+
+    # -- called by the compiled chart -------------------------------------------------
+    def entered(self, state: str) -> None:
+        source = self.trace[-1].state if self.trace else ""
+        now = int(self.scheduler.time() * 1e9) if self.scheduler else time.monotonic_ns()
+        self.trace.append(Step(state, self._event, source, now, self.wall_ns(), self._guard))
+        self._guard = ""
+        self._expected = None
+        self._first_entry_ns.setdefault(state, now)
+        self._arm_timeout(state, now)
+
+    def finished(self) -> None:
+        """The final state's entry action has run: report the end of the run."""
+        if self.on_final is not None:
+            self.on_final(self)
+
+    def expect(self, state: str, event: str) -> None:
+        """A handler raised ``event``; if no transition takes it, the run reports it."""
+        self._expected = (state, event)
+        self._event = event
+
+    def took(self, label: str, codes: tuple[str, ...]) -> None:
+        """A guarded transition is being taken; its codes are reported to ``on_code``."""
+        self._guard = label
+        if self.on_code is not None:
+            for code in codes:
+                self.on_code(code, label)
+
+    def note_error(self, state: str, exc: BaseException) -> None:
+        self.errors.append((state, exc))
+        log.error("handler of %s raised %s: %s", state, type(exc).__name__, exc)
+
+    def error_routed(self, state: str, error: BaseException | None) -> None:
+        self._event = ERROR_EVENT
+        if error is not None and not any(e is error for _, e in self.errors):
+            self.errors.append((state, error))
+            log.error("%s failed with %s: %s", state, type(error).__name__, error)
+
+    def add_busy(self, state: str, ns: int) -> None:
+        self.busy_ns[state] = self.busy_ns.get(state, 0) + ns
+
+    # -- the public surface ------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.state in self._finals
+
+    def dispatch(self, event: str, **kwargs: Any) -> str:
+        """Send ``event``; return the new state or raise :class:`EventRejected`."""
+        if self._dispatching:
+            raise RuntimeError(f"re-entrant dispatch of {event!r}: return the event instead")
+        before = self.state
+        self._event = event
+        self._dispatching = True
+        try:
+            self.machine.send(event, **kwargs)
+        except TransitionNotAllowed as exc:
+            raise EventRejected(before, event, "no enabled transition") from exc
+        finally:
+            self._dispatching = False
+        self._check_expected()
+        return self.state
+
+    def fail(self, exc: BaseException) -> str:
+        """Route an exception raised outside the chart (an async stage task) like a handler's."""
+        if self.done:
+            self.note_error(self.state, exc)
+            return self.state
+        self.note_error(self.state, exc)
+        return self.dispatch(ERROR_EVENT, error=exc)
+
+    def _check_expected(self) -> None:
+        if self._expected is None:
+            return
+        state, event = self._expected
+        self._expected = None
+        if self.state == state and not self.done:
+            rejected = EventRejected(state, event, "a handler raised an event no transition takes")
+            self.fail(rejected)
+
+    def _arm_timeout(self, state: str, now_ns: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        delay_ms = self.timeouts_ms.get(state)
+        if delay_ms is None or self.scheduler is None:
+            return
+        timeout = self.spec.state(state).timeout
+        if timeout is not None and timeout.since == "first_entry":
+            delay_ms -= (now_ns - self._first_entry_ns[state]) / 1e6
+        entries = len(self.trace)
+        self._timer = self.scheduler.call_later(max(delay_ms, 0.0) / 1000, self._on_timeout,
+                                                state, entries)
+
+    def _on_timeout(self, state: str, entries: int) -> None:
+        if self.state != state or len(self.trace) != entries:
+            return  # the state was left (or re-entered) since the timer was armed
+        log.warning("%s timed out after %.0f ms", state, self.timeouts_ms[state])
+        try:
+            self.dispatch(self.spec.timeout_event)
+        except EventRejected as exc:
+            self.fail(exc)
+
+    def cancel_timers(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- derived figures ---------------------------------------------------------------
+    def path(self) -> list[str]:
+        return [step.state for step in self.trace]
+
+    def time_in_state_us(self) -> dict[str, float]:
+        """Microseconds between entering each state and leaving it (summed over visits)."""
+        totals: dict[str, float] = {}
+        for step, nxt in zip(self.trace, self.trace[1:], strict=False):
+            totals[step.state] = totals.get(step.state, 0.0) + (nxt.at_ns - step.at_ns) / 1000
+        return totals
+
+    def busy_us(self) -> dict[str, float]:
+        return {state: ns / 1000 for state, ns in self.busy_ns.items()}

@@ -1,0 +1,110 @@
+"""The chart model: frozen dataclasses, no IO."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ERROR_EVENT = "error.execution"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    after: str  # dotted limit key, in milliseconds
+    target: str
+    since: str = "entry"  # or "first_entry": the clock does not restart on re-entry
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpec:
+    name: str
+    final: bool = False
+    entry: str | None = None
+    timeout: Timeout | None = None
+    on_error: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionSpec:
+    """One source, one event, one target (``source: "*"`` and lists are expanded)."""
+
+    event: str
+    source: str
+    target: str
+    guards: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    description: str = ""
+    origin: str = ""  # JSON path of the declaration, for error positions
+
+    @property
+    def guarded(self) -> bool:
+        return bool(self.guards or self.unless)
+
+    @property
+    def label(self) -> str:
+        parts = [*self.guards, *(f"not {name}" for name in self.unless)]
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardSpec:
+    name: str
+    description: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    """A loaded chart. ``transitions`` is in precedence order per (state, event)."""
+
+    id: str
+    version: int
+    initial: str
+    escape_event: str
+    escape_target: str
+    timeout_event: str
+    error_target: str
+    states: tuple[StateSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+    guards: dict[str, GuardSpec]
+    file: str = "<memory>"
+    digest: str = ""
+    description: str = ""
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(state.name for state in self.states)
+
+    def state(self, name: str) -> StateSpec:
+        for state in self.states:
+            if state.name == name:
+                return state
+        raise KeyError(name)
+
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        return tuple(state.name for state in self.states if state.final)
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Declared events in first-use order (the error event is not one of them)."""
+        return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+    def error_route(self, state: str) -> str | None:
+        """Where an exception in ``state`` leads (None for final states)."""
+        spec = self.state(state)
+        if spec.final:
+            return None
+        return spec.on_error or self.error_target
+
+    def codes_of(self, transition: TransitionSpec) -> tuple[str, ...]:
+        names = (*transition.guards, *transition.unless)
+        return tuple(code for n in names if (code := self._code(n)))
+
+    def _code(self, guard: str) -> str | None:
+        spec = self.guards.get(guard)
+        return spec.code if spec else None
+
+    def limit_keys(self) -> tuple[str, ...]:
+        return tuple(s.timeout.after for s in self.states if s.timeout)
