@@ -199,7 +199,9 @@ def build_result(ctx: ExecutionContext) -> ExecutionResult:
     slip = None
     if avg is not None and ctx.arrival_price:
         slip = float(slippage_bps(ctx.intent.side, avg, ctx.arrival_price))
-    reason = ctx.failure_detail or ctx.escape_reason
+    reason = ctx.escape_reason
+    if ctx.precheck_failure is not None:
+        reason = f"{ctx.precheck_failure.value}: {ctx.failure_detail}"
     if run.errors:
         state, exc = run.errors[-1]
         reason = f"{type(exc).__name__} in {state}: {exc}"

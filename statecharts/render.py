@@ -11,6 +11,7 @@ DOT output needs no binary and is byte-stable (golden-tested); SVG and PNG use `
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ Key = tuple[str, str, str, str]
 
 def _taken(trace: Sequence[TraceStep]) -> dict[Key, list[int]]:
     taken: dict[Key, list[int]] = {}
-    for number, (prev, step) in enumerate(zip(trace, trace[1:], strict=False), start=1):
+    for number, (prev, step) in enumerate(itertools.pairwise(trace), start=1):
         taken.setdefault((prev.state, step.event, step.state, step.guard), []).append(number)
     return taken
 
@@ -54,6 +55,7 @@ def build_graph(spec: ChartSpec, trace: Sequence[TraceStep] = ()) -> graphviz.Di
     graph = graphviz.Digraph(spec.id, graph_attr={
         "rankdir": "TB", "compound": "true", "fontname": "Helvetica", "nodesep": "0.5",
         "label": f"{spec.id} v{spec.version}", "labelloc": "t",
+        "comment": f"rendered from {spec.id} sha256:{spec.digest[:16]}",
     }, node_attr={"fontname": "Helvetica", "shape": "box", "style": "rounded"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9"})
     working = [s for s in spec.states if not s.final and s.name != spec.escape_target]
@@ -71,7 +73,8 @@ def build_graph(spec: ChartSpec, trace: Sequence[TraceStep] = ()) -> graphviz.Di
         is_escape = t.event == spec.escape_event and t.target == spec.escape_target
         if is_escape and key not in taken:
             if not escape_edges_drawn and working:
-                graph.edge(working[0].name, t.target, label=f"{t.event}\n(from every working state)",
+                graph.edge(working[0].name, t.target,
+                           label=f"{t.event}\n(from every working state)",
                            ltail="cluster_working", color="#c92a2a", fontcolor="#c92a2a",
                            style="bold")
                 escape_edges_drawn = True

@@ -22,6 +22,7 @@ from conftest import (
     read_limits,
 )
 
+from statecharts.compiler import compile_chart
 from statecharts.errors import ChartInvalid, Problem
 from statecharts.limits import load_limits
 from statecharts.lint import RULES, lint
@@ -148,6 +149,19 @@ def test_product_chart_lints_clean_against_its_limits(product_spec: ChartSpec) -
                     limits=set(limits.keys()))
     assert problems == []
     assert set(product_spec.limit_keys()) <= set(limits.keys())
+
+
+def test_compiler_rejects_a_registry_lacking_a_handler(product_spec: ChartSpec) -> None:
+    """Also after an equal-looking registry was compiled and dropped: the class cache used to
+    key on id(registry), so a new registry at a recycled address got the old class unchecked."""
+    for _ in range(3):
+        compile_chart(product_spec, build_flag_registry(product_spec))  # compiled, then freed
+        lacking = build_flag_registry(product_spec)
+        del lacking.handlers["split"]
+        with pytest.raises(ChartInvalid) as info:
+            compile_chart(product_spec, lacking)
+        assert [(p.rule, p.line) for p in info.value.problems] == [
+            ("unknown-handler", product_spec.positions["states.SPLITTING.entry"][0])]
 
 
 @pytest.mark.parametrize("document", [PRODUCT_CHART, MINIMAL_CHART], ids=["product", "minimal"])

@@ -1,0 +1,52 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Each installs what it needs (Graphviz through apt-get, Python packages in .venv).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    := out
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint diagrams bench simulate graphviz install clean
+
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { \
+	  echo "installing Graphviz (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: graphviz $(STAMP)
+
+demo: install
+	@mkdir -p $(OUT)
+	$(BIN)/scalpchart validate --limits config/limits.yaml
+	$(BIN)/scalpchart run --symbol 005930 --side buy --qty 300 --seed 7 --trace-out $(OUT)/demo-run.json
+	$(BIN)/scalpchart render --trace $(OUT)/demo-run.json --format svg -o $(OUT)/demo-run.svg
+	@echo "the run's path is drawn in $(OUT)/demo-run.svg"
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check statecharts execution tests
+	$(BIN)/mypy
+
+diagrams: install
+	$(BIN)/scalpchart render --format dot -o diagrams/scalp_execution.dot
+	$(BIN)/scalpchart render --format svg -o diagrams/scalp_execution.svg
+
+bench: install
+	$(BIN)/scalpchart bench
+	$(BIN)/python -m pytest tests/bench -m bench --benchmark-only -p no:randomly
+
+simulate: install
+	@mkdir -p $(OUT)
+	$(BIN)/scalpchart simulate --out $(OUT)/simulate
+
+clean:
+	rm -rf $(VENV) $(OUT) build *.egg-info
