@@ -33,7 +33,7 @@ from statecharts.compiler import compile_chart
 from statecharts.errors import ChartInvalid, EventRejected
 from statecharts.lint import lint
 from statecharts.loader import load_chart
-from statecharts.runtime import ChartRun
+from statecharts.runtime import ChartRun, RunPool
 from statecharts.spec import ChartSpec
 
 log = logging.getLogger("execution.engine")
@@ -72,7 +72,8 @@ class Engine:
                  chart: Path | str | None = None, sessions: KrxSessions | None = None,
                  profile: VolumeProfile | None = None, safety_state: SafetyState = SafetyState.NORMAL,
                  capital_krw: Decimal | None = None, id_prefix: str = "X",
-                 stage_timeouts_ms: dict[str, float] | None = None) -> None:
+                 stage_timeouts_ms: dict[str, float] | None = None,
+                 pool_size: int = 64) -> None:
         limits = limits or load_engine_limits()
         self.spec = load_product_chart(chart, limits)
         self.chart = compile_chart(self.spec, REGISTRY)
@@ -82,6 +83,8 @@ class Engine:
                                  profile=profile or VolumeProfile.load(),
                                  safety_state=safety_state, capital_krw=capital_krw)
         self.executions: dict[str, Execution] = {}
+        self._pools: dict[int, RunPool] = {}
+        self.pool_size = pool_size
         self._prefix = id_prefix
         self._unsubscribe: Callable[[], None] | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -142,14 +145,25 @@ class Engine:
         if execution_id in self.executions:
             raise ValueError(f"execution id {execution_id!r} already used")
         ctx = ExecutionContext(execution_id, intent, self.services)
-        run = ChartRun(self.chart, self.spec, ctx, scheduler=loop, timeouts_ms=self.timeouts_ms,
-                       on_final=self._on_final, on_code=lambda code, guard: _code(ctx, code, guard))
+        run = self.pool(loop).take().bind(ctx, on_final=self._on_final,
+                                          on_code=lambda code, guard: _code(ctx, code, guard))
         ctx.run = run
         execution = Execution(ctx, run, loop.create_future())
         self.executions[execution_id] = execution
         self.services.ledger.live[(intent.symbol, intent.side)] += 1
         run.dispatch("start")
         return execution
+
+    def pool(self, loop: asyncio.AbstractEventLoop | None = None) -> RunPool:
+        """The pre-built chart instances for the running loop (built on first use)."""
+        loop = loop or asyncio.get_running_loop()
+        pool = self._pools.get(id(loop))
+        if pool is None:
+            self._pools = {id(loop): RunPool(self.chart, self.spec, size=self.pool_size,
+                                             scheduler=loop, timeouts_ms=self.timeouts_ms)}
+            pool = self._pools[id(loop)]
+            pool.fill()
+        return pool
 
     async def execute(self, intent: ExecutionIntent) -> ExecutionResult:
         return await self.submit(intent).result

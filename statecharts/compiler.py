@@ -47,7 +47,12 @@ def _entry(state: StateSpec, registry: Registry) -> Callable[..., Any]:
         run = machine.model
         run.entered(name)
         event = None
-        if handler is not None:
+        # python-statemachine treats a raising guard as false, takes the next transition
+        # and queues error.execution after it: never run a stage behind a broken guard;
+        # the queued error event takes this state's error route next. (A final state's
+        # clean-up still runs: it cannot move on.)
+        skip = run.take_guard_error() is not None and not final
+        if handler is not None and not skip:
             started = run.wall_ns()
             try:
                 event = handler(run.ctx, run)
@@ -71,7 +76,11 @@ def _guard(name: str, registry: Registry) -> Callable[..., Any]:
     predicate = registry.guards[name]
 
     def check(machine: Any) -> bool:
-        return bool(predicate(machine.model.ctx))
+        try:
+            return bool(predicate(machine.model.ctx))
+        except Exception as exc:
+            machine.model.guard_raised(name, exc)
+            raise
 
     check.guard_name = name  # type: ignore[attr-defined]  # read back by the matrix
     return _named(f"guard_{name}", check)
@@ -155,6 +164,9 @@ class _Probe:
 
     def finished(self) -> None:
         pass
+
+    def take_guard_error(self) -> None:
+        return None
 
     @staticmethod
     def wall_ns() -> int:

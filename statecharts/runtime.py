@@ -59,7 +59,7 @@ class ChartRun:
     wall_ns = staticmethod(time.perf_counter_ns)
     state: str  # kept by python-statemachine (its model's state field); never pre-set it
 
-    def __init__(self, chart: type[StateChart], spec: ChartSpec, ctx: Any, *,
+    def __init__(self, chart: type[StateChart], spec: ChartSpec, ctx: Any = None, *,
                  scheduler: Scheduler | None = None,
                  timeouts_ms: Mapping[str, float] | None = None,
                  on_final: Callable[[ChartRun], None] | None = None,
@@ -71,6 +71,7 @@ class ChartRun:
         self.on_final = on_final
         self.on_code = on_code
         self._guard = ""
+        self._guard_error: Exception | None = None
         self._first_entry_ns: dict[str, int] = {}
         self.trace: list[Step] = []
         self.busy_ns: dict[str, int] = {}
@@ -82,6 +83,20 @@ class ChartRun:
         self._dispatching = False
         self.machine = chart(model=self)
         self._check_expected()
+
+    def bind(self, ctx: Any, *, on_final: Callable[[ChartRun], None] | None = None,
+             on_code: Callable[[str, str], None] | None = None) -> ChartRun:
+        """Attach a pre-built run (see :class:`RunPool`) to its execution; the initial
+        step is re-stamped so the trace starts now, not when the instance was built."""
+        self.ctx = ctx
+        self.on_final = on_final
+        self.on_code = on_code
+        self._first_entry_ns.clear()
+        first = self.trace[0]
+        now = int(self.scheduler.time() * 1e9) if self.scheduler else time.monotonic_ns()
+        self.trace[0] = Step(first.state, first.event, first.source, now, self.wall_ns())
+        self._first_entry_ns[first.state] = now
+        return self
 
     # -- called by the compiled chart -------------------------------------------------
     def entered(self, state: str) -> None:
@@ -109,6 +124,16 @@ class ChartRun:
         if self.on_code is not None:
             for code in codes:
                 self.on_code(code, label)
+
+    def guard_raised(self, guard: str, exc: Exception) -> None:
+        """A guard raised: the chart will not run the next stage but take the error route."""
+        self.note_error(self.state, exc)
+        log.error("guard %s raised in %s", guard, self.state)
+        self._guard_error = exc
+
+    def take_guard_error(self) -> Exception | None:
+        error, self._guard_error = self._guard_error, None
+        return error
 
     def note_error(self, state: str, exc: BaseException) -> None:
         self.errors.append((state, exc))
@@ -202,3 +227,62 @@ class ChartRun:
 
     def busy_us(self) -> dict[str, float]:
         return {state: ns / 1000 for state, ns in self.busy_ns.items()}
+
+
+class RunPool:
+    """Pre-built runs, so that building a python-statemachine instance (hundreds of
+    microseconds) happens in idle time rather than on the path from intent to order.
+
+    Runs are single-use. :meth:`take` hands out a pooled run (or builds one when the
+    pool is empty, counted in ``misses``); :meth:`refill` builds runs one per loop
+    turn until the pool is full again. Only for charts whose initial state has no
+    entry handler (a pooled run has entered it before it had a context).
+    """
+
+    def __init__(self, chart: type[StateChart], spec: ChartSpec, *, size: int,
+                 scheduler: Scheduler | None = None,
+                 timeouts_ms: Mapping[str, float] | None = None) -> None:
+        if spec.state(spec.initial).entry:
+            raise ValueError(f"cannot pool {spec.id}: its initial state has an entry handler")
+        self.chart, self.spec, self.size = chart, spec, size
+        self.scheduler = scheduler
+        self.timeouts_ms = dict(timeouts_ms or {})
+        self._runs: list[ChartRun] = []
+        self._refilling = False
+        self.misses = 0
+
+    def _build(self) -> ChartRun:
+        return ChartRun(self.chart, self.spec, scheduler=self.scheduler,
+                        timeouts_ms=self.timeouts_ms)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def fill(self) -> None:
+        """Build the whole pool now (at start-up)."""
+        while len(self._runs) < self.size:
+            self._runs.append(self._build())
+
+    def take(self) -> ChartRun:
+        if self._runs:
+            run = self._runs.pop()
+        else:
+            self.misses += 1
+            run = self._build()
+        self._schedule_refill()
+        return run
+
+    def _schedule_refill(self) -> None:
+        scheduler = self.scheduler
+        if self._refilling or scheduler is None or not hasattr(scheduler, "call_soon"):
+            return
+        self._refilling = True
+        scheduler.call_soon(self._refill_one)
+
+    def _refill_one(self) -> None:
+        if len(self._runs) < self.size:
+            self._runs.append(self._build())
+        if len(self._runs) < self.size and self.scheduler is not None:
+            self.scheduler.call_soon(self._refill_one)  # type: ignore[attr-defined]
+        else:
+            self._refilling = False

@@ -1,0 +1,1 @@
+"""Benchmarks of the engine's own overhead (``scalpchart bench``)."""
