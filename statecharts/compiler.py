@@ -24,7 +24,7 @@ from statemachine.io import create_machine_class_from_definition
 from statecharts.errors import ChartInvalid
 from statecharts.lint import lint
 from statecharts.registry import Registry
-from statecharts.spec import ERROR_EVENT, ChartSpec, StateSpec
+from statecharts.spec import ERROR_EVENT, ChartSpec, StateSpec, TransitionSpec
 
 # The registry is kept in the value: holding it alive stops its id() from being reused by
 # another registry (which would otherwise be handed a class compiled for different callables).
@@ -43,8 +43,10 @@ def _entry(state: StateSpec, registry: Registry) -> Callable[..., Any]:
     name = state.name
     final = state.final
 
-    def enter(machine: Any) -> None:
+    def enter(machine: Any, error: BaseException | None = None) -> None:
         run = machine.model
+        if error is not None:  # entered through error.execution
+            run.error_routed(error)
         run.entered(name)
         event = None
         # python-statemachine treats a raising guard as false, takes the next transition
@@ -72,37 +74,36 @@ def _entry(state: StateSpec, registry: Registry) -> Callable[..., Any]:
     return _named(f"enter_{name.lower()}", enter)
 
 
-def _guard(name: str, registry: Registry) -> Callable[..., Any]:
-    predicate = registry.guards[name]
+def _condition(t: TransitionSpec, spec: ChartSpec, registry: Registry) -> Callable[..., Any]:
+    """One callable per guarded transition (fewer callbacks = cheaper instances and events).
 
-    def check(machine: Any) -> bool:
-        try:
-            return bool(predicate(machine.model.ctx))
-        except Exception as exc:
-            machine.model.guard_raised(name, exc)
-            raise
+    It evaluates every guard (``unless`` ones negated); when the transition is enabled it
+    tells the run which guard expression and codes are being taken: the engine selects
+    the first enabled transition, so a True here is the one taken.
+    """
+    checks = tuple((name, registry.guards[name], True) for name in t.guards) + tuple(
+        (name, registry.guards[name], False) for name in t.unless)
+    label, codes = t.label, spec.codes_of(t)
 
-    check.guard_name = name  # type: ignore[attr-defined]  # read back by the matrix
-    return _named(f"guard_{name}", check)
+    def cond(machine: Any) -> bool:
+        run = machine.model
+        for name, predicate, expected in checks:
+            try:
+                value = bool(predicate(run.ctx))
+            except Exception as exc:
+                run.guard_raised(name, exc)
+                raise
+            if value is not expected:
+                return False
+        run.took(label, codes)
+        return True
 
-
-def _took(label: str, codes: tuple[str, ...]) -> Callable[..., Any]:
-    def took(machine: Any) -> None:
-        machine.model.took(label, codes)
-
-    return _named("took", took)
-
-
-def _on_error(state: str) -> Callable[..., Any]:
-    def record(machine: Any, error: BaseException | None = None) -> None:
-        machine.model.error_routed(state, error)
-
-    return _named(f"error_from_{state.lower()}", record)
+    cond.guard_label = label  # type: ignore[attr-defined]  # read back by the matrix
+    return _named("cond_" + "_".join(n for n, _, _ in checks), cond)
 
 
 def definition(spec: ChartSpec, registry: Registry) -> dict[str, Any]:
     """A fresh python-statemachine definition dict (the library mutates what it is given)."""
-    guards = {name: _guard(name, registry) for name in spec.guards if name in registry.guards}
     states: dict[str, dict[str, Any]] = {}
     for state in spec.states:
         body: dict[str, Any] = {"enter": [_entry(state, registry)], "on": {}}
@@ -113,19 +114,13 @@ def definition(spec: ChartSpec, registry: Registry) -> dict[str, Any]:
         states[state.name] = body
     for t in spec.transitions:
         item: dict[str, Any] = {"target": t.target}
-        if t.guards:
-            item["cond"] = [guards[g] for g in t.guards]
-        if t.unless:
-            item["unless"] = [guards[g] for g in t.unless]
         if t.guarded:
-            item["on"] = [_took(t.label, spec.codes_of(t))]
+            item["cond"] = [_condition(t, spec, registry)]
         states[t.source]["on"].setdefault(t.event, []).append(item)
     for state in spec.states:
         route = spec.error_route(state.name)
         if route is not None:
-            states[state.name]["on"][ERROR_EVENT] = [
-                {"target": route, "on": [_on_error(state.name)]}
-            ]
+            states[state.name]["on"][ERROR_EVENT] = [{"target": route}]
     for body in states.values():
         if not body["on"]:
             del body["on"]

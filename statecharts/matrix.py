@@ -67,11 +67,8 @@ def _cell_text(cells: tuple[Cell, ...]) -> str:
 
 
 def _guard_label(transition: Any) -> str | None:
-    names = []
-    for callback in transition.cond:
-        name = getattr(callback.func, "guard_name", callback.func.__name__)
-        names.append(name if callback.expected_value else f"not {name}")
-    return " and ".join(names) or None
+    labels = [getattr(c.func, "guard_label", c.func.__name__) for c in transition.cond]
+    return " and ".join(labels) or None
 
 
 def build_matrix(chart: type[StateChart], spec: ChartSpec) -> Matrix:

@@ -139,9 +139,11 @@ class ChartRun:
         self.errors.append((state, exc))
         log.error("handler of %s raised %s: %s", state, type(exc).__name__, exc)
 
-    def error_routed(self, state: str, error: BaseException | None) -> None:
+    def error_routed(self, error: BaseException) -> None:
+        """The run is taking its error route because of ``error``."""
         self._event = ERROR_EVENT
-        if error is not None and not any(e is error for _, e in self.errors):
+        state = self.trace[-1].state if self.trace else ""
+        if not any(e is error for _, e in self.errors):
             self.errors.append((state, error))
             log.error("%s failed with %s: %s", state, type(error).__name__, error)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -121,7 +121,16 @@ class Hold:
     event: asyncio.Event
 
 
-Action = Accept | Reject | Nack | Raise | Hold
+@dataclass(frozen=True)
+class AcceptThenHold:
+    """Send only: place the order at once, then wait for ``event`` before returning the ack
+    (an ack in flight: the order is live at the exchange, the engine does not know it yet)."""
+
+    event: asyncio.Event
+
+
+Action = Accept | Reject | Nack | Raise | Hold | AcceptThenHold
+_ACTIONS = (Accept, Reject, Nack, Raise, Hold, AcceptThenHold)
 
 
 def fail_times(n: int, exc: BaseException) -> list[Action]:
@@ -184,8 +193,8 @@ class ScriptedBroker:
         self.cancel_script: deque[Action] = deque()
         self.connect_script: deque[Action | bool] = deque()
         self.on_send: Callable[[OrderRequest], None] | None = None  # before the script runs
+        self.after_accept: Callable[[str], None] | None = None  # broker id, before the ack
         self.on_quote: Callable[[str], None] | None = None
-        self._changed = asyncio.Condition() if _loop_running() else None
         self._serial = 0
         self._fill_serial = 0
         self.max_live_per_child = 0
@@ -259,7 +268,7 @@ class ScriptedBroker:
         """Queue actions for the next ``send`` calls (of one child id when ``child`` is given)."""
         queue = self.send_script if child is None else self.send_scripts.setdefault(child, deque())
         for action in actions:
-            if isinstance(action, Accept | Reject | Nack | Raise | Hold):
+            if isinstance(action, _ACTIONS):
                 queue.append(action)
             else:
                 queue.extend(action)
@@ -308,7 +317,10 @@ class ScriptedBroker:
         self.acks[order.client_order_id] = ack
         self.calls.append(Call("send", order.client_order_id, "accepted", order.price, order.qty))
         self._track_live()
-        self._notify()
+        if self.after_accept is not None:
+            self.after_accept(broker_id)
+        if isinstance(action, AcceptThenHold):
+            await action.event.wait()
         return ack
 
     async def modify(self, broker_order_id: str, price: Decimal | None,
@@ -332,7 +344,6 @@ class ScriptedBroker:
         order.price = price
         if qty is not None:
             order.qty = qty
-        self._notify()
         return OrderAck(order.request.client_order_id, broker_order_id, True, self.now_ns())
 
     async def cancel(self, broker_order_id: str) -> bool:
@@ -353,7 +364,6 @@ class ScriptedBroker:
             return False
         order.live = False
         self.calls.append(Call("cancel", broker_order_id, "ok"))
-        self._notify()
         return True
 
     async def open_orders(self) -> list[str]:
@@ -440,9 +450,6 @@ class ScriptedBroker:
                 cid = order.request.client_order_id
                 per_child[cid] = per_child.get(cid, 0) + 1
         self.max_live_per_child = max([self.max_live_per_child, *per_child.values()])
-
-    def _notify(self) -> None:
-        pass
 
 
 def _loop_running() -> bool:
@@ -541,5 +548,3 @@ async def settle(engine: Engine) -> None:
     await asyncio.sleep(0)
     await engine.close()
 
-
-Awaitable_ = Awaitable  # re-export for type hints in tests

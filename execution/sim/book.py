@@ -1,22 +1,29 @@
 """An L2 order book for one symbol on the KRX tick ladder.
 
-Each price level is a FIFO queue of blocks: anonymous liquidity of other
-participants, and our own resting orders (one block per order). The market
-moves in fixed steps of exchange time (``BookParams.step_ms``, on a grid from
-the book's start), so its path does not depend on how often it is looked at:
+Each price level is a FIFO queue of blocks (:mod:`execution.sim.queues`):
+liquidity of other participants and our own resting orders. The market moves
+in fixed steps of exchange time (``BookParams.step_ms``, on a grid from the
+book's start), so its path does not depend on how often it is looked at:
 
 1. a fair value takes a lognormal random-walk step (``daily_vol`` scaled to
    the step); the target touch is the tick below it and the tick above;
 2. resting orders the fair value has moved *through* are swept (traded at
    their own price);
-3. each of the first ``depth_levels`` levels per side is topped up toward the
-   typical size; new liquidity at a price that crosses the other side trades
-   against it first (so an order left at the far touch fills gradually);
-4. other participants send marketable orders (Poisson arrivals, exponential
-   sizes, biased toward the fair value) that consume levels in FIFO order,
+3. on each of the first ``depth_levels`` target levels per side, limit
+   orders of others arrive and others cancel (where a cancel comes from in
+   the queue is the queue model); new liquidity at a price that crosses the
+   other side trades against it first (so an order left at the far touch of a
+   moving market fills gradually);
+4. other participants send marketable orders (Poisson arrivals, lognormal
+   sizes, tilted toward the fair value) that consume levels in FIFO order,
    our blocks included at their queue position.
 
-All randomness comes from the ``random.Random`` passed in.
+Randomness: three streams derived from the ``random.Random`` passed in, one
+for the fair value, one for limit arrivals and cancels, one for marketable
+flow. Each step draws the same number of variates whatever the book holds,
+so the exogenous market (fair-value path, arrival times and sizes) is the
+same whatever we do in it: two strategies run on the same seed see the same
+market, and differ only through their own impact.
 """
 
 from __future__ import annotations
@@ -28,23 +35,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from execution.contracts import Side
+from execution.sim import queues as q
+from execution.sim.params import BookParams
 from execution.sim.symbols import SymbolSpec
 from execution.ticks import add_ticks, snap, tick_size
 
 _SESSION_SECONDS = 6.5 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class BookParams:
-    """Knobs of the market model."""
-
-    step_ms: float = 50.0
-    depth_levels: int = 10
-    replenish_tau_s: float = 2.0
-    flow_rate_per_s: float = 1.0  # marketable arrivals per second and side
-    flow_mean_frac: float = 0.1  # mean arrival size, as a fraction of typical_size
-    flow_max_ticks: int = 2  # how far past the touch an arrival may walk
-    max_catchup_s: float = 60.0  # longer gaps are collapsed into one step
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +67,6 @@ class BookFill:
     ts_ns: int
 
 
-@dataclass(slots=True)
-class _Block:
-    owner: str | None  # None: other participants
-    qty: int
-
-
-_Queue = deque[_Block]
-
-
 class OrderBook:
     """Price levels with FIFO queues; see the module docstring for the dynamics."""
 
@@ -88,23 +75,27 @@ class OrderBook:
     ) -> None:
         self.spec = spec
         self.params = params or BookParams()
-        self._rng = rng
+        self._fair_rng = random.Random(rng.getrandbits(64))
+        self._liq_rng = random.Random(rng.getrandbits(64))
+        self._flow_rng = random.Random(rng.getrandbits(64))
         self._step_ns = round(self.params.step_ms * 1e6)
         self._last_ns = start_ns
         self._lo = float(add_ticks(spec.lower_limit, 1))
         self._hi = float(add_ticks(spec.upper_limit, -1))
         self._fair = float(spec.ref_price)
-        self._bids: dict[Decimal, _Queue] = {}
-        self._asks: dict[Decimal, _Queue] = {}
+        self._bids: dict[Decimal, q.Queue] = {}
+        self._asks: dict[Decimal, q.Queue] = {}
         self._own: dict[str, tuple[Side, Decimal]] = {}
         self._ladder_key = Decimal(0)
         self._bid_ladder: list[Decimal] = []
         self._ask_ladder: list[Decimal] = []
+        self.traded_qty = 0  # the tape: every trade, ours included
+        self.traded_notional = Decimal(0)
         self._retarget()
         for i, price in enumerate(self._bid_ladder[: self.params.depth_levels]):
-            self._bids[price] = deque([_Block(None, self._initial_size(i))])
+            self._bids[price] = deque([q.Block(None, self._initial_size(i))])
         for i, price in enumerate(self._ask_ladder[: self.params.depth_levels]):
-            self._asks[price] = deque([_Block(None, self._initial_size(i))])
+            self._asks[price] = deque([q.Block(None, self._initial_size(i))])
 
     # ------------------------------------------------------------------ views
 
@@ -123,8 +114,7 @@ class OrderBook:
 
     def best(self, side: Side) -> Decimal | None:
         """Best price with displayed size on ``side`` (BUY: bid, SELL: ask)."""
-        levels = self._side(side)
-        prices = [p for p, q in levels.items() if q]
+        prices = [p for p, queue in self._side(side).items() if queue]
         if not prices:
             return None
         return max(prices) if side is Side.BUY else min(prices)
@@ -132,22 +122,26 @@ class OrderBook:
     def top(self) -> tuple[Decimal, int, Decimal, int]:
         """(bid, bid size, ask, ask size); an empty side shows its target price, size 0."""
         bid, ask = self.best(Side.BUY), self.best(Side.SELL)
-        bid_size = _size(self._bids[bid]) if bid is not None else 0
-        ask_size = _size(self._asks[ask]) if ask is not None else 0
+        bid_size = q.size(self._bids[bid]) if bid is not None else 0
+        ask_size = q.size(self._asks[ask]) if ask is not None else 0
         if bid is None:
             bid = self._bid_ladder[0] if ask is None else add_ticks(ask, -1)
         if ask is None:
             ask = add_ticks(bid, 1)
         return bid, bid_size, ask, ask_size
 
+    def mid(self) -> Decimal:
+        bid, _, ask, _ = self.top()
+        return (bid + ask) / 2
+
     def depth(self, levels: int) -> BookDepth:
         """The best ``levels`` price levels per side (sizes include our own orders)."""
-        bids = sorted((p for p, q in self._bids.items() if q), reverse=True)[:levels]
-        asks = sorted(p for p, q in self._asks.items() if q)[:levels]
+        bids = sorted((p for p, queue in self._bids.items() if queue), reverse=True)[:levels]
+        asks = sorted(p for p, queue in self._asks.items() if queue)[:levels]
         return BookDepth(
             self.symbol,
-            tuple(Level(p, _size(self._bids[p])) for p in bids),
-            tuple(Level(p, _size(self._asks[p])) for p in asks),
+            tuple(Level(p, q.size(self._bids[p])) for p in bids),
+            tuple(Level(p, q.size(self._asks[p])) for p in asks),
             self._last_ns,
         )
 
@@ -158,14 +152,7 @@ class OrderBook:
     def queue_ahead(self, order_id: str) -> int | None:
         """Shares ahead of our order at its level, or None when it is not resting."""
         found = self._find(order_id)
-        if found is None:
-            return None
-        ahead = 0
-        for block in found[0]:
-            if block is found[1]:
-                return ahead
-            ahead += block.qty
-        return None  # pragma: no cover - the block is always in its queue
+        return None if found is None else q.ahead_of(found[0], order_id)
 
     # --------------------------------------------------------------- our orders
 
@@ -181,16 +168,10 @@ class OrderBook:
         for price in self._walk_prices(side, limit):
             if qty == 0:
                 break
-            queue = book[price]
-            done = 0
-            for block in queue:
-                if block.owner is None and qty > done:
-                    n = min(block.qty, qty - done)
-                    block.qty -= n
-                    done += n
-            _compact(queue)
+            done, _ = q.take_fifo(book[price], qty, skip_own=True)
             if done:
                 trades.append((price, done))
+                self._tape(price, done)
                 qty -= done
         self._drop_empty(book)
         return trades
@@ -201,7 +182,7 @@ class OrderBook:
             raise ValueError(f"resting qty must be positive, got {qty}")
         if order_id in self._own:
             raise ValueError(f"order {order_id} already rests in the book")
-        self._side(side).setdefault(price, deque()).append(_Block(order_id, qty))
+        self._side(side).setdefault(price, deque()).append(q.Block(order_id, qty))
         self._own[order_id] = (side, price)
 
     def reduce(self, order_id: str, qty: int) -> None:
@@ -218,6 +199,7 @@ class OrderBook:
             return 0
         queue, block = found
         queue.remove(block)
+        q.compact(queue, keep_own_empty=True)
         side, price = self._own.pop(order_id)
         if not queue:
             del self._side(side)[price]
@@ -244,58 +226,66 @@ class OrderBook:
 
     def _step(self, ts_ns: int, dt_s: float, fills: list[BookFill]) -> None:
         sigma = self.spec.daily_vol * math.sqrt(dt_s / _SESSION_SECONDS)
-        self._fair = min(self._hi, max(self._lo, self._fair * math.exp(self._rng.gauss(0, sigma))))
+        self._fair = min(self._hi, max(self._lo, self._fair * math.exp(sigma * self._fair_rng.gauss(0, 1))))
         self._retarget()
         bid_t, ask_t = self._bid_ladder[0], self._ask_ladder[0]
         # 2. sweep what the fair value moved through
-        through_asks = sum(_size(q) for p, q in self._asks.items() if p < bid_t)
+        through_asks = sum(q.size(queue) for p, queue in self._asks.items() if p < bid_t)
         if through_asks:
             self._others_take(Side.BUY, through_asks, bid_t, ts_ns, fills)
-        through_bids = sum(_size(q) for p, q in self._bids.items() if p > ask_t)
+        through_bids = sum(q.size(queue) for p, queue in self._bids.items() if p > ask_t)
         if through_bids:
             self._others_take(Side.SELL, through_bids, ask_t, ts_ns, fills)
-        # 3. replenish toward the typical size
-        keep = 1.0 - math.exp(-dt_s / self.params.replenish_tau_s)
+        # 3. limit arrivals and cancels of others
         for side, ladder in ((Side.BUY, self._bid_ladder), (Side.SELL, self._ask_ladder)):
             for i, price in enumerate(ladder[: self.params.depth_levels]):
-                self._replenish(side, price, i, keep, ts_ns, fills)
+                self._liquidity(side, price, i, dt_s, ts_ns, fills)
         # 4. marketable flow of other participants
         self._flow(dt_s, ts_ns, fills)
         self._prune()
 
-    def _replenish(
-        self, side: Side, price: Decimal, i: int, keep: float, ts_ns: int, fills: list[BookFill]
+    def _liquidity(
+        self, side: Side, price: Decimal, i: int, dt_s: float, ts_ns: int, fills: list[BookFill]
     ) -> None:
+        p, rng = self.params, self._liq_rng
+        mean_add = max(1.0, self.spec.typical_size * p.limit_size_frac)
+        add_rate = self._target_size(i) / (p.liquidity_tau_s * mean_add)
+        add = sum(max(1, round(rng.expovariate(1 / mean_add)))
+                  for _ in range(_poisson(rng, add_rate * dt_s)))
+        cancels = [(rng.random(), rng.random())
+                   for _ in range(_poisson(rng, dt_s / (p.liquidity_tau_s * p.cancel_size_frac)))]
+        if add:
+            # New liquidity that crosses the other side trades first (fills our orders there).
+            add -= self._others_take(side, add, price, ts_ns, fills)
+            if add > 0:
+                q.add_others(self._side(side).setdefault(price, deque()), add)
         queue = self._side(side).get(price)
-        others = sum(b.qty for b in queue if b.owner is None) if queue else 0
-        deficit = self._target_size(i) - others
-        if deficit <= 0:
-            return
-        add = min(deficit, math.ceil(deficit * keep * self._rng.uniform(0.5, 1.5)))
-        # New liquidity that crosses the other side trades first (fills our orders there).
-        add -= self._others_take(side, add, price, ts_ns, fills)
-        if add > 0:
-            queue = self._side(side).setdefault(price, deque())
-            if queue and queue[-1].owner is None:
-                queue[-1].qty += add
-            else:
-                queue.append(_Block(None, add))
+        for frac, point in cancels:
+            if not queue:
+                break
+            n = round(q.others(queue) * frac * 2 * p.cancel_size_frac)
+            q.cancel_others(queue, n, p.queue_model, point)
+        if queue is not None and not queue:
+            del self._side(side)[price]
 
     def _flow(self, dt_s: float, ts_ns: int, fills: list[BookFill]) -> None:
-        p = self.params
+        p, rng = self.params, self._flow_rng
         bid, _, ask, _ = self.top()
         mid = float(bid + ask) / 2
-        tilt = max(-0.8, min(0.8, (self._fair - mid) / float(ask - bid)))
+        tilt = max(-p.max_tilt, min(p.max_tilt, (self._fair - mid) / float(ask - bid)))
+        median = max(1.0, self.spec.typical_size * p.flow_size_frac)
+        peak = 1 + p.max_tilt  # thinning: draw at the peak rate, keep with weight / peak
         for side, weight in ((Side.BUY, 1 + tilt), (Side.SELL, 1 - tilt)):
-            arrivals = _poisson(self._rng, p.flow_rate_per_s * weight * dt_s)
-            for _ in range(arrivals):
+            arrivals = [
+                (rng.random(), rng.lognormvariate(math.log(median), p.flow_size_sigma))
+                for _ in range(_poisson(rng, p.flow_rate_per_s * peak * dt_s))
+            ]
+            for keep, size in arrivals:
                 touch = self.best(side.opposite)
-                if touch is None:
-                    break
-                mean = max(1.0, self.spec.typical_size * p.flow_mean_frac)
-                qty = max(1, round(self._rng.expovariate(1 / mean)))
+                if touch is None or keep * peak >= weight:
+                    continue
                 limit = add_ticks(touch, p.flow_max_ticks * side.sign)
-                self._others_take(side, qty, limit, ts_ns, fills)
+                self._others_take(side, max(1, round(size)), limit, ts_ns, fills)
 
     def _others_take(
         self, side: Side, qty: int, limit: Decimal, ts_ns: int, fills: list[BookFill]
@@ -304,18 +294,15 @@ class OrderBook:
         book = self._side(side.opposite)
         done = 0
         for price in self._walk_prices(side, limit):
-            queue = book[price]
-            while queue and done < qty:
-                block = queue[0]
-                n = min(block.qty, qty - done)
-                block.qty -= n
-                done += n
-                if block.owner is not None:
-                    fills.append(BookFill(block.owner, price, n, ts_ns))
-                if block.qty == 0:
-                    queue.popleft()
-                    if block.owner is not None:
-                        del self._own[block.owner]
+            n, hits = q.take_fifo(book[price], qty - done)
+            if n:
+                self._tape(price, n)
+            done += n
+            for hit in hits:
+                assert hit.owner is not None
+                fills.append(BookFill(hit.owner, price, hit.qty, ts_ns))
+                if self._find(hit.owner) is None:
+                    del self._own[hit.owner]
             if done == qty:
                 break
         self._drop_empty(book)
@@ -323,7 +310,11 @@ class OrderBook:
 
     # ---------------------------------------------------------------- helpers
 
-    def _side(self, side: Side) -> dict[Decimal, _Queue]:
+    def _tape(self, price: Decimal, qty: int) -> None:
+        self.traded_qty += qty
+        self.traded_notional += price * qty
+
+    def _side(self, side: Side) -> dict[Decimal, q.Queue]:
         return self._bids if side is Side.BUY else self._asks
 
     def _walk_prices(self, side: Side, limit: Decimal | None) -> list[Decimal]:
@@ -333,15 +324,15 @@ class OrderBook:
             return sorted(p for p in book if limit is None or p <= limit)
         return sorted((p for p in book if limit is None or p >= limit), reverse=True)
 
-    def _find(self, order_id: str) -> tuple[_Queue, _Block] | None:
+    def _find(self, order_id: str) -> tuple[q.Queue, q.Block] | None:
         where = self._own.get(order_id)
         if where is None:
             return None
-        queue = self._side(where[0])[where[1]]
-        for block in queue:
+        queue = self._side(where[0]).get(where[1])
+        for block in queue or ():
             if block.owner == order_id:
-                return queue, block
-        return None  # pragma: no cover - _own and the queues are kept in step
+                return queue, block  # type: ignore[return-value]
+        return None
 
     def _retarget(self) -> None:
         """Recompute the target ladders when the fair value left the current tick."""
@@ -364,32 +355,22 @@ class OrderBook:
         for book in (self._bids, self._asks):
             far = [
                 p
-                for p, q in book.items()
-                if (p < low or p > high) and all(b.owner is None for b in q)
+                for p, queue in book.items()
+                if (p < low or p > high) and all(b.owner is None for b in queue)
             ]
             for p in far:
                 del book[p]
 
     @staticmethod
-    def _drop_empty(book: dict[Decimal, _Queue]) -> None:
-        for price in [p for p, q in book.items() if not q]:
+    def _drop_empty(book: dict[Decimal, q.Queue]) -> None:
+        for price in [p for p, queue in book.items() if not queue]:
             del book[price]
 
     def _target_size(self, i: int) -> int:
         return round(self.spec.typical_size * (1 + 0.15 * i))
 
     def _initial_size(self, i: int) -> int:
-        return max(1, round(self._target_size(i) * self._rng.uniform(0.6, 1.4)))
-
-
-def _size(queue: _Queue) -> int:
-    return sum(b.qty for b in queue)
-
-
-def _compact(queue: _Queue) -> None:
-    """Drop exhausted blocks of others (our blocks leave only through the book's methods)."""
-    for block in [b for b in queue if b.qty == 0 and b.owner is None]:
-        queue.remove(block)
+        return max(1, round(self._target_size(i) * self._fair_rng.uniform(0.6, 1.4)))
 
 
 def _poisson(rng: random.Random, lam: float) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
@@ -26,9 +26,11 @@ from execution.broker import (
 )
 from execution.contracts import FillEvent, OrderAck, OrderRequest, PriceType, Quote, Side
 from execution.sim.account import AccountSnapshot, Ledger
-from execution.sim.book import BookDepth, BookParams, OrderBook
+from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
 from execution.sim.faults import FaultConfig
+from execution.sim.latency import LatencyModel, LatencyProfile
+from execution.sim.params import BookParams
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 from execution.ticks import is_on_ladder
 
@@ -52,6 +54,18 @@ class SimConfig:
     is_open: Callable[[int], bool] | None = None
     driver_interval_ms: float = 50.0
     book: BookParams = field(default_factory=BookParams)
+    latency: LatencyProfile | None = None  # overrides the three *_latency_ms and the jitter
+    symbols: Mapping[str, SymbolSpec] | None = None  # default: every symbol in SYMBOLS
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A new order as it reached the market: when, and the mid just before it traded."""
+
+    ts_ns: int
+    broker_order_id: str
+    client_order_id: str
+    mid: Decimal
 
 
 @dataclass(slots=True)
@@ -103,6 +117,8 @@ class SimulatedExchange:
         is_open: Callable[[int], bool] | None = None,
         driver_interval_ms: float = 50.0,
         book: BookParams | None = None,
+        latency: LatencyProfile | None = None,
+        symbols: Mapping[str, SymbolSpec] | None = None,
     ) -> None:
         cfg = SimConfig(
             seed=seed,
@@ -118,15 +134,25 @@ class SimulatedExchange:
             is_open=is_open,
             driver_interval_ms=driver_interval_ms,
             book=book or BookParams(),
+            latency=latency,
+            symbols=symbols,
         )
         self.config = cfg
         self._t0 = cfg.time_source()
+        self._specs = dict(cfg.symbols if cfg.symbols is not None else SYMBOLS)
         self._books = {
             code: OrderBook(spec, random.Random(f"{seed}/book/{code}"), cfg.start_ns, cfg.book)
-            for code, spec in SYMBOLS.items()
+            for code, spec in self._specs.items()
         }
+        self.latency = cfg.latency or LatencyProfile(
+            LatencyModel.legacy(cfg.ack_latency_ms, cfg.latency_jitter),
+            LatencyModel.legacy(cfg.modify_latency_ms, cfg.latency_jitter),
+            LatencyModel.legacy(cfg.fill_latency_ms, cfg.latency_jitter),
+        )
         self._fault_rng = random.Random(f"{seed}/faults")
-        self._latency_rng = random.Random(f"{seed}/latency")
+        self._entry_rng = random.Random(f"{seed}/latency/entry")
+        self._modify_rng = random.Random(f"{seed}/latency/modify")
+        self.accepted: list[Accepted] = []
         self._drop_after: set[int] = set()
         at = 0
         for _ in range(cfg.faults.disconnects):
@@ -138,9 +164,9 @@ class SimulatedExchange:
         self._journal: list[FillEvent] = []
         self._delivery = FillDelivery(
             random.Random(f"{seed}/delivery"),
-            cfg.fill_latency_ms,
+            self.latency.fill,
             cfg.faults,
-            lambda: self._connected,
+            self._link_up,
         )
         self._accepted = 0
         self._ledger = Ledger(cfg.cash_krw)
@@ -155,12 +181,26 @@ class SimulatedExchange:
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return self._link_up()
 
     async def connect(self) -> bool:
-        await self._delay(self.config.ack_latency_ms)
+        await self._delay(self.latency.entry, self._entry_rng)
+        if self.config.faults.down_at(self._elapsed_s()):
+            return False
         self._connected = True
         return True
+
+    def _elapsed_s(self) -> float:
+        return self.config.time_source() - self._t0
+
+    def _link_up(self) -> bool:
+        """The session's state now, disconnect windows included."""
+        faults = self.config.faults
+        if faults.disconnect_windows and faults.down_at(self._elapsed_s()):
+            if not faults.auto_reconnect:
+                self._connected = False
+            return False
+        return self._connected
 
     def now_ns(self) -> int:
         return self.config.start_ns + int((self.config.time_source() - self._t0) * 1e9)
@@ -172,30 +212,39 @@ class SimulatedExchange:
 
     def quote(self, symbol: str) -> Quote:
         book = self._book(symbol)
-        now = self._sync()
+        now = self._sync(symbol)
         bid, bid_size, ask, ask_size = book.top()
         return Quote(symbol, bid, ask, bid_size, ask_size, now)
 
     def depth(self, symbol: str, levels: int = 5) -> BookDepth:
         """The best ``levels`` L2 levels per side; sizes include our resting orders."""
         book = self._book(symbol)
-        self._sync()
+        self._sync(symbol)
         return book.depth(levels)
 
     def spec(self, symbol: str) -> SymbolSpec:
-        self._book(symbol)
-        return SYMBOLS[symbol]
+        return self._book(symbol).spec
+
+    def book(self, symbol: str) -> OrderBook:
+        """The live order book of ``symbol`` (advanced to now); for observers, not for trading."""
+        book = self._book(symbol)
+        self._sync(symbol)
+        return book
 
     # ---------------------------------------------------------------- orders
 
     async def send(self, order: OrderRequest) -> OrderAck:
         self._require_connected()
-        await self._delay(self.config.ack_latency_ms)
+        extra = 0.0
+        faults = self.config.faults
+        if faults.slow_ack_rate > 0 and self._fault_rng.random() < faults.slow_ack_rate:
+            extra = faults.slow_ack_ms
+        await self._delay(self.latency.entry, self._entry_rng, extra)
         self._require_connected()
         first = self._acks.get(order.client_order_id)
         if first is not None:
             return first
-        now = self._sync()
+        now = self._sync(order.symbol)
         self._validate(order, now)
         rate = self.config.faults.reject_rate
         if rate > 0 and self._fault_rng.random() < rate:
@@ -204,6 +253,8 @@ class SimulatedExchange:
         broker_id = f"SIM-{self._accepted:06d}"
         record = _Order(broker_id, order, order.price, order.qty)
         self._orders[broker_id] = record
+        mid = self._books[order.symbol].mid()
+        self.accepted.append(Accepted(now, broker_id, order.client_order_id, mid))
         reason = self._execute(record, now)
         ack = OrderAck(order.client_order_id, broker_id, True, now, reason)
         self._acks[order.client_order_id] = ack
@@ -217,7 +268,7 @@ class SimulatedExchange:
     ) -> OrderAck:
         self._require_connected()
         order = self._order(broker_order_id)
-        await self._delay(self.config.modify_latency_ms)
+        await self._delay(self.latency.modify, self._modify_rng)
         self._require_connected()
         now = self._sync()
         if not order.live:
@@ -229,7 +280,7 @@ class SimulatedExchange:
                 RejectReason.INVALID_ORDER,
                 f"qty {new_qty} outside {max(order.filled, 1)}..{order.qty}",
             )
-        spec = SYMBOLS[order.request.symbol]
+        spec = self._specs[order.request.symbol]
         if price is not None:
             self._check_price(spec, price)
         if order.request.side is Side.BUY and self._ledger.cash is not None:
@@ -254,7 +305,7 @@ class SimulatedExchange:
     async def cancel(self, broker_order_id: str) -> bool:
         self._require_connected()
         order = self._order(broker_order_id)
-        await self._delay(self.config.modify_latency_ms)
+        await self._delay(self.latency.modify, self._modify_rng)
         self._require_connected()
         self._sync()
         if not order.live:
@@ -353,14 +404,11 @@ class SimulatedExchange:
         return order
 
     def _require_connected(self) -> None:
-        if not self._connected:
+        if not self._link_up():
             raise BrokerDisconnected("not connected; call connect()")
 
-    async def _delay(self, base_ms: float) -> None:
-        ms = base_ms
-        if ms > 0 and self.config.latency_jitter > 0:
-            ms *= self._latency_rng.lognormvariate(0.0, self.config.latency_jitter)
-        ms += self.config.faults.extra_latency_ms
+    async def _delay(self, model: LatencyModel, rng: random.Random, extra_ms: float = 0.0) -> None:
+        ms = model.sample(rng) + extra_ms + self.config.faults.extra_latency_ms
         if ms > 0:
             await asyncio.sleep(ms / 1000)
 
@@ -418,10 +466,17 @@ class SimulatedExchange:
         book.rest(order.broker_id, side, order.price, order.remaining)
         return ""
 
-    def _sync(self) -> int:
-        """Advance every book to now and book the fills of our resting orders."""
+    def _sync(self, symbol: str | None = None) -> int:
+        """Advance to now the books we have live orders in (and ``symbol``'s); book our fills.
+
+        A book nobody looks at and we have nothing in is left behind; it catches
+        up on its fixed step grid when next touched, so its path is unchanged.
+        """
         now = self.now_ns()
-        fills = [f for book in self._books.values() for f in book.advance(now)]
+        codes = {o.request.symbol for o in self._orders.values() if o.live}
+        if symbol is not None:
+            codes.add(symbol)
+        fills = [f for code in sorted(codes) for f in self._books[code].advance(now)]
         fills.sort(key=lambda f: f.ts_ns)
         for f in fills:
             self._fill(self._orders[f.order_id], f.price, f.qty, f.ts_ns)

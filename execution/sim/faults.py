@@ -19,7 +19,14 @@ class FaultConfig:
     - ``extra_latency_ms``: added to every ack, modify and cancel latency;
     - ``duplicate_fill_rate``: probability that a pushed fill is pushed twice;
     - ``reorder_fills``: pushed fills get a random extra delay of a few ms, so
-      fills close together in time may arrive out of order.
+      fills close together in time may arrive out of order;
+    - ``disconnect_windows``: (start, end) in seconds of exchange time since the
+      exchange started; inside a window every call raises BrokerDisconnected,
+      ``connect()`` fails and pushes are dropped. With ``auto_reconnect`` the
+      session comes back by itself at the end of the window (as a broker SDK
+      that reconnects does); without, it stays down until ``connect()``;
+    - ``slow_ack_rate`` / ``slow_ack_ms``: that share of new orders waits
+      ``slow_ack_ms`` more before it reaches the market (and is acknowledged).
     """
 
     reject_rate: float = 0.0
@@ -27,9 +34,13 @@ class FaultConfig:
     extra_latency_ms: float = 0.0
     duplicate_fill_rate: float = 0.0
     reorder_fills: bool = False
+    disconnect_windows: tuple[tuple[float, float], ...] = ()
+    auto_reconnect: bool = True
+    slow_ack_rate: float = 0.0
+    slow_ack_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("reject_rate", "duplicate_fill_rate"):
+        for name in ("reject_rate", "duplicate_fill_rate", "slow_ack_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {value}")
@@ -37,6 +48,15 @@ class FaultConfig:
             raise ValueError(f"disconnects must be >= 0, got {self.disconnects}")
         if self.extra_latency_ms < 0:
             raise ValueError(f"extra_latency_ms must be >= 0, got {self.extra_latency_ms}")
+        if not self.slow_ack_ms >= 0:
+            raise ValueError(f"slow_ack_ms must be >= 0, got {self.slow_ack_ms}")
+        for start, end in self.disconnect_windows:
+            if not 0 <= start < end:
+                raise ValueError(f"bad disconnect window ({start}, {end}): need 0 <= start < end")
+
+    def down_at(self, elapsed_s: float) -> bool:
+        """True inside a disconnect window (``elapsed_s``: seconds since the exchange started)."""
+        return any(start <= elapsed_s < end for start, end in self.disconnect_windows)
 
     @property
     def any(self) -> bool:
