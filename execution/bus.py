@@ -8,6 +8,7 @@ queue has drained.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -37,8 +38,13 @@ Subscriber = Callable[[BusEvent], None]
 
 
 class EventBus:
-    def __init__(self, p0_capacity: int = 100) -> None:
+    """Set ``auto_drain`` to deliver queued events on the next loop turn after a publish
+    (what the engine does); without it the owner calls :meth:`drain`."""
+
+    def __init__(self, p0_capacity: int = 100, *, auto_drain: bool = False) -> None:
         self.p0_capacity = p0_capacity
+        self.auto_drain = auto_drain
+        self._drain_scheduled = False
         self._queues: tuple[deque[BusEvent], ...] = tuple(deque() for _ in Priority)
         self._subscribers: list[Subscriber] = []
         self.overflows = 0
@@ -58,7 +64,14 @@ class EventBus:
                       self.p0_capacity, event.kind)
             return False
         queue.append(event)
+        if self.auto_drain and not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_drain)
         return True
+
+    def _scheduled_drain(self) -> None:
+        self._drain_scheduled = False
+        self.drain()
 
     @property
     def p0_depth(self) -> int:

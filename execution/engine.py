@@ -79,7 +79,7 @@ class Engine:
         self.chart = compile_chart(self.spec, REGISTRY)
         self.timeouts_ms = limits.stage_timeouts_ms(self.spec) | (stage_timeouts_ms or {})
         self.services = Services(broker=broker, limits=limits, sessions=sessions or KrxSessions(),
-                                 bus=EventBus(limits.p0_queue_capacity),
+                                 bus=EventBus(limits.p0_queue_capacity, auto_drain=True),
                                  profile=profile or VolumeProfile.load(),
                                  safety_state=safety_state, capital_krw=capital_krw)
         self.executions: dict[str, Execution] = {}

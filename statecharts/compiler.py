@@ -45,15 +45,18 @@ def _entry(state: StateSpec, registry: Registry) -> Callable[..., Any]:
 
     def enter(machine: Any, error: BaseException | None = None) -> None:
         run = machine.model
+        skip = False
         if error is not None:  # entered through error.execution
             run.error_routed(error)
+            run.take_guard_error()
+        else:
+            # python-statemachine treats a raising guard as false, may take an unguarded
+            # transition after it and queues error.execution: never run a stage behind a
+            # broken guard; the queued error takes this state's error route next. (A final
+            # state's clean-up still runs: it cannot move on.)
+            skip = run.take_guard_error() is not None and not final
         run.entered(name)
         event = None
-        # python-statemachine treats a raising guard as false, takes the next transition
-        # and queues error.execution after it: never run a stage behind a broken guard;
-        # the queued error event takes this state's error route next. (A final state's
-        # clean-up still runs: it cannot move on.)
-        skip = run.take_guard_error() is not None and not final
         if handler is not None and not skip:
             started = run.wall_ns()
             try:
@@ -83,10 +86,13 @@ def _condition(t: TransitionSpec, spec: ChartSpec, registry: Registry) -> Callab
     """
     checks = tuple((name, registry.guards[name], True) for name in t.guards) + tuple(
         (name, registry.guards[name], False) for name in t.unless)
-    label, codes = t.label, spec.codes_of(t)
+    label = t.label
+    codes = tuple((code, name) for name in t.guards if (code := spec.guards[name].code))
 
     def cond(machine: Any) -> bool:
         run = machine.model
+        if run.guard_failed:  # one guard raised: no later transition is trusted either
+            return False
         for name, predicate, expected in checks:
             try:
                 value = bool(predicate(run.ctx))
@@ -154,7 +160,7 @@ class _Probe:
     def entered(self, state: str) -> None:
         del state
 
-    def took(self, label: str, codes: tuple[str, ...]) -> None:
+    def took(self, label: str, codes: tuple[tuple[str, str], ...]) -> None:
         del label, codes
 
     def finished(self) -> None:
@@ -162,6 +168,8 @@ class _Probe:
 
     def take_guard_error(self) -> None:
         return None
+
+    guard_failed = False
 
     @staticmethod
     def wall_ns() -> int:

@@ -118,18 +118,23 @@ class ChartRun:
         self._expected = (state, event)
         self._event = event
 
-    def took(self, label: str, codes: tuple[str, ...]) -> None:
-        """A guarded transition is being taken; its codes are reported to ``on_code``."""
+    def took(self, label: str, codes: tuple[tuple[str, str], ...]) -> None:
+        """A guarded transition is being taken; each (code, guard name) it carries is
+        reported to ``on_code``."""
         self._guard = label
         if self.on_code is not None:
-            for code in codes:
-                self.on_code(code, label)
+            for code, guard in codes:
+                self.on_code(code, guard)
 
     def guard_raised(self, guard: str, exc: Exception) -> None:
         """A guard raised: the chart will not run the next stage but take the error route."""
         self.note_error(self.state, exc)
         log.error("guard %s raised in %s", guard, self.state)
         self._guard_error = exc
+
+    @property
+    def guard_failed(self) -> bool:
+        return self._guard_error is not None
 
     def take_guard_error(self) -> Exception | None:
         error, self._guard_error = self._guard_error, None
@@ -233,22 +238,26 @@ class ChartRun:
 
 class RunPool:
     """Pre-built runs, so that building a python-statemachine instance (hundreds of
-    microseconds) happens in idle time rather than on the path from intent to order.
+    microseconds) is not on the path from intent to first order.
 
     Runs are single-use. :meth:`take` hands out a pooled run (or builds one when the
-    pool is empty, counted in ``misses``); :meth:`refill` builds runs one per loop
-    turn until the pool is full again. Only for charts whose initial state has no
-    entry handler (a pooled run has entered it before it had a context).
+    pool is empty, counted in ``misses``) and arms a deferred refill: ``refill_delay``
+    seconds later, missing runs are rebuilt one per loop turn, after the hot path of
+    the execution that took one. Only for charts whose initial state has no entry
+    handler (a pooled run has entered it before it had a context).
     """
 
     def __init__(self, chart: type[StateChart], spec: ChartSpec, *, size: int,
                  scheduler: Scheduler | None = None,
-                 timeouts_ms: Mapping[str, float] | None = None) -> None:
+                 timeouts_ms: Mapping[str, float] | None = None,
+                 refill_delay: float = 0.005) -> None:
         if spec.state(spec.initial).entry:
             raise ValueError(f"cannot pool {spec.id}: its initial state has an entry handler")
         self.chart, self.spec, self.size = chart, spec, size
         self.scheduler = scheduler
         self.timeouts_ms = dict(timeouts_ms or {})
+        self.refill_delay = refill_delay
+        self.refill_enabled = True
         self._runs: list[ChartRun] = []
         self._refilling = False
         self.misses = 0
@@ -271,20 +280,15 @@ class RunPool:
         else:
             self.misses += 1
             run = self._build()
-        self._schedule_refill()
+        if self.refill_enabled and not self._refilling and self.scheduler is not None:
+            self._refilling = True
+            self.scheduler.call_later(self.refill_delay, self._refill_one)
         return run
-
-    def _schedule_refill(self) -> None:
-        scheduler = self.scheduler
-        if self._refilling or scheduler is None or not hasattr(scheduler, "call_soon"):
-            return
-        self._refilling = True
-        scheduler.call_soon(self._refill_one)
 
     def _refill_one(self) -> None:
         if len(self._runs) < self.size:
             self._runs.append(self._build())
         if len(self._runs) < self.size and self.scheduler is not None:
-            self.scheduler.call_soon(self._refill_one)  # type: ignore[attr-defined]
+            self.scheduler.call_later(0, self._refill_one)
         else:
             self._refilling = False

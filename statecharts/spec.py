@@ -99,8 +99,9 @@ class ChartSpec:
         return spec.on_error or self.error_target
 
     def codes_of(self, transition: TransitionSpec) -> tuple[str, ...]:
-        names = (*transition.guards, *transition.unless)
-        return tuple(code for n in names if (code := self._code(n)))
+        """The codes a transition raises when taken: those of its positive guards (a code
+        under ``unless`` names a condition that does NOT hold on that transition)."""
+        return tuple(code for n in transition.guards if (code := self._code(n)))
 
     def _code(self, guard: str) -> str | None:
         spec = self.guards.get(guard)

@@ -15,6 +15,7 @@ jumps it (fill-delay warnings, the next trading day).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
@@ -30,9 +31,9 @@ from execution.broker import (
     RejectReason,
     UnknownOrder,
 )
+from execution.bus import EventBus
 from execution.context import ExecutionContext, SafetyState
 from execution.contracts import (
-    ChildStatus,
     ExecutionIntent,
     ExecutionResult,
     FillEvent,
@@ -44,9 +45,11 @@ from execution.contracts import (
     Urgency,
 )
 from execution.engine import Engine, Execution
-from execution.market_session import KST, default_sim_start, epoch_ns
+from execution.market_session import KST, KrxSessions, default_sim_start, epoch_ns
+from execution.services import Services
 from execution.settings import EngineLimits, load_engine_limits
 from execution.split import SplitParams
+from execution.volume_profile import VolumeProfile
 
 T = TypeVar("T")
 
@@ -129,8 +132,16 @@ class AcceptThenHold:
     event: asyncio.Event
 
 
-Action = Accept | Reject | Nack | Raise | Hold | AcceptThenHold
-_ACTIONS = (Accept, Reject, Nack, Raise, Hold, AcceptThenHold)
+@dataclass(frozen=True)
+class LoseAck:
+    """Send only: place the order, then raise ``exc`` instead of returning the ack (the
+    connection dropped after the exchange accepted). A resend gets the first ack back."""
+
+    exc: BaseException
+
+
+Action = Accept | Reject | Nack | Raise | Hold | AcceptThenHold | LoseAck
+_ACTIONS = (Accept, Reject, Nack, Raise, Hold, AcceptThenHold, LoseAck)
 
 
 def fail_times(n: int, exc: BaseException) -> list[Action]:
@@ -277,58 +288,66 @@ class ScriptedBroker:
         return queue.popleft() if queue else Accept()
 
     # -- orders --------------------------------------------------------------------
+    async def _action(self, queue: deque[Action]) -> Action:
+        """The next scripted action, after waiting out any Hold in front of it."""
+        action = self._next(queue)
+        while isinstance(action, Hold):
+            await action.event.wait()
+            action = self._next(queue)
+        return action
+
+    def _record(self, order: OrderRequest, outcome: str) -> None:
+        self.calls.append(Call("send", order.client_order_id, outcome, order.price, order.qty))
+
+    def _raise(self, exc: BaseException) -> None:
+        if isinstance(exc, BrokerDisconnected):
+            self._connected = False
+        raise exc
+
     async def send(self, order: OrderRequest) -> OrderAck:
         if self.on_send is not None:
             self.on_send(order)
-        queue = self.send_scripts.get(order.client_order_id) or self.send_script
-        while True:
-            action = self._next(queue)
-            if isinstance(action, Hold):
-                await action.event.wait()
-                continue
-            break
+        action = await self._action(self.send_scripts.get(order.client_order_id)
+                                    or self.send_script)
         if not self._connected:
-            self.calls.append(Call("send", order.client_order_id, "raised:BrokerDisconnected",
-                                   order.price, order.qty))
+            self._record(order, "raised:BrokerDisconnected")
             raise BrokerDisconnected("not connected")
         if isinstance(action, Raise):
-            self.calls.append(Call("send", order.client_order_id,
-                                   f"raised:{type(action.exc).__name__}", order.price, order.qty))
-            if isinstance(action.exc, BrokerDisconnected):
-                self._connected = False
-            raise action.exc
+            self._record(order, f"raised:{type(action.exc).__name__}")
+            self._raise(action.exc)
         if isinstance(action, Reject):
-            self.calls.append(Call("send", order.client_order_id, "rejected", order.price,
-                                   order.qty))
+            self._record(order, "rejected")
             raise OrderRejected(action.reason, action.detail)
         first = self.acks.get(order.client_order_id)
         if first is not None:  # idempotent on the client order id
-            self.calls.append(Call("send", order.client_order_id, "duplicate", order.price,
-                                   order.qty))
+            self._record(order, "duplicate")
             return first
         if isinstance(action, Nack):
-            self.calls.append(Call("send", order.client_order_id, "nack", order.price, order.qty))
+            self._record(order, "nack")
             return OrderAck(order.client_order_id, "", False, self.now_ns(), action.reason)
+        ack = self._place(order)
+        if isinstance(action, AcceptThenHold):
+            await action.event.wait()
+        if isinstance(action, LoseAck):
+            self._raise(action.exc)
+        return ack
+
+    def _place(self, order: OrderRequest) -> OrderAck:
         self._serial += 1
         broker_id = f"B{self._serial:05d}"
         self.orders[broker_id] = BrokerOrder(broker_id, order, order.price, order.qty)
         self.accepted_per_client.setdefault(order.client_order_id, []).append(broker_id)
         ack = OrderAck(order.client_order_id, broker_id, True, self.now_ns())
         self.acks[order.client_order_id] = ack
-        self.calls.append(Call("send", order.client_order_id, "accepted", order.price, order.qty))
+        self._record(order, "accepted")
         self._track_live()
         if self.after_accept is not None:
             self.after_accept(broker_id)
-        if isinstance(action, AcceptThenHold):
-            await action.event.wait()
         return ack
 
     async def modify(self, broker_order_id: str, price: Decimal | None,
                      qty: int | None) -> OrderAck:
-        action = self._next(self.modify_script)
-        while isinstance(action, Hold):
-            await action.event.wait()
-            action = self._next(self.modify_script)
+        action = await self._action(self.modify_script)
         order = self.orders.get(broker_order_id)
         if isinstance(action, Raise):
             self.calls.append(Call("modify", broker_order_id,
@@ -347,10 +366,7 @@ class ScriptedBroker:
         return OrderAck(order.request.client_order_id, broker_order_id, True, self.now_ns())
 
     async def cancel(self, broker_order_id: str) -> bool:
-        action = self._next(self.cancel_script)
-        while isinstance(action, Hold):
-            await action.event.wait()
-            action = self._next(self.cancel_script)
+        action = await self._action(self.cancel_script)
         if isinstance(action, Raise):
             self.calls.append(Call("cancel", broker_order_id,
                                    f"raised:{type(action.exc).__name__}"))
@@ -480,9 +496,12 @@ def make_engine(broker: ScriptedBroker | Any, *, timeouts: dict[str, float] | No
                 **limit_overrides: Any) -> Engine:
     """An engine on ``broker`` with :data:`TEST_TIMEOUTS_MS` (``timeouts`` overrides single
     states) and the test limits (keyword arguments override :class:`EngineLimits` fields)."""
+    extra: dict[str, Any] = {}
+    if "pool_size" in inspect.signature(Engine).parameters:
+        extra["pool_size"] = 4  # pre-built chart instances: a few are plenty in a test
     return Engine(broker, limits=make_limits(**limit_overrides), safety_state=safety_state,
                   capital_krw=capital_krw, id_prefix=id_prefix,
-                  stage_timeouts_ms=TEST_TIMEOUTS_MS | (timeouts or {}))
+                  stage_timeouts_ms=TEST_TIMEOUTS_MS | (timeouts or {}), **extra)
 
 
 def intent(qty: int = 50, side: Side = Side.BUY, *, symbol: str = SYMBOL,
@@ -539,12 +558,23 @@ def alert(result: ExecutionResult, code: str) -> str:
     raise AssertionError(f"no {code} alert in {result.codes()}")
 
 
-def live_child_statuses(ctx: ExecutionContext) -> list[ChildStatus]:
-    return [c.status for c in ctx.children]
+# ------------------------------------------------------------------------ contexts
+_PROFILE: VolumeProfile | None = None
 
 
-async def settle(engine: Engine) -> None:
-    """Let the loop run callbacks already due, then close the engine."""
-    await asyncio.sleep(0)
-    await engine.close()
-
+def make_context(broker: ScriptedBroker | Any, the_intent: ExecutionIntent | None = None, *,
+                 execution_id: str = "T1", capital_krw: Decimal | None = None,
+                 safety_state: SafetyState = SafetyState.NORMAL,
+                 **limit_overrides: Any) -> ExecutionContext:
+    """A bare :class:`ExecutionContext` (no chart run) for calling stage code directly.
+    The ledger already counts this execution as live, as :meth:`Engine.submit` does."""
+    global _PROFILE
+    if _PROFILE is None:
+        _PROFILE = VolumeProfile.load()
+    limits = make_limits(**limit_overrides)
+    services = Services(broker=broker, limits=limits, sessions=KrxSessions(),
+                        bus=EventBus(limits.p0_queue_capacity), profile=_PROFILE,
+                        safety_state=safety_state, capital_krw=capital_krw)
+    the_intent = the_intent or intent()
+    services.ledger.live[(the_intent.symbol, the_intent.side)] += 1
+    return ExecutionContext(execution_id, the_intent, services)

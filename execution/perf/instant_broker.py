@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
@@ -36,6 +37,9 @@ class InstantBroker:
         self._ids = itertools.count(1)
         self._fill_ids = itertools.count(1)
         self.sent = self.modified = self.cancelled = 0
+        self.first_send_ns: dict[str, int] = {}  # client order id prefix -> perf_counter_ns
+        self.last_cancel_ns = 0
+        self.fill_qty_sent = 0
 
     @property
     def connected(self) -> bool:
@@ -60,6 +64,8 @@ class InstantBroker:
             raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, symbol) from None
 
     async def send(self, order: OrderRequest) -> OrderAck:
+        parent = order.client_order_id.rsplit("-", 1)[0]
+        self.first_send_ns.setdefault(parent, time.perf_counter_ns())
         if order.client_order_id in self._by_client:
             return self._by_client[order.client_order_id]
         self.quote(order.symbol)
@@ -81,6 +87,7 @@ class InstantBroker:
         return OrderAck(order.client_order_id, broker_order_id, True, self.now_ns())
 
     async def cancel(self, broker_order_id: str) -> bool:
+        self.last_cancel_ns = time.perf_counter_ns()
         order, filled = self._live(broker_order_id)
         self.cancelled += 1
         del self._orders[broker_order_id]
@@ -91,6 +98,13 @@ class InstantBroker:
             return self._orders[broker_order_id]
         except KeyError:
             raise UnknownOrder(broker_order_id) from None
+
+    def fill_all(self) -> int:
+        """Fill every live order now (the fill storm of the concurrency benchmark)."""
+        live = list(self._orders)
+        for broker_id in live:
+            self._fill(broker_id)
+        return len(live)
 
     def _fill_later(self, broker_id: str) -> None:
         asyncio.get_running_loop().call_soon(self._fill, broker_id)
@@ -108,6 +122,7 @@ class InstantBroker:
             fill = FillEvent(f"F{next(self._fill_ids)}", broker_id, order.symbol, order.side, qty,
                              price, filled, order.qty - filled, Decimal(0), self.now_ns())
             self._journal.append(fill)
+            self.fill_qty_sent += qty
             for callback in self._subscribers:
                 callback(fill)
         del self._orders[broker_id]

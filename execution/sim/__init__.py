@@ -1,21 +1,28 @@
 """A deterministic simulated KRX exchange implementing the Broker protocol."""
 
 from execution.sim.account import AccountSnapshot, Ledger
-from execution.sim.book import BookDepth, BookFill, BookParams, Level, OrderBook
-from execution.sim.exchange import SimConfig, SimulatedExchange
+from execution.sim.book import BookDepth, BookFill, Level, OrderBook
+from execution.sim.exchange import Accepted, SimConfig, SimulatedExchange
 from execution.sim.faults import FaultConfig, parse_faults
+from execution.sim.latency import LatencyModel, LatencyProfile
+from execution.sim.params import BookParams
+from execution.sim.queues import QueueModel
 from execution.sim.symbols import SYMBOLS, SymbolSpec, is_listed, lookup
 
 __all__ = [
     "SYMBOLS",
+    "Accepted",
     "AccountSnapshot",
     "BookDepth",
     "BookFill",
     "BookParams",
     "FaultConfig",
+    "LatencyModel",
+    "LatencyProfile",
     "Ledger",
     "Level",
     "OrderBook",
+    "QueueModel",
     "SimConfig",
     "SimulatedExchange",
     "SymbolSpec",

@@ -82,7 +82,8 @@ class OrderBook:
         self._last_ns = start_ns
         self._lo = float(add_ticks(spec.lower_limit, 1))
         self._hi = float(add_ticks(spec.upper_limit, -1))
-        self._fair = float(spec.ref_price)
+        # Start mid-spread: the fair value sits between the two touches, not on a tick.
+        self._fair = float(spec.ref_price + tick_size(spec.ref_price) / 2)
         self._bids: dict[Decimal, q.Queue] = {}
         self._asks: dict[Decimal, q.Queue] = {}
         self._own: dict[str, tuple[Side, Decimal]] = {}
@@ -226,7 +227,8 @@ class OrderBook:
 
     def _step(self, ts_ns: int, dt_s: float, fills: list[BookFill]) -> None:
         sigma = self.spec.daily_vol * math.sqrt(dt_s / _SESSION_SECONDS)
-        self._fair = min(self._hi, max(self._lo, self._fair * math.exp(sigma * self._fair_rng.gauss(0, 1))))
+        step = math.exp(sigma * self._fair_rng.gauss(0, 1))
+        self._fair = min(self._hi, max(self._lo, self._fair * step))
         self._retarget()
         bid_t, ask_t = self._bid_ladder[0], self._ask_ladder[0]
         # 2. sweep what the fair value moved through

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from execution.broker import FillCallback
 from execution.contracts import FillEvent
 from execution.sim.faults import FaultConfig
+from execution.sim.latency import LatencyModel
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,12 @@ DUP_GAP_S = 0.001  # duplicate fault: the copy follows 1 ms later
 
 
 class FillDelivery:
-    """Pushes fills to subscribers ``fill_latency_ms`` after they happen.
+    """Pushes fills to subscribers a notification latency after they happen.
+
+    The latency is drawn per fill from ``latency`` (a model, or a constant in
+    ms); the stream is FIFO like a real session, so a fill is never pushed
+    before an earlier one (a random latency delays the ones behind it), unless
+    the ``reorder_fills`` fault is on.
 
     Events due at the same loop time are pushed in the order they were
     scheduled (asyncio's timer heap alone does not promise that); with zero
@@ -33,12 +39,15 @@ class FillDelivery:
     def __init__(
         self,
         rng: random.Random,
-        fill_latency_ms: float,
+        latency: LatencyModel | float,
         faults: FaultConfig,
         is_connected: Callable[[], bool],
     ) -> None:
         self._rng = rng
-        self._latency_s = fill_latency_ms / 1000
+        if not isinstance(latency, LatencyModel):
+            latency = LatencyModel.constant(float(latency))
+        self._latency = latency
+        self._last_due = float("-inf")
         self._faults = faults
         self._is_connected = is_connected
         self._subscribers: list[FillCallback] = []
@@ -54,8 +63,9 @@ class FillDelivery:
 
         return unsubscribe
 
-    def schedule(self, event: FillEvent) -> None:
-        delay = self._latency_s
+    def schedule(self, event: FillEvent, age_s: float = 0.0) -> None:
+        """Push ``event`` a latency after it happened, ``age_s`` seconds ago."""
+        delay = self._latency.sample(self._rng) / 1000
         if self._faults.reorder_fills:
             delay += self._rng.uniform(0.0, REORDER_WINDOW_S)
         delays = [delay]
@@ -68,8 +78,14 @@ class FillDelivery:
             for _ in delays:
                 self._push(event)
             return
-        for d in delays:
-            due = loop.time() + d
+        now = loop.time()
+        origin = now - max(0.0, age_s)
+        for i, d in enumerate(delays):
+            due = max(now, origin + d)
+            if not self._faults.reorder_fills and i == 0:
+                due = max(due, self._last_due)
+                self._last_due = due
+            d = due - now
             self._seq += 1
             heapq.heappush(self._outbox, (due, self._seq, event))
             if d > 0:

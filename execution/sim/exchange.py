@@ -329,6 +329,11 @@ class SimulatedExchange:
     def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:
         return self._delivery.subscribe(callback)
 
+    @property
+    def journal(self) -> tuple[FillEvent, ...]:
+        """Every fill so far, in order (an observer's view: no connection needed)."""
+        return tuple(self._journal)
+
     async def fills_since(self, seq: int) -> tuple[list[FillEvent], int]:
         self._require_connected()
         self._sync()
@@ -474,7 +479,7 @@ class SimulatedExchange:
         """
         now = self.now_ns()
         codes = {o.request.symbol for o in self._orders.values() if o.live}
-        if symbol is not None:
+        if symbol in self._books:
             codes.add(symbol)
         fills = [f for code in sorted(codes) for f in self._books[code].advance(now)]
         fills.sort(key=lambda f: f.ts_ns)
@@ -502,4 +507,4 @@ class SimulatedExchange:
             ts_ns=ts_ns,
         )
         self._journal.append(event)
-        self._delivery.schedule(event)
+        self._delivery.schedule(event, (self.now_ns() - ts_ns) / 1e9)

@@ -39,7 +39,8 @@ class BookParams:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0 < self.cancel_size_frac <= 0.5:
-            raise ValueError(f"cancel_size_frac must be within (0, 0.5], got {self.cancel_size_frac}")
+            raise ValueError(
+                f"cancel_size_frac must be within (0, 0.5], got {self.cancel_size_frac}")
         if self.depth_levels < 1:
             raise ValueError(f"depth_levels must be >= 1, got {self.depth_levels}")
         if self.flow_rate_per_s < 0 or self.flow_size_sigma < 0 or self.flow_max_ticks < 0:

@@ -59,6 +59,9 @@ def on_fill(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent) -> None:
                   note="overfill not counted")
     if outcome.counted_qty:
         ctx.services.ledger.apply_fill(ctx.intent.symbol, ctx.intent.side, outcome.counted_qty)
+        # reported if the fill timeout comes with this partial fill (FS093 -> COMPLETE)
+        ctx.note(Code.FS093, filled=ctx.fills.filled_qty, qty=ctx.qty,
+                 cancelled=max(ctx.remaining_qty, 0))
     run = ctx.run
     if run is not None and run.done:
         ctx.alert(Code.GR064, child=child.id, qty=fill.filled_qty, late_after=run.state)

@@ -32,7 +32,12 @@ def send(ctx: ExecutionContext, run: Any) -> None:
 
 
 async def _collect(ctx: ExecutionContext, tasks: list[asyncio.Task[Any]], now: int) -> None:
-    await asyncio.gather(*tasks)
+    # asyncio.wait, not gather: cancelling this collector (an escape in SENDING) must not
+    # cancel the in-flight sends themselves (gather would propagate the cancellation and cut
+    # a send off after the broker placed the order: an orphan no escape would ever cancel).
+    # A send that raised has already routed its error through ExecutionContext.spawn.
+    if tasks:
+        await asyncio.wait(tasks)
     if ctx.balance_short:
         for child in ctx.pending_children():
             child.status = ChildStatus.CANCELLED

@@ -23,26 +23,57 @@ def _registry_with_raising_guard(spec: ChartSpec, guard: str) -> Registry:
 
 def test_raising_guard_routes_to_error_without_running_the_next_stage(
         product_spec: ChartSpec) -> None:
-    registry = _registry_with_raising_guard(product_spec, "p0_overflow")
+    registry = _registry_with_raising_guard(product_spec, "qty_reduced")
     chart = compile_chart(product_spec, registry)
     ctx = FlagCtx()
     ctx.script["precheck"] = lambda c, r: "checked"
     run = ChartRun(chart, product_spec, ctx)
     run.dispatch("start")
-    assert "split" not in ctx.entries  # SPLITTING was entered but its stage never ran
-    assert run.state == product_spec.error_route("SPLITTING")
-    [(state, error)] = run.errors
-    assert state == "PRECHECK" and "p0_overflow is broken" in str(error)
+    assert "split" not in ctx.entries
+    assert run.state == product_spec.error_route("PRECHECK")
+    state, error = run.errors[0]
+    assert state == "PRECHECK" and "qty_reduced is broken" in str(error)
 
 
-def test_raising_guard_before_a_final_target_still_finishes(product_spec: ChartSpec) -> None:
+def test_raising_guard_never_runs_the_stage_it_would_skip_to(product_spec: ChartSpec) -> None:
+    """The library falls through to the next transition: its target's stage must not run."""
+    registry = _registry_with_raising_guard(product_spec, "balance_short")
+    chart = compile_chart(product_spec, registry)
+    ctx = FlagCtx(flags={"all_sends_failed": False})
+    ctx.script["precheck"] = lambda c, r: "checked"
+    ctx.script["split"] = lambda c, r: "split"
+    ctx.script["send"] = lambda c, r: "sent"
+    run = ChartRun(chart, product_spec, ctx)
+    run.dispatch("start")
+    assert "monitor" not in ctx.entries
+    assert run.state == product_spec.error_route("MONITORING")
+    assert "balance_short is broken" in str(run.errors[0][1])
+
+
+def test_raising_guard_takes_the_error_route_even_when_a_later_guard_holds(
+        product_spec: ChartSpec) -> None:
     registry = _registry_with_raising_guard(product_spec, "symbol_unknown")
     chart = compile_chart(product_spec, registry)
     ctx = FlagCtx(flags={"precheck_blocked": True})
     ctx.script["precheck"] = lambda c, r: "checked"
-    finished: list[str] = []
-    run = ChartRun(chart, product_spec, ctx, on_final=lambda r: finished.append(r.state))
+    run = ChartRun(chart, product_spec, ctx)
     run.dispatch("start")
-    assert run.state == "FAILED" and finished == ["FAILED"]
-    assert ctx.entries[-1] == "finish"  # the final state's clean-up ran
+    assert run.state == product_spec.error_route("PRECHECK")
+    assert len(run.errors) == 1  # routed once, although the event had more transitions
+
+
+def test_raising_guard_before_an_unguarded_final_fallback_still_finishes(
+        product_spec: ChartSpec) -> None:
+    """MONITORING timeout: a raising fill_timeout_partial, then the unguarded fallback."""
+    registry = _registry_with_raising_guard(product_spec, "fill_timeout_partial")
+    chart = compile_chart(product_spec, registry)
+    ctx = FlagCtx(flags={"rounds_left": True})
+    for handler, event in (("precheck", "checked"), ("split", "split"), ("send", "sent")):
+        ctx.script[handler] = (lambda e: lambda c, r: e)(event)
+    run = ChartRun(chart, product_spec, ctx)
+    run.dispatch("start")
+    assert run.state == "MONITORING"
+    run.dispatch("timeout")
+    assert "adjust" not in ctx.entries  # ADJUSTING (the fallback) was entered, never run
+    assert run.state == product_spec.error_route("ADJUSTING")
     assert len(run.errors) == 1

@@ -24,6 +24,7 @@ from execution.ticks import add_ticks, is_on_ladder
 T = TypeVar("T")
 START_NS = 1_717_376_400_000_000_000  # 2024-06-03 10:00 KST
 SYM = "005930"
+PASSIVE_SEED = 1
 
 
 class FakeClock:
@@ -163,7 +164,7 @@ def test_market_order_walks_and_cancels_the_unfilled_rest() -> None:
 
 def test_passive_order_rests_then_fills_as_time_advances() -> None:
     clock = FakeClock()
-    ex = make(clock)
+    ex = make(clock, seed=PASSIVE_SEED)  # a market path that trades down through bid - 1
 
     async def go() -> None:
         pushed: list[FillEvent] = []
@@ -174,7 +175,7 @@ def test_passive_order_rests_then_fills_as_time_advances() -> None:
         oid = ack.broker_order_id
         assert ex.queue_ahead(oid) == ex.depth(SYM, 2).bids[1].size - 50
         assert (await ex.fills_since(0))[0] == []
-        fills = await wait_filled(ex, clock, oid)
+        fills = await wait_filled(ex, clock, oid, max_s=3600.0)
         assert sum(f.filled_qty for f in fills) == 50 and fills[-1].remaining_qty == 0
         assert all(f.price == price for f in fills)  # a resting order trades at its own price
         assert all(f.ts_ns > START_NS for f in fills)

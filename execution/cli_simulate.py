@@ -1,0 +1,95 @@
+"""``scalpchart simulate``: execution quality of the engine against two baselines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from statecharts.errors import ChartInvalid
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def add_simulate_parser(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="run N intents on the market simulator and report "
+                                        "execution quality against two baselines")
+    p.add_argument("--scenario", type=Path,
+                   help="scenario YAML (default: config/scenarios/default.yaml)")
+    p.add_argument("--intents", type=_positive, help="number of intents (default: the scenario's)")
+    p.add_argument("--seed", type=_seed, help="run seed (default: the scenario's)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--out", type=Path, help="write report.json, report.txt and PNG plots here")
+    p.add_argument("--clock", choices=("virtual", "real"), default="virtual",
+                   help="virtual: waits cost no wall time (default); real: for demos")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_simulate)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from execution.simulate.run import simulate
+    from execution.simulate.scenario import load_scenario
+    from execution.simulate.text import render_text
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except OSError as err:
+        print(f"scalpchart simulate: error: {args.scenario}: cannot read: "
+              f"{err.strerror or err}", file=sys.stderr)
+        return 2
+    except ChartInvalid as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    count = args.intents or scenario.mix.count
+    show = sys.stderr.isatty() and not args.no_progress
+    if show:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("intents", total=count)
+            report = simulate(scenario, intents=count, seed=args.seed, clock=args.clock,
+                              progress=lambda done, total: bar.update(task, completed=done))
+    else:
+        report = simulate(scenario, intents=count, seed=args.seed, clock=args.clock)
+    text = render_text(report.data)
+    payload = json.dumps(report.data, indent=2, sort_keys=False) + "\n"
+    if args.out is not None:
+        from execution.simulate.plots import write_plots
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "report.json").write_text(payload, encoding="utf-8")
+        (args.out / "report.txt").write_text(text, encoding="utf-8")
+        for path in write_plots(report.outcomes, report.data, args.out):
+            print(f"wrote {path}", file=sys.stderr)
+    sys.stdout.write(payload if args.format == "json" else text)
+    return 0

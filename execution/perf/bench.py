@@ -1,0 +1,198 @@
+"""The engine-overhead benchmarks behind ``scalpchart bench`` (zero-latency broker).
+
+Every figure is wall or CPU time in our code and the chart library: the broker
+answers without suspending, so nothing here waits on a network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+import tracemalloc
+from dataclasses import dataclass
+from typing import Any
+
+from execution.contracts import ExecutionIntent, Side, SplitStrategy
+from execution.engine import Engine
+from execution.market_session import default_sim_start, epoch_ns
+from execution.perf.instant_broker import FillOn, InstantBroker
+from execution.perf.stats import chart_dispatch_ns, dict_dispatch_ns, percentiles
+from execution.settings import EngineLimits, load_engine_limits
+
+SYMBOLS = tuple(f"{100000 + i:06d}" for i in range(2048))  # one live intent per symbol+side
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    executions: int = 2000
+    concurrency: int = 1000
+    fills_per_order: int = 10
+    dispatch_rounds: int = 2000
+
+
+def bench_limits() -> EngineLimits:
+    """Shipped limits, with the waits shortened so one adjust round follows at once."""
+    return load_engine_limits().with_(adjust_interval_ms=1, daily_trade_limit=10**9,
+                                      position_cap_shares=10**9)
+
+
+def _engine(fill_on: FillOn, pool_size: int, fills_per_order: int = 1) -> Engine:
+    broker = InstantBroker(epoch_ns(default_sim_start()), fill_on=fill_on,
+                           fills_per_order=fills_per_order, symbols=SYMBOLS)
+    return Engine(broker, limits=bench_limits(), pool_size=pool_size)
+
+
+def _intent(i: int, qty: int = 100, strategy: SplitStrategy = SplitStrategy.SINGLE
+            ) -> ExecutionIntent:
+    symbol = SYMBOLS[i % len(SYMBOLS)]
+    return ExecutionIntent(symbol, Side.BUY if i % 2 else Side.SELL, qty, strategy=strategy)
+
+
+def _broker(engine: Engine) -> InstantBroker:
+    broker = engine.services.broker
+    assert isinstance(broker, InstantBroker)
+    return broker
+
+
+async def sequential(n: int) -> dict[str, Any]:
+    """Tick-to-trade, per-stage figures and engine CPU per complete execution."""
+    engine = _engine("modify", pool_size=n + 16)
+    broker = _broker(engine)
+    for i in range(50):  # warm-up: caches, session table, code paths
+        await engine.execute(_intent(i))
+    engine.pool().fill()
+    engine.pool().refill_enabled = False  # n + 16 pre-built: measure the hot path alone
+    t2t, cpu, stages = [], [], {s: [] for s in ("PRECHECK", "SPLITTING", "SENDING", "ADJUSTING")}
+    for i in range(n):
+        gc.collect(0)
+        started_cpu, started = time.process_time_ns(), time.perf_counter_ns()
+        execution = engine.submit(_intent(i))
+        result = await execution.result
+        cpu.append(time.process_time_ns() - started_cpu)
+        t2t.append(broker.first_send_ns[execution.id] - started)
+        assert result.final_state == "COMPLETE" and result.extra["adjust_rounds"] == 1, result
+        for stage, samples in stages.items():
+            samples.append(result.stage_latency_us[stage] * 1000)
+        engine.executions.pop(execution.id)
+    await engine.close()
+    return {"tick_to_trade_us": percentiles(t2t), "execution_us": percentiles(cpu),
+            "stages_us": {s: percentiles(v) for s, v in stages.items()},
+            "pool_misses": engine.pool().misses}
+
+
+async def escape_latency(n: int) -> dict[str, float]:
+    """engine.escape() until the last cancel of 10 live children reaches the broker."""
+    engine = _engine("never", pool_size=64)
+    broker = _broker(engine)
+    limits = engine.services.limits
+    engine.services.limits = limits.with_(split=limits.split.__class__(
+        **{**_split_fields(limits), "twap_horizon_ms": 0}))
+    samples = []
+    for i in range(n):
+        execution = engine.submit(_intent(i, qty=1000, strategy=SplitStrategy.TWAP))
+        while execution.state != "MONITORING":
+            await asyncio.sleep(0)
+        assert len(execution.ctx.live_children()) == 10
+        started = time.perf_counter_ns()
+        engine.escape(execution.id, "bench")
+        await execution.result
+        samples.append(broker.last_cancel_ns - started)
+        engine.executions.pop(execution.id)
+    engine.services.limits = limits
+    await engine.close()
+    return percentiles(samples)
+
+
+def _split_fields(limits: EngineLimits) -> dict[str, Any]:
+    split = limits.split
+    return {name: getattr(split, name) for name in split.__dataclass_fields__}
+
+
+async def throughput(n: int, in_flight: int = 50) -> float:
+    """Complete executions per second on one core (chart instances built as they go)."""
+    engine = _engine("modify", pool_size=in_flight)
+    for i in range(50):
+        await engine.execute(_intent(i))
+    semaphore = asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> None:
+        async with semaphore:
+            result = await engine.execute(_intent(i))
+            assert result.final_state == "COMPLETE"
+            engine.executions.pop(result.execution_id)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    elapsed = time.perf_counter() - started
+    await engine.close()
+    return round(n / elapsed, 1)
+
+
+async def concurrent(executions: int, fills_per_order: int) -> dict[str, Any]:
+    """``executions`` in flight at once, then a storm of partial fills for all of them."""
+    engine = _engine("never", pool_size=executions, fills_per_order=fills_per_order)
+    broker = _broker(engine)
+    handles = [engine.submit(_intent(i, qty=100 + i % 7)) for i in range(executions)]
+    while any(h.state != "MONITORING" for h in handles):
+        await asyncio.sleep(0)
+    storm_started = time.perf_counter_ns()
+    broker.fill_all()
+    results = await asyncio.gather(*(h.result for h in handles))
+    storm_ns = time.perf_counter_ns() - storm_started
+    counted = sum(r.filled_qty for r in results)
+    complete = sum(r.final_state == "COMPLETE" for r in results)
+    ends = [(r.path[-1].at_ns - r.path[0].at_ns) for r in results]
+    await engine.close()
+    return {"executions": executions, "fill_events": executions * fills_per_order,
+            "complete": complete, "lost_fills": broker.fill_qty_sent - counted,
+            "storm_ms": round(storm_ns / 1e6, 2), "execution_wall_us": percentiles(ends)}
+
+
+async def memory_per_execution(n: int) -> float:
+    """Traced memory of ``n`` live executions (chart instance included), KiB each."""
+    engine = _engine("never", pool_size=0)
+    for i in range(20):
+        execution = engine.submit(_intent(i))
+        while execution.state != "MONITORING":
+            await asyncio.sleep(0)
+        engine.escape(execution.id, "warm-up")
+        await execution.result
+    engine.executions.clear()
+    engine.pool_size = 0
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    handles = [engine.submit(_intent(i)) for i in range(n)]
+    while any(h.state != "MONITORING" for h in handles):
+        await asyncio.sleep(0)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    engine.escape_all("done")
+    await asyncio.gather(*(h.result for h in handles))
+    await engine.close()
+    return round((after - before) / n / 1024, 1)
+
+
+def dispatch(rounds: int) -> dict[str, float]:
+    engine = _engine("never", pool_size=0)
+    chart = percentiles(chart_dispatch_ns(engine.spec, rounds), (50, 99))
+    floor = percentiles(dict_dispatch_ns(engine.spec, rounds), (50, 99))
+    return {"chart": chart["p50"], "chart_p99": chart["p99"], "dict": floor["p50"],
+            "dict_p99": floor["p99"],
+            "ratio": round(chart["p50"] / floor["p50"], 1) if floor["p50"] else 0.0}
+
+
+async def run_all(config: BenchConfig) -> dict[str, Any]:
+    for name in ("execution", "statecharts"):  # alerts are expected here; don't time logging
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    report: dict[str, Any] = {}
+    report.update(await sequential(config.executions))
+    report["stages_us"]["EmergencyEscape"] = await escape_latency(min(500, config.executions))
+    report["throughput_per_s"] = await throughput(config.executions)
+    report["concurrent"] = await concurrent(config.concurrency, config.fills_per_order)
+    report["memory_per_execution_kib"] = await memory_per_execution(min(1000, config.concurrency))
+    report["dispatch_us"] = dispatch(config.dispatch_rounds)
+    return report

@@ -1,0 +1,108 @@
+"""One intent's market: a fresh simulated exchange per (seed, intent, strategy run).
+
+:class:`IntentSetup` holds what is shared by the three runs of an intent;
+:meth:`IntentSetup.exchange` builds the exchange on the running loop, so every
+run starts from the same book and meets the same exogenous order flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from execution.contracts import ExecutionIntent, FillEvent
+from execution.market_session import KrxSessions, epoch_ns
+from execution.settings import EngineLimits
+from execution.sim.exchange import SimulatedExchange
+from execution.sim.faults import FaultConfig
+from execution.simulate.outcome import Outcome
+from execution.simulate.scenario import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class IntentSetup:
+    scenario: Scenario
+    index: int
+    seed: int  # the intent's own seed (see intents.intent_seed)
+    intent: ExecutionIntent
+    faults: FaultConfig
+    limits: EngineLimits
+    sessions: KrxSessions
+
+    @property
+    def horizon_s(self) -> float:
+        return self.scenario.horizon_s
+
+    def exchange(self) -> SimulatedExchange:
+        sc = self.scenario
+        loop = asyncio.get_running_loop()
+        return SimulatedExchange(
+            seed=self.seed,
+            start_ns=epoch_ns(sc.start),
+            time_source=loop.time,
+            fee_bps=sc.commission_bps,
+            cash_krw=None,
+            faults=self.faults,
+            is_open=self.sessions.is_open,
+            driver_interval_ms=sc.book.step_ms,
+            book=sc.book,
+            latency=sc.latency,
+            symbols={self.intent.symbol: sc.symbols[self.intent.symbol]},
+        )
+
+
+@dataclass(slots=True)
+class Observation:
+    """The market around one run: arrival, tape and exchange-side truth."""
+
+    arrival_mid: Decimal
+    arrival_ns: int
+    tape_qty: int
+    tape_notional: Decimal
+
+    @classmethod
+    def start(cls, exchange: SimulatedExchange, symbol: str) -> Observation:
+        book = exchange.book(symbol)
+        return cls(book.mid(), exchange.now_ns(), book.traded_qty, book.traded_notional)
+
+    def finish(self, exchange: SimulatedExchange, setup: IntentSetup, strategy: str,
+               fills: Iterable[FillEvent], final_state: str) -> Outcome:
+        """An :class:`Outcome` from the fills the strategy counted (and the exchange's view)."""
+        intent = setup.intent
+        book = exchange.book(intent.symbol)
+        fills = list(fills)
+        traded = book.traded_qty - self.tape_qty
+        vwap = (book.traded_notional - self.tape_notional) / traded if traded else None
+        first = exchange.accepted[0].mid if exchange.accepted else None
+        side_fills = [f for f in exchange.journal if f.side is intent.side]
+        return Outcome(
+            strategy=strategy,
+            index=setup.index,
+            intent=intent,
+            final_state=final_state,
+            filled_qty=sum(f.filled_qty for f in fills),
+            notional=sum((f.price * f.filled_qty for f in fills), Decimal(0)),
+            fees=sum((f.fee for f in fills), Decimal(0)),
+            arrival_mid=self.arrival_mid,
+            first_mid=first,
+            end_mid=book.mid(),
+            arrival_ns=self.arrival_ns,
+            end_ns=exchange.now_ns(),
+            fill_times_s=[((f.ts_ns - self.arrival_ns) / 1e9, f.filled_qty) for f in fills],
+            market_vwap=vwap,
+            exchange_filled_qty=sum(f.filled_qty for f in side_fills),
+            exchange_position=exchange.position(intent.symbol),
+        )
+
+
+def unique_fills(fills: Iterable[FillEvent]) -> list[FillEvent]:
+    """Drop duplicate pushes (same event id), keeping the first."""
+    seen: set[str] = set()
+    out = []
+    for fill in fills:
+        if fill.event_id not in seen:
+            seen.add(fill.event_id)
+            out.append(fill)
+    return out

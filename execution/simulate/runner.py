@@ -1,0 +1,143 @@
+"""Run one intent three ways on the same market: the engine and the two baselines.
+
+- ``engine``: the statechart engine, as ``scalpchart run`` builds it;
+- ``market``: one marketable (market) order for the whole quantity at arrival;
+- ``passive``: one limit order at the near touch at arrival (buy on the bid,
+  sell on the ask), never adjusted, cancelled at the horizon.
+
+Each run gets a fresh exchange built from the intent's seed on its own event
+loop (virtual time by default), so the three runs meet the same order flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from execution.broker import BrokerError, OrderRejected
+from execution.contracts import FillEvent, OrderRequest, PriceType
+from execution.sim.exchange import SimulatedExchange
+from execution.sim.vclock import ClockKind, run_on
+from execution.simulate.market import IntentSetup, Observation, unique_fills
+from execution.simulate.outcome import Outcome
+
+STRATEGIES = ("engine", "market", "passive")
+_SETTLE_S = 2.0  # after the horizon: cancels and in-flight pushes settle
+_GUARD_FACTOR = 3.0  # an engine run longer than this many horizons is cut (a bug, reported)
+
+
+async def run_engine(setup: IntentSetup) -> Outcome:
+    from execution.engine import Engine
+
+    exchange = setup.exchange()
+    engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions,
+                    capital_krw=setup.scenario.capital_krw, id_prefix="S")
+    obs = Observation.start(exchange, setup.intent.symbol)
+    async with exchange:
+        execution = engine.submit(setup.intent)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(execution.result),
+                                            setup.horizon_s * _GUARD_FACTOR + 60)
+        except TimeoutError:
+            engine.escape(execution.id, "simulation guard: no result in time")
+            result = await execution.result
+        done_ns = exchange.now_ns()
+        # Let late pushes and cancels land, to see what the exchange did after the result.
+        await asyncio.sleep(_SETTLE_S)
+    await engine.close()
+    fills = [f for f in result.fills if f.side is setup.intent.side]
+    out = obs.finish(exchange, setup, "engine", fills, result.final_state)
+    out.end_ns = done_ns
+    out.codes = result.codes()
+    out.adjust_rounds = int(result.extra.get("adjust_rounds", 0))  # type: ignore[call-overload]
+    out.escape_reason = result.reason if result.final_state == "ESCAPED" else ""
+    plan = execution.ctx.plan
+    out.split_strategy = plan.strategy.value if plan is not None else ""
+    busy = result.extra.get("stage_busy_us", {})
+    out.stage_busy_us = dict(busy) if isinstance(busy, dict) else {}
+    out.late_fill_qty = sum(f.filled_qty for f in exchange.journal
+                            if f.side is setup.intent.side and f.ts_ns > done_ns)
+    return out
+
+
+async def _one_order(setup: IntentSetup, strategy: str) -> Outcome:
+    """The two baselines: one order at arrival, no adjustment, no retry."""
+    intent = setup.intent
+    exchange = setup.exchange()
+    pushed: list[FillEvent] = []
+    exchange.subscribe_fills(pushed.append)
+    obs = Observation.start(exchange, intent.symbol)
+    quote = exchange.quote(intent.symbol)
+    if strategy == "market":
+        price, kind = None, PriceType.MARKET
+    else:
+        price, kind = quote.touch(intent.side.opposite), PriceType.LIMIT
+        if intent.limit_price is not None:
+            price = min(price, intent.limit_price) if intent.side.sign > 0 else max(
+                price, intent.limit_price)
+    request = OrderRequest(f"{intent.client_intent_id}-{strategy}", intent.symbol, intent.side,
+                           intent.qty, price, kind)
+    codes: list[str] = []
+    async with exchange:
+        state = await _place_and_wait(exchange, setup, request, pushed)
+        if state == "EXPIRED":
+            codes.append("FS093")
+        await asyncio.sleep(0.5)  # the last pushes
+    fills = unique_fills(pushed)
+    if state in ("EXPIRED", "DISCONNECTED"):  # pushes may have been lost: take the journal
+        fills = [f for f in exchange.journal if f.side is intent.side]
+    out = obs.finish(exchange, setup, strategy, fills, _state(state, fills, intent.qty))
+    out.codes = codes
+    return out
+
+
+async def _place_and_wait(exchange: SimulatedExchange, setup: IntentSetup,
+                          request: OrderRequest, pushed: list[FillEvent]) -> str:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + setup.horizon_s
+    try:
+        ack = await exchange.send(request)
+    except OrderRejected:
+        return "REJECTED"
+    except BrokerError:
+        return "DISCONNECTED"
+    while loop.time() < deadline:
+        if sum(f.filled_qty for f in unique_fills(pushed)) >= request.qty:
+            return "FILLED"
+        if request.price_type is PriceType.MARKET and ack.reason:
+            return "FILLED"  # the unfilled rest of a market order was cancelled
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(BrokerError):
+        await exchange.cancel(ack.broker_order_id)
+    return "EXPIRED"
+
+
+def _state(state: str, fills: list[FillEvent], qty: int) -> str:
+    filled = sum(f.filled_qty for f in fills)
+    if state in ("REJECTED", "DISCONNECTED") and not filled:
+        return state
+    if filled >= qty:
+        return "FILLED"
+    return "PARTIAL" if filled else "UNFILLED"
+
+
+async def run_market(setup: IntentSetup) -> Outcome:
+    return await _one_order(setup, "market")
+
+
+async def run_passive(setup: IntentSetup) -> Outcome:
+    return await _one_order(setup, "passive")
+
+
+RUNNERS: dict[str, Callable[[IntentSetup], Coroutine[Any, Any, Outcome]]] = {
+    "engine": run_engine,
+    "market": run_market,
+    "passive": run_passive,
+}
+
+
+def run_intent(setup: IntentSetup, clock: ClockKind = "virtual") -> dict[str, Outcome]:
+    """The three runs of one intent, each on its own fresh loop and exchange."""
+    return {name: run_on(RUNNERS[name](setup), clock) for name in STRATEGIES}
