@@ -94,6 +94,7 @@ class ExecutionContext:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     watch: asyncio.Task[Any] | None = None
     escaping: bool = False
+    escape_requested: bool = False  # an escape() waiting for the current chart step to end
     sending: set[str] = field(default_factory=set)  # child ids with a send in flight
     progress: asyncio.Event | None = None
     run: ChartRun | None = None

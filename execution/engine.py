@@ -170,14 +170,30 @@ class Engine:
 
     def escape(self, execution_id: str, reason: str) -> bool:
         """Emergency escape, from outside, at any moment. False when there was nothing to do
-        (unknown id, already escaping or finished): escaping twice is harmless."""
+        (unknown id, already escaping or finished): escaping twice is harmless. Called while
+        that execution's chart is busy (from a callback inside a stage), the escape runs as
+        soon as the current step ends."""
         execution = self.executions.get(execution_id)
         if execution is None or execution.run.done or execution.ctx.escaping:
             return False
-        execution.ctx.escape_reason = reason
+        if execution.ctx.escape_requested:
+            return False
+        if execution.run.dispatching:
+            execution.ctx.escape_requested = True
+            asyncio.get_running_loop().call_soon(self._escape_now, execution, reason)
+            return True
+        return self._escape_now(execution, reason)
+
+    def _escape_now(self, execution: Execution, reason: str) -> bool:
+        ctx = execution.ctx
+        ctx.escape_requested = False
+        if execution.run.done or ctx.escaping:
+            return False
+        previous, ctx.escape_reason = ctx.escape_reason, reason
         try:
             execution.run.dispatch(self.spec.escape_event)
         except EventRejected:
+            ctx.escape_reason = previous
             return False
         return True
 

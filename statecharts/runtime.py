@@ -133,6 +133,11 @@ class ChartRun:
         self._guard_error = exc
 
     @property
+    def dispatching(self) -> bool:
+        """True while an event is being processed (a handler or guard is running)."""
+        return self._dispatching
+
+    @property
     def guard_failed(self) -> bool:
         return self._guard_error is not None
 

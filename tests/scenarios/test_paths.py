@@ -8,7 +8,7 @@ Notes on reachability (the handlers decide what can interleave):
   can run while the chart is in them. SPLITTING -> FAILED is reachable only through
   ``split_empty`` (the SPLITTING timeout can never fire: the state is left in the same
   macrostep that entered it). An escape requested from *inside* one of these stages (a
-  callback re-entering :meth:`Engine.escape`) is covered by the xfail tests below.
+  callback re-entering :meth:`Engine.escape`) runs once the current step ends: tested below.
 """
 
 from __future__ import annotations
@@ -386,10 +386,6 @@ def test_escaped_from_adjusting_by_its_own_triggers() -> None:
     run(body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: Engine.escape() called while the same execution's chart is dispatching "
-    "(a synchronous stage: SPLITTING/ADJUSTING) raises RuntimeError('re-entrant dispatch') "
-    "instead of honouring the escape, and leaves ctx.escape_reason overwritten"))
 @pytest.mark.parametrize("stage", ["SPLITTING", "ADJUSTING"])
 def test_escape_requested_inside_a_synchronous_stage(stage: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
