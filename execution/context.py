@@ -88,15 +88,14 @@ class ExecutionContext:
     escape_done: bool = False
     unconfirmed_cancels: int = 0
     liquidation: ChildOrder | None = None
+    liquidated_qty: int = 0
     alerts: list[Alert] = field(default_factory=list)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)  # sends: never cancelled
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    watch: asyncio.Task[Any] | None = None
     escaping: bool = False
     escape_requested: bool = False  # an escape() waiting for the current chart step to end
     sending: set[str] = field(default_factory=set)  # child ids with a send in flight
-    progress: asyncio.Event | None = None
     run: ChartRun | None = None
     counted_trade: bool = False
     notes: dict[Code, dict[str, object]] = field(default_factory=dict)
@@ -156,20 +155,17 @@ class ExecutionContext:
             self.run.fail(exc)
 
     def stop_background(self) -> None:
-        """Cancel timers, the fill watcher and every task but in-flight sends."""
+        """Cancel timers and every task but in-flight sends."""
         current = asyncio.current_task()
-        for timer in self.timers:
-            timer.cancel()
-        self.timers.clear()
+        self.stop_timers()
         for task in list(self.tasks):
             if task is not current:
                 task.cancel()
-        self.watch = None
 
-    def stop_watch(self) -> None:
-        if self.watch is not None and self.watch is not asyncio.current_task():
-            self.watch.cancel()
-        self.watch = None
+    def stop_timers(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
 
     def dispatch(self, event: str, from_state: str) -> bool:
         """Send ``event`` if the run is still in ``from_state``; False when it moved on."""
@@ -180,10 +176,6 @@ class ExecutionContext:
             return False
         run.dispatch(event)
         return True
-
-    def wake(self) -> None:
-        if self.progress is not None:
-            self.progress.set()
 
     def after(self, delay_ms: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
         timer = asyncio.get_running_loop().call_later(delay_ms / 1000, callback)

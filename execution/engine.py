@@ -205,15 +205,21 @@ class Engine:
         ctx: ExecutionContext = run.ctx
         run.cancel_timers()
         self.services.ledger.live[(ctx.intent.symbol, ctx.intent.side)] -= 1
-        asyncio.get_running_loop().create_task(self._settle(ctx))
+        if ctx.tasks or ctx.inflight:
+            asyncio.get_running_loop().create_task(self._settle(ctx))
+        else:
+            self._resolve(ctx)
 
     async def _settle(self, ctx: ExecutionContext) -> None:
         """Wait for the final state's cancels (and any in-flight send), then resolve."""
         pending = set(ctx.tasks) | set(ctx.inflight)
         if pending:
             await asyncio.wait(pending, timeout=self.services.limits.cancel_confirm_timeout_ms / 1000)
-        execution = self.executions[ctx.id]
-        if not execution.result.done():
+        self._resolve(ctx)
+
+    def _resolve(self, ctx: ExecutionContext) -> None:
+        execution = self.executions.get(ctx.id)
+        if execution is not None and not execution.result.done():
             execution.result.set_result(build_result(ctx))
 
 
@@ -253,5 +259,6 @@ def build_result(ctx: ExecutionContext) -> ExecutionResult:
         extra={"stage_busy_us": run.busy_us(), "precheck_failure":
                ctx.precheck_failure.value if ctx.precheck_failure else None,
                "adjust_rounds": ctx.adjust_rounds, "qty": ctx.qty,
+               "liquidated_qty": ctx.liquidated_qty,
                "trace": [s.to_json() for s in run.trace]},
     )

@@ -23,6 +23,7 @@ class OrderRouter:
     def __init__(self) -> None:
         self._orders: dict[str, tuple[ExecutionContext, ChildOrder]] = {}
         self._orphans: OrderedDict[str, list[FillEvent]] = OrderedDict()
+        self._liquidations: dict[str, ExecutionContext] = {}
         self.routed = 0
 
     def register(self, order_id: str, ctx: ExecutionContext, child: ChildOrder) -> None:
@@ -38,7 +39,25 @@ class OrderRouter:
                         ctx.id, child.id)
             ctx.spawn(cancel_child(ctx, child), f"cancel-late-{child.sequence}")
 
+    def register_liquidation(self, order_id: str, ctx: ExecutionContext) -> None:
+        """The escape's liquidation order: its fills flatten the position, they are not
+        fills of the execution."""
+        self._liquidations[order_id] = ctx
+        for fill in self._orphans.pop(order_id, ()):
+            self._liquidated(ctx, fill)
+
+    def _liquidated(self, ctx: ExecutionContext, fill: FillEvent) -> None:
+        if fill.event_id in ctx.fills.seen:
+            return
+        ctx.fills.seen.add(fill.event_id)
+        ctx.liquidated_qty += fill.filled_qty
+        ctx.services.ledger.apply_fill(ctx.intent.symbol, fill.side, fill.filled_qty)
+
     def route(self, fill: FillEvent) -> None:
+        liquidation = self._liquidations.get(fill.order_id)
+        if liquidation is not None:
+            self._liquidated(liquidation, fill)
+            return
         entry = self._orders.get(fill.order_id)
         if entry is None:
             self._orphans.setdefault(fill.order_id, []).append(fill)
@@ -51,3 +70,5 @@ class OrderRouter:
     def forget(self, ctx: ExecutionContext) -> None:
         for child in ctx.children:
             self._orders.pop(child.broker_order_id, None)
+        if ctx.liquidation is not None:
+            self._liquidations.pop(ctx.liquidation.broker_order_id, None)

@@ -29,7 +29,6 @@ _BPS = Decimal(10_000)
 
 
 def adjust(ctx: ExecutionContext, run: Any) -> str:
-    ctx.stop_watch()
     limits = ctx.services.limits
     if run.trace[-1].event == run.spec.timeout_event or ctx.adjust_rounds >= limits.max_rounds:
         ctx.note(Code.FS093, filled=ctx.fills.filled_qty, qty=ctx.qty, rounds=ctx.adjust_rounds)

@@ -95,6 +95,8 @@ async def _liquidate(ctx: ExecutionContext) -> int:
         return 0
     order.broker_order_id = ack.broker_order_id
     order.status = ChildStatus.SENT if ack.accepted else ChildStatus.REJECTED
+    if ack.accepted:
+        ctx.services.router.register_liquidation(ack.broker_order_id, ctx)
     return qty if ack.accepted else 0
 
 

@@ -10,7 +10,6 @@ without completion (one AdaptiveAdjust round).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from execution.codes import Code
@@ -22,31 +21,36 @@ STATE = "MONITORING"
 
 
 def monitor(ctx: ExecutionContext, run: Any) -> str | None:
+    """Arm this visit's adjust timer; fills decide completion as they come (no task waits)."""
     if ctx.all_children_done:
         return "filled"
-    ctx.stop_watch()
-    ctx.progress = ctx.progress or asyncio.Event()
-    ctx.watch = ctx.spawn(_watch(ctx, len(run.trace)), "watch")
+    visit = len(run.trace)
+    ctx.after(ctx.services.limits.adjust_interval_ms, lambda: _adjust_due(ctx, visit))
     return None
 
 
-async def _watch(ctx: ExecutionContext, visit: int) -> None:
-    assert ctx.progress is not None and ctx.run is not None
-    loop = asyncio.get_running_loop()
-    limits = ctx.services.limits
-    adjust_at = loop.time() + limits.adjust_interval_ms / 1000
-    while ctx.run.state == STATE and len(ctx.run.trace) == visit:
-        if ctx.all_children_done:
-            ctx.dispatch("filled", STATE)
-            return
-        wait = adjust_at - loop.time()
-        if wait <= 0 and ctx.adjust_rounds < limits.max_rounds and ctx.live_children():
-            ctx.dispatch("stalled", STATE)
-            return
-        ctx.progress.clear()
-        timeout = wait if wait > 0 else None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ctx.progress.wait(), timeout)
+def _adjust_due(ctx: ExecutionContext, visit: int) -> None:
+    """An adjust interval passed in this visit without completion: one more round, if any
+    is left (otherwise keep waiting for fills or the fill timeout)."""
+    run, limits = ctx.run, ctx.services.limits
+    if run is None or run.state != STATE or len(run.trace) != visit:
+        return
+    if ctx.adjust_rounds < limits.max_rounds and ctx.live_children():
+        since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
+        ctx.note(Code.GR064, waited_ms=round((ctx.services.now_ns() - since) / 1e6),
+                 warning_ms=limits.fill_delay_warning_ms)
+        ctx.dispatch("stalled", STATE)
+
+
+def check_done(ctx: ExecutionContext) -> None:
+    """Dispatch ``filled`` once nothing is left working (after a fill or a status change)."""
+    run = ctx.run
+    if run is None or run.state != STATE or not ctx.all_children_done:
+        return
+    if run.dispatching:  # a fill delivered from inside a chart step: finish it first
+        asyncio.get_running_loop().call_soon(ctx.dispatch, "filled", STATE)
+    else:
+        ctx.dispatch("filled", STATE)
 
 
 def on_fill(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent) -> None:
@@ -67,11 +71,11 @@ def on_fill(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent) -> None:
         ctx.alert(Code.GR064, child=child.id, qty=fill.filled_qty, late_after=run.state)
     if child.status is ChildStatus.FILLED and not ctx.escaping:
         release_next_iceberg(ctx)
-    ctx.wake()
+    check_done(ctx)
 
 
 def order_finished(ctx: ExecutionContext, child: ChildOrder) -> None:
     """The broker reports a child as no longer live (cancelled by it, or expired)."""
     if child.status is ChildStatus.SENT:
         child.status = ChildStatus.CANCELLED
-    ctx.wake()
+    check_done(ctx)

@@ -25,25 +25,32 @@ EVENT = "sent"
 def send(ctx: ExecutionContext, run: Any) -> None:
     now = ctx.services.now_ns()
     ctx.send_started_ns = now
+    ctx.spawn(_send_due(ctx, _due(ctx, now), now), "send", inflight=True)
+
+
+def _due(ctx: ExecutionContext, now: int) -> list[ChildOrder]:
+    """Children due now; at least the first one, so an execution never starts idle."""
     due = [c for c in ctx.children if c.scheduled_ns <= now and not c.after_previous]
-    tasks = [ctx.spawn(send_child(ctx, child), f"send-{child.sequence}", inflight=True)
-             for child in due]
-    ctx.spawn(_collect(ctx, tasks, now), "send")
+    if not due and ctx.children:
+        due = [min(ctx.children, key=lambda c: (c.scheduled_ns, c.sequence))]
+    return due
 
 
-async def _collect(ctx: ExecutionContext, tasks: list[asyncio.Task[Any]], now: int) -> None:
-    # asyncio.wait, not gather: cancelling this collector (an escape in SENDING) must not
-    # cancel the in-flight sends themselves (gather would propagate the cancellation and cut
-    # a send off after the broker placed the order: an orphan no escape would ever cancel).
-    # A send that raised has already routed its error through ExecutionContext.spawn.
-    if tasks:
-        await asyncio.wait(tasks)
+async def _send_due(ctx: ExecutionContext, due: list[ChildOrder], now: int) -> None:
+    """Send the due children concurrently, then report ``sent``. This task is in-flight
+    (never cancelled): cutting a send off after the broker placed the order would leave
+    an order no escape knows about. A late ``sent`` after an escape is simply dropped."""
+    if len(due) == 1:
+        await send_child(ctx, due[0])
+    elif due:
+        await asyncio.wait([ctx.spawn(send_child(ctx, child), f"send-{child.sequence}",
+                                      inflight=True) for child in due])
     if ctx.balance_short:
         for child in ctx.pending_children():
             child.status = ChildStatus.CANCELLED
             child.reject_reason = "cancelled: insufficient balance"
     if ctx.sent_ok == 0 and not ctx.symbol_unknown:
-        ctx.note(Code.FS090, children=len(tasks), failed=ctx.send_failed)
+        ctx.note(Code.FS090, children=len(due), failed=ctx.send_failed)
         for child in ctx.pending_children():
             child.status = ChildStatus.CANCELLED
     elif ctx.sent_ok > 0:

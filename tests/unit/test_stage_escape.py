@@ -154,6 +154,10 @@ def test_liquidate_on_escape_flattens_the_fills_at_market() -> None:
         assert request.side is Side.SELL and request.price_type is PriceType.MARKET
         assert result.alerts[-1].details["liquidated"] == "6"
         assert positions == []  # flattened: nothing handed to the risk loop
+        broker.fill(broker.broker_id("Q-L"), 6, 69_900)  # the market order fills
+        assert execution.ctx.liquidated_qty == 6
+        assert execution.ctx.fills.filled_qty == 6  # the execution's own fills are unchanged
+        assert engine.services.ledger.positions["005930"] == 0
         await engine.close()
 
     run(body)
