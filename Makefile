@@ -42,7 +42,7 @@ diagrams: install
 
 bench: install
 	$(BIN)/scalpchart bench
-	$(BIN)/python -m pytest tests/bench -m bench --benchmark-only -p no:randomly
+	$(BIN)/python -m pytest tests/bench -m bench --benchmark-only
 
 simulate: install
 	@mkdir -p $(OUT)

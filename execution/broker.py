@@ -76,7 +76,8 @@ class Broker(Protocol):
         """Place an order. Idempotent on ``client_order_id``: a resend returns the first ack."""
         ...
 
-    async def modify(self, broker_order_id: str, price: Decimal | None, qty: int | None) -> OrderAck:
+    async def modify(self, broker_order_id: str, price: Decimal | None,
+                     qty: int | None) -> OrderAck:
         """Re-price (``None`` price = convert to market) or reduce an order in place."""
         ...
 

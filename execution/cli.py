@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from execution.cli_run import add_run_parser
     add_run_parser(sub)
+    from execution.cli_bench import add_bench_parser
+    add_bench_parser(sub)
     from execution.cli_simulate import add_simulate_parser
     add_simulate_parser(sub)
     return parser

@@ -121,8 +121,13 @@ def result_json(result: ExecutionResult) -> dict[str, Any]:
         "fees": money(result.fees),
         "adjust_rounds": result.extra.get("adjust_rounds", 0),
         "stage_latency_us": {k: round(v, 1) for k, v in result.stage_latency_us.items()},
-        "stage_busy_us": {k: round(v, 1) for k, v in result.extra["stage_busy_us"].items()},
+        "stage_busy_us": {k: round(v, 1) for k, v in _busy(result).items()},
     }
+
+
+def _busy(result: ExecutionResult) -> dict[str, float]:
+    busy = result.extra.get("stage_busy_us", {})
+    return dict(busy) if isinstance(busy, dict) else {}
 
 
 def print_text(result: ExecutionResult) -> None:

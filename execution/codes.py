@@ -51,7 +51,8 @@ class Alert:
 
     @classmethod
     def of(cls, code: Code, at_ns: int = 0, **details: object) -> Alert:
-        return cls(code, alert_text(code, **details), at_ns, {k: str(v) for k, v in details.items()})
+        text = {k: str(v) for k, v in details.items()}
+        return cls(code, alert_text(code, **details), at_ns, text)
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code.name, "message": self.message}

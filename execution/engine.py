@@ -70,7 +70,8 @@ def load_product_chart(chart: Path | str | None, limits: EngineLimits) -> ChartS
 class Engine:
     def __init__(self, broker: Broker, *, limits: EngineLimits | None = None,
                  chart: Path | str | None = None, sessions: KrxSessions | None = None,
-                 profile: VolumeProfile | None = None, safety_state: SafetyState = SafetyState.NORMAL,
+                 profile: VolumeProfile | None = None,
+                 safety_state: SafetyState = SafetyState.NORMAL,
                  capital_krw: Decimal | None = None, id_prefix: str = "X",
                  stage_timeouts_ms: dict[str, float] | None = None,
                  pool_size: int = 64) -> None:
@@ -214,7 +215,8 @@ class Engine:
         """Wait for the final state's cancels (and any in-flight send), then resolve."""
         pending = set(ctx.tasks) | set(ctx.inflight)
         if pending:
-            await asyncio.wait(pending, timeout=self.services.limits.cancel_confirm_timeout_ms / 1000)
+            timeout = self.services.limits.cancel_confirm_timeout_ms / 1000
+            await asyncio.wait(pending, timeout=timeout)
         self._resolve(ctx)
 
     def _resolve(self, ctx: ExecutionContext) -> None:

@@ -28,7 +28,7 @@ from statecharts.spec import ERROR_EVENT, ChartSpec, StateSpec, TransitionSpec
 
 # The registry is kept in the value: holding it alive stops its id() from being reused by
 # another registry (which would otherwise be handed a class compiled for different callables).
-_CACHE: dict[tuple[str, int], tuple[Registry, type[StateChart]]] = {}
+_CACHE: dict[tuple[str, int], tuple[Registry, type[StateChart[Any]]]] = {}
 _SERIAL = itertools.count()
 
 
@@ -133,7 +133,7 @@ def definition(spec: ChartSpec, registry: Registry) -> dict[str, Any]:
     return {"states": states}
 
 
-def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart]:
+def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart[Any]]:
     """The StateChart class for ``spec`` (cached per content digest and registry)."""
     key = (spec.digest or repr(spec), id(registry))
     cached = _CACHE.get(key)

@@ -8,7 +8,7 @@
 | no-final-path        | every non-final state can reach a final state |
 | final-outgoing       | final states have no outgoing transitions |
 | escape-coverage      | the escape event leads to the escape target from every non-final state |
-| escape-self          | the escape target cannot escape to itself and declares where its errors go |
+| escape-self          | the escape target never escapes to itself; it says where its errors go |
 | unknown-guard        | every guard named on a transition is declared (and registered) |
 | unknown-handler      | every entry handler is registered |
 | unknown-limit        | every limit named by a timeout exists in the limits |
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable
 
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import Problem
 from statecharts.spec import ChartSpec, TransitionSpec
 
 RULES = (
@@ -111,15 +111,21 @@ def check_graph(ctx: _Ctx) -> None:
         if not state.final and state.name not in finishing:
             ctx.add(_state_path(state.name), "no-final-path",
                     f"state {state.name} can never reach a final state")
-        if state.final:
-            for t in spec.transitions:
-                if t.source == state.name:
-                    ctx.add(t.origin, "final-outgoing",
-                            f"final state {state.name} has an outgoing transition on {t.event!r}")
-            for key in ("timeout", "on_error"):
-                if getattr(state, key):
-                    ctx.add(_state_path(state.name, key), "final-outgoing",
-                            f"final state {state.name} cannot have {key}")
+    check_finals(ctx)
+
+
+def check_finals(ctx: _Ctx) -> None:
+    for state in ctx.spec.states:
+        if not state.final:
+            continue
+        for t in ctx.spec.transitions:
+            if t.source == state.name:
+                ctx.add(t.origin, "final-outgoing",
+                        f"final state {state.name} has an outgoing transition on {t.event!r}")
+        for key in ("timeout", "on_error"):
+            if getattr(state, key):
+                ctx.add(_state_path(state.name, key), "final-outgoing",
+                        f"final state {state.name} cannot have {key}")
 
 
 def check_escape(ctx: _Ctx) -> None:
@@ -196,10 +202,3 @@ def lint(spec: ChartSpec, *, guards: Collection[str] | None = None,
     check_names(ctx, guards, handlers, limits() if callable(limits) else limits)
     check_ambiguity(ctx)
     return ctx.problems
-
-
-def require_valid(spec: ChartSpec, **registries: Collection[str] | None) -> ChartSpec:
-    problems = lint(spec, **registries)  # type: ignore[arg-type]
-    if problems:
-        raise ChartInvalid(problems)
-    return spec

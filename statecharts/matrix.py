@@ -71,7 +71,7 @@ def _guard_label(transition: Any) -> str | None:
     return " and ".join(labels) or None
 
 
-def build_matrix(chart: type[StateChart], spec: ChartSpec) -> Matrix:
+def build_matrix(chart: type[StateChart[Any]], spec: ChartSpec) -> Matrix:
     """Read every transition of the compiled ``chart``; ``spec`` only orders the axes."""
     events = (*spec.events, ERROR_EVENT)
     by_id = {state.id: state for state in chart.states}

@@ -83,9 +83,9 @@ def build_graph(spec: ChartSpec, trace: Sequence[TraceStep] = ()) -> graphviz.Di
         if t.event == spec.timeout_event:
             attrs["style"] = "dashed"
         if key in taken:
-            numbers = ",".join(str(n) for n in taken.pop(key))
+            order = ",".join(str(n) for n in taken.pop(key))
             attrs.update(color=HIGHLIGHT, fontcolor=HIGHLIGHT, penwidth="2.5",
-                         label=f"({numbers}) {attrs['label']}")
+                         label=f"({order}) {attrs['label']}")
         graph.edge(t.source, t.target, **attrs)
     for (source, event, target, _), numbers in taken.items():  # e.g. error routes in a trace
         graph.edge(source, target, label=f"({','.join(map(str, numbers))}) {event}",
@@ -123,8 +123,8 @@ def render(spec: ChartSpec, fmt: str = "dot", trace: Sequence[TraceStep] = ()) -
     """The chart as DOT source (no binary needed), SVG or PNG (needs Graphviz's ``dot``)."""
     graph = build_graph(spec, trace)
     if fmt == "dot":
-        return graph.source.encode()
+        source: str = graph.source
+        return source.encode()
     if fmt not in ("svg", "png"):
         raise ValueError(f"unknown format {fmt!r}: use dot, svg or png")
-    rendered: bytes = graph.pipe(format=fmt)
-    return rendered
+    return bytes(graph.pipe(format=fmt))

@@ -59,7 +59,7 @@ class ChartRun:
     wall_ns = staticmethod(time.perf_counter_ns)
     state: str  # kept by python-statemachine (its model's state field); never pre-set it
 
-    def __init__(self, chart: type[StateChart], spec: ChartSpec, ctx: Any = None, *,
+    def __init__(self, chart: type[StateChart[Any]], spec: ChartSpec, ctx: Any = None, *,
                  scheduler: Scheduler | None = None,
                  timeouts_ms: Mapping[str, float] | None = None,
                  on_final: Callable[[ChartRun], None] | None = None,
@@ -252,7 +252,7 @@ class RunPool:
     handler (a pooled run has entered it before it had a context).
     """
 
-    def __init__(self, chart: type[StateChart], spec: ChartSpec, *, size: int,
+    def __init__(self, chart: type[StateChart[Any]], spec: ChartSpec, *, size: int,
                  scheduler: Scheduler | None = None,
                  timeouts_ms: Mapping[str, float] | None = None,
                  refill_delay: float = 0.005) -> None:

@@ -24,10 +24,12 @@ _FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)\.[0-9]+([eE][-+]?[0-9]+)?")
 _NULLS = {"null", "~", ""}
 _TRAPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(y|n|yes|no|on|off)"), "YAML 1.1 reads {v!r} as a boolean"),
-    (re.compile(r"(?i)(True|False|TRUE|FALSE|Null|NULL)"), "{v!r} is ambiguous: write it lower-case"),
+    (re.compile(r"(?i)(True|False|TRUE|FALSE|Null|NULL)"),
+     "{v!r} is ambiguous: write it lower-case"),
     (re.compile(r"[-+]?0[0-9_]+"), "YAML 1.1 reads {v!r} as an octal number"),
     (re.compile(r"[-+]?0[xXoObB][0-9a-fA-F_]+"), "{v!r} is a hex/octal/binary literal"),
-    (re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"), "YAML 1.1 reads {v!r} as base-60"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"),
+     "YAML 1.1 reads {v!r} as base-60"),
     (re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*(\.[0-9_]*)?"), "YAML 1.1 reads {v!r} as a number"),
     (re.compile(r"[-+]?(\.[0-9]+|[0-9]+\.|\.(inf|Inf|INF|nan|NaN|NAN))([eE][-+]?[0-9]+)?"),
      "{v!r} is an unusual number form"),
@@ -157,7 +159,8 @@ def read_yaml(path: Path | str, text: str | None = None) -> Source:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ChartInvalid([Problem(file, line, col, "yaml-syntax", str(err.problem or err))]) from err
+        message = str(err.problem or err)
+        raise ChartInvalid([Problem(file, line, col, "yaml-syntax", message)]) from err
     except yaml.YAMLError as err:
         raise ChartInvalid([Problem(file, 1, 1, "yaml-syntax", str(err))]) from err
     if node is None:

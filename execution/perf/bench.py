@@ -64,7 +64,10 @@ async def sequential(n: int) -> dict[str, Any]:
         await engine.execute(_intent(i))
     engine.pool().fill()
     engine.pool().refill_enabled = False  # n + 16 pre-built: measure the hot path alone
-    t2t, cpu, stages = [], [], {s: [] for s in ("PRECHECK", "SPLITTING", "SENDING", "ADJUSTING")}
+    t2t: list[float] = []
+    cpu: list[float] = []
+    stages: dict[str, list[float]] = {s: [] for s in ("PRECHECK", "SPLITTING", "SENDING",
+                                                       "ADJUSTING")}
     for i in range(n):
         gc.collect(0)
         started_cpu, started = time.process_time_ns(), time.perf_counter_ns()

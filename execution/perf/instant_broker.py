@@ -80,7 +80,7 @@ class InstantBroker:
 
     async def modify(self, broker_order_id: str, price: Decimal | None,
                      qty: int | None) -> OrderAck:
-        order, filled = self._live(broker_order_id)
+        order, _ = self._live(broker_order_id)
         self.modified += 1
         if self.fill_on == "modify":
             self._fill_later(broker_order_id)

@@ -20,7 +20,7 @@ def percentiles(samples_ns: Sequence[float], points: Sequence[float] = (50, 99, 
     ordered = sorted(samples_ns)
     out = {}
     for p in points:
-        rank = min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+        rank = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
         out[f"p{p:g}"] = round(ordered[rank] / 1000, 2)
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from execution.broker import BrokerError
@@ -52,7 +53,7 @@ async def cancel_child(ctx: ExecutionContext, child: ChildOrder) -> bool:
     return True
 
 
-async def _finish_escape(ctx: ExecutionContext, first_wave: list[asyncio.Future[bool]]) -> None:
+async def _finish_escape(ctx: ExecutionContext, first_wave: Sequence[asyncio.Future[bool]]) -> None:
     timeout = ctx.services.limits.cancel_confirm_timeout_ms / 1000
     confirmed = await _gather(first_wave, timeout)
     if ctx.inflight:
@@ -68,7 +69,7 @@ async def _finish_escape(ctx: ExecutionContext, first_wave: list[asyncio.Future[
     ctx.dispatch("escaped", STATE)
 
 
-async def _gather(futures: list[asyncio.Future[bool]], timeout: float) -> int:
+async def _gather(futures: Sequence[asyncio.Future[bool]], timeout: float) -> int:
     if not futures:
         return 0
     done, pending = await asyncio.wait(futures, timeout=timeout)

@@ -9,6 +9,7 @@ timers and iceberg refills when the previous child is done.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -64,7 +65,7 @@ def schedule_later(ctx: ExecutionContext, now: int) -> None:
         if child.after_previous or child.scheduled_ns <= now:
             continue
         delay_ms = (child.scheduled_ns - now) / 1e6
-        ctx.after(delay_ms, lambda c=child: release(ctx, c))
+        ctx.after(delay_ms, functools.partial(release, ctx, child))
 
 
 def release(ctx: ExecutionContext, child: ChildOrder) -> None:

@@ -1,0 +1,90 @@
+"""``scalpchart bench``: the engine's own overhead against a zero-latency broker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from execution.perf.bench import BenchConfig, run_all
+
+TARGETS = {
+    "tick_to_trade_us": {"p50": 500, "p99": 2000},
+    "execution_us": {"p50": 1000, "p99": 3000},
+    "throughput_per_s": 500,
+    "memory_per_execution_kib": 64,
+}
+
+
+def add_bench_parser(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure the engine's overhead (zero-latency broker)")
+    p.add_argument("--executions", type=int, default=2000,
+                   help="sequential executions for the latency figures and the throughput")
+    p.add_argument("--concurrency", type=int, default=1000,
+                   help="executions in flight at once under the fill storm")
+    p.add_argument("--fills-per-order", type=int, default=10)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_bench)
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "platform": platform.platform()}
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.executions < 100 or args.concurrency < 1:
+        print("scalpchart bench: error: --executions >= 100 and --concurrency >= 1")
+        return 2
+    config = BenchConfig(args.executions, args.concurrency, args.fills_per_order)
+    report = asyncio.run(run_all(config))
+    report["machine"] = machine()
+    report["config"] = {"executions": config.executions, "concurrency": config.concurrency,
+                        "fills_per_order": config.fills_per_order}
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def _mark(value: float, target: float) -> str:
+    return "[green]met[/]" if value <= target else "[red]missed[/]"
+
+
+def print_report(report: dict[str, Any]) -> None:
+    console = Console()
+    table = Table(title="engine overhead (zero-latency broker), microseconds")
+    for column in ("figure", "p50", "p99", "p99.9", "target"):
+        table.add_column(column, justify="right" if column != "figure" else "left")
+    t2t, exe = report["tick_to_trade_us"], report["execution_us"]
+    table.add_row("tick-to-trade", *(f"{t2t[k]:.1f}" for k in ("p50", "p99", "p99.9")),
+                  f"p50 <= 500 {_mark(t2t['p50'], 500)}, p99 <= 2000 {_mark(t2t['p99'], 2000)}")
+    table.add_row("complete execution (CPU)", *(f"{exe[k]:.1f}" for k in ("p50", "p99", "p99.9")),
+                  f"p50 <= 1000 {_mark(exe['p50'], 1000)}, p99 <= 3000 {_mark(exe['p99'], 3000)}")
+    for stage, figures in report["stages_us"].items():
+        table.add_row(f"stage {stage}", *(f"{figures[k]:.1f}" for k in ("p50", "p99", "p99.9")),
+                      "")
+    load = report["concurrent"]["execution_wall_us"]
+    table.add_row(f"under load: {report['concurrent']['executions']} in flight (wall)",
+                  *(f"{load[k]:.0f}" for k in ("p50", "p99", "p99.9")), "")
+    console.print(table)
+    conc = report["concurrent"]
+    dispatch = report["dispatch_us"]
+    console.print(
+        f"throughput: {report['throughput_per_s']:.0f} complete executions/s on one core "
+        f"(target >= 500: {_mark(-report['throughput_per_s'], -500)})\n"
+        f"concurrency: {conc['executions']} executions, {conc['fill_events']} fill events, "
+        f"{conc['complete']} complete, lost fills {conc['lost_fills']} "
+        f"({_mark(conc['lost_fills'], 0)}), storm handled in {conc['storm_ms']} ms\n"
+        f"memory: {report['memory_per_execution_kib']} KiB per live execution "
+        f"(target <= 64: {_mark(report['memory_per_execution_kib'], 64)})\n"
+        f"dispatch per event: chart {dispatch['chart']} us, dict table {dispatch['dict']} us, "
+        f"ratio {dispatch['ratio']}x")
