@@ -116,6 +116,7 @@ class _Reader:
 
     def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._fail(key_node, "yaml-key", "mapping keys must be plain strings")
@@ -125,10 +126,10 @@ class _Reader:
                 self._fail(key_node, "yaml-merge", "merge keys (<<) are not supported")
                 continue
             if key in result:
-                first = self.source.positions.get(child_path(path, key), (0, 0))
                 self._fail(key_node, "duplicate-key",
-                           f"duplicate key {key!r} (first defined at line {first[0]})")
+                           f"duplicate key {key!r} (first defined at line {key_lines[key]})")
                 continue
+            key_lines[key] = key_node.start_mark.line + 1
             if key_node.style is None and resolve_plain(key)[1]:
                 self._fail(key_node, "yaml-trap", resolve_plain(key)[1] or "")
             sub = child_path(path, key)

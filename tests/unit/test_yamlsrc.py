@@ -4,6 +4,7 @@ and duplicate keys are reported with their positions."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +202,14 @@ def test_problem_carries_the_given_file_name() -> None:
         read_yaml("charts/x.yaml", "a: off\n")
     assert str(info.value) == ("charts/x.yaml:1:4: [yaml-trap] YAML 1.1 reads 'off' as a boolean;"
                                " quote it if a string is meant")
+
+
+def test_duplicate_key_names_the_line_of_the_first_key_not_of_its_value(
+        tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("a:\n  1\nb: 2\na: 3\n", encoding="utf-8")
+    with pytest.raises(ChartInvalid) as err:
+        read_yaml(path)
+    [problem] = err.value.problems
+    assert (problem.line, problem.rule) == (4, "duplicate-key")
+    assert "first defined at line 1" in problem.message
