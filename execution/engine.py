@@ -155,6 +155,26 @@ class Engine:
         run.dispatch("start")
         return execution
 
+    def reload(self, *, chart: Path | str | None = None,
+               limits: Path | str | None = None) -> None:
+        """Load an edited chart and/or limits file for the executions submitted from now on.
+
+        Everything is read, validated, linted and compiled before anything is swapped: a
+        rejected edit raises :class:`ChartInvalid` and leaves the running configuration
+        exactly as it was. Live executions finish on the chart instance they started with.
+        """
+        new_limits = load_engine_limits(limits) if limits else self.services.limits
+        spec = load_product_chart(chart, new_limits) if chart else self.spec
+        if not chart:  # a limits edit must still satisfy the chart's limit references
+            problems = lint(spec, limits=list(new_limits.raw.keys()) if new_limits.raw else None)
+            if problems:
+                raise ChartInvalid(problems)
+        compiled = compile_chart(spec, REGISTRY)
+        timeouts = new_limits.stage_timeouts_ms(spec)
+        self.spec, self.chart, self.timeouts_ms = spec, compiled, timeouts
+        self.services.limits = new_limits
+        self._pools.clear()  # pre-built instances of the old chart are dropped
+
     def pool(self, loop: asyncio.AbstractEventLoop | None = None) -> RunPool:
         """The pre-built chart instances for the running loop (built on first use)."""
         loop = loop or asyncio.get_running_loop()

@@ -49,8 +49,10 @@ def schema_problems(source: Source, schema: dict[str, Any]) -> list[Problem]:
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
             for key in extra:
-                problems.append(source.problem(child_path(path, key), "schema",
-                                               f"unknown key {key!r}", show_path=True))
+                key_path = child_path(path, key)
+                line, col = source.key_positions.get(key_path, source.where(key_path))
+                problems.append(Problem(source.file, line, col, "schema",
+                                        f"unknown key {key!r}", key_path))
             continue
         problems.append(source.problem(path, "schema", message, show_path=True))
     return problems

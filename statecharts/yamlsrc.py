@@ -44,6 +44,7 @@ class Source:
     file: str
     data: Any
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def where(self, path: str) -> tuple[int, int]:
         """Line and column (1-based) of ``path``, or of its nearest ancestor."""
@@ -133,8 +134,8 @@ class _Reader:
             if key_node.style is None and resolve_plain(key)[1]:
                 self._fail(key_node, "yaml-trap", resolve_plain(key)[1] or "")
             sub = child_path(path, key)
-            self.source.positions[sub] = (key_node.start_mark.line + 1,
-                                          key_node.start_mark.column + 1)
+            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.source.positions[sub] = self.source.key_positions[sub] = where
             result[key] = self._value_after_key(value_node, sub)
         return result
 
