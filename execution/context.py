@@ -95,6 +95,7 @@ class ExecutionContext:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     escaping: bool = False
     escape_requested: bool = False  # an escape() waiting for the current chart step to end
+    monitor_visit: int = -1  # the state visit in which the fill monitor is waiting
     sending: set[str] = field(default_factory=set)  # child ids with a send in flight
     run: ChartRun | None = None
     counted_trade: bool = False
@@ -167,12 +168,17 @@ class ExecutionContext:
             timer.cancel()
         self.timers.clear()
 
-    def dispatch(self, event: str, from_state: str) -> bool:
-        """Send ``event`` if the run is still in ``from_state``; False when it moved on."""
+    def visit(self) -> int:
+        """Identifies the current state visit: the number of states entered so far."""
+        return len(self.run.trace) if self.run is not None else 0
+
+    def dispatch(self, event: str, visit: int) -> bool:
+        """Send ``event`` if the run is still in the state visit that asked for it (see
+        :meth:`visit`); False when it has moved on (an escape preempted the stage)."""
         run = self.run
-        if run is None or run.state != from_state:
-            log.debug("%s: dropped %r (state %s, expected %s)", self.id, event,
-                      run.state if run else None, from_state)
+        if run is None or len(run.trace) != visit:
+            log.debug("%s: dropped stale %r (state %s)", self.id, event,
+                      run.state if run else None)
             return False
         run.dispatch(event)
         return True

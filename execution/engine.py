@@ -263,6 +263,9 @@ def build_result(ctx: ExecutionContext) -> ExecutionResult:
     if run.errors:
         state, exc = run.errors[-1]
         reason = f"{type(exc).__name__} in {state}: {exc}"
+    elif not reason:
+        fail_safes = [a for a in ctx.alerts if a.code.is_fail_safe]
+        reason = fail_safes[-1].message if fail_safes else ""
     return ExecutionResult(
         execution_id=ctx.id,
         intent=ctx.intent,

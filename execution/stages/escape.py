@@ -20,7 +20,6 @@ from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, OrderRequest, PriceType
 
 log = logging.getLogger("execution.escape")
-STATE = "ESCAPING"
 
 
 def escape(ctx: ExecutionContext, run: Any) -> None:
@@ -36,7 +35,7 @@ def escape(ctx: ExecutionContext, run: Any) -> None:
     ctx.services.bus.publish(BusEvent(Priority.P0, "escape", ctx.id, {
         "reason": ctx.escape_reason, "symbol": ctx.intent.symbol,
         "live_children": len(first_wave)}))
-    ctx.spawn(_finish_escape(ctx, first_wave), "escape")
+    ctx.spawn(_finish_escape(ctx, first_wave, ctx.visit()), "escape")
 
 
 async def cancel_child(ctx: ExecutionContext, child: ChildOrder) -> bool:
@@ -53,7 +52,8 @@ async def cancel_child(ctx: ExecutionContext, child: ChildOrder) -> bool:
     return True
 
 
-async def _finish_escape(ctx: ExecutionContext, first_wave: Sequence[asyncio.Future[bool]]) -> None:
+async def _finish_escape(ctx: ExecutionContext, first_wave: Sequence[asyncio.Future[bool]],
+                         visit: int) -> None:
     timeout = ctx.services.limits.cancel_confirm_timeout_ms / 1000
     confirmed = await _gather(first_wave, timeout)
     if ctx.inflight:
@@ -66,7 +66,7 @@ async def _finish_escape(ctx: ExecutionContext, first_wave: Sequence[asyncio.Fut
     ctx.note(Code.FS092, reason=ctx.escape_reason, cancelled=confirmed,
              unconfirmed=ctx.unconfirmed_cancels, filled=ctx.fills.filled_qty,
              liquidated=liquidated)
-    ctx.dispatch("escaped", STATE)
+    ctx.dispatch("escaped", visit)
 
 
 async def _gather(futures: Sequence[asyncio.Future[bool]], timeout: float) -> int:

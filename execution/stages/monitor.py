@@ -17,14 +17,12 @@ from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, FillEvent
 from execution.stages.send import release_next_iceberg
 
-STATE = "MONITORING"
-
 
 def monitor(ctx: ExecutionContext, run: Any) -> str | None:
     """Arm this visit's adjust timer; fills decide completion as they come (no task waits)."""
     if ctx.all_children_done:
         return "filled"
-    visit = len(run.trace)
+    visit = ctx.monitor_visit = ctx.visit()
     ctx.after(ctx.services.limits.adjust_interval_ms, lambda: _adjust_due(ctx, visit))
     return None
 
@@ -33,24 +31,24 @@ def _adjust_due(ctx: ExecutionContext, visit: int) -> None:
     """An adjust interval passed in this visit without completion: one more round, if any
     is left (otherwise keep waiting for fills or the fill timeout)."""
     run, limits = ctx.run, ctx.services.limits
-    if run is None or run.state != STATE or len(run.trace) != visit:
+    if run is None or len(run.trace) != visit:
         return
     if ctx.adjust_rounds < limits.max_rounds and ctx.live_children():
         since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
         ctx.note(Code.GR064, waited_ms=round((ctx.services.now_ns() - since) / 1e6),
                  warning_ms=limits.fill_delay_warning_ms)
-        ctx.dispatch("stalled", STATE)
+        ctx.dispatch("stalled", visit)
 
 
 def check_done(ctx: ExecutionContext) -> None:
     """Dispatch ``filled`` once nothing is left working (after a fill or a status change)."""
-    run = ctx.run
-    if run is None or run.state != STATE or not ctx.all_children_done:
+    run, visit = ctx.run, ctx.monitor_visit
+    if run is None or len(run.trace) != visit or not ctx.all_children_done:
         return
     if run.dispatching:  # a fill delivered from inside a chart step: finish it first
-        asyncio.get_running_loop().call_soon(ctx.dispatch, "filled", STATE)
+        asyncio.get_running_loop().call_soon(ctx.dispatch, "filled", visit)
     else:
-        ctx.dispatch("filled", STATE)
+        ctx.dispatch("filled", visit)
 
 
 def on_fill(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent) -> None:

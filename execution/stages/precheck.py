@@ -19,13 +19,13 @@ EVENT = "checked"
 
 def precheck(ctx: ExecutionContext, run: Any) -> str | None:
     if not ctx.services.broker.connected:
-        ctx.spawn(_reconnect_then_check(ctx), "reconnect")
+        ctx.spawn(_reconnect_then_check(ctx, ctx.visit()), "reconnect")
         return None
     run_checks(ctx)
     return EVENT
 
 
-async def _reconnect_then_check(ctx: ExecutionContext) -> None:
+async def _reconnect_then_check(ctx: ExecutionContext, visit: int) -> None:
     broker = ctx.services.broker
     for _ in range(ctx.services.limits.reconnect_attempts):
         if await broker.connect():
@@ -34,7 +34,7 @@ async def _reconnect_then_check(ctx: ExecutionContext) -> None:
         run_checks(ctx)
     else:
         _fail(ctx, PrecheckFailure.BROKER_DISCONNECTED, "reconnect failed")
-    ctx.dispatch(EVENT, "PRECHECK")
+    ctx.dispatch(EVENT, visit)
 
 
 def _fail(ctx: ExecutionContext, failure: PrecheckFailure, detail: str) -> None:
@@ -61,7 +61,7 @@ def _bus(ctx: ExecutionContext) -> None:
 def _safety(ctx: ExecutionContext) -> None:
     state = ctx.services.safety_state
     if not state.allows_trading:
-        _fail(ctx, PrecheckFailure.SAFETY_STATE, f"safety_state={state.value}")
+        _fail(ctx, PrecheckFailure.SAFETY_STATE, state.value)
 
 
 def _symbol(ctx: ExecutionContext) -> None:

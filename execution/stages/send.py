@@ -26,7 +26,7 @@ EVENT = "sent"
 def send(ctx: ExecutionContext, run: Any) -> None:
     now = ctx.services.now_ns()
     ctx.send_started_ns = now
-    ctx.spawn(_send_due(ctx, _due(ctx, now), now), "send", inflight=True)
+    ctx.spawn(_send_due(ctx, _due(ctx, now), now, ctx.visit()), "send", inflight=True)
 
 
 def _due(ctx: ExecutionContext, now: int) -> list[ChildOrder]:
@@ -37,7 +37,8 @@ def _due(ctx: ExecutionContext, now: int) -> list[ChildOrder]:
     return due
 
 
-async def _send_due(ctx: ExecutionContext, due: list[ChildOrder], now: int) -> None:
+async def _send_due(ctx: ExecutionContext, due: list[ChildOrder], now: int,
+                    visit: int) -> None:
     """Send the due children concurrently, then report ``sent``. This task is in-flight
     (never cancelled): cutting a send off after the broker placed the order would leave
     an order no escape knows about. A late ``sent`` after an escape is simply dropped."""
@@ -56,7 +57,7 @@ async def _send_due(ctx: ExecutionContext, due: list[ChildOrder], now: int) -> N
             child.status = ChildStatus.CANCELLED
     elif ctx.sent_ok > 0:
         schedule_later(ctx, now)
-    ctx.dispatch(EVENT, "SENDING")
+    ctx.dispatch(EVENT, visit)
 
 
 def schedule_later(ctx: ExecutionContext, now: int) -> None:

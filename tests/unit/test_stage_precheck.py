@@ -53,7 +53,7 @@ def test_safety_states_that_block(state: SafetyState) -> None:
     ctx = make_context(ScriptedBroker(), safety_state=state)
     run_checks(ctx)
     assert ctx.precheck_failure is PrecheckFailure.SAFETY_STATE
-    assert ctx.failure_detail == f"safety_state={state.value}"
+    assert ctx.failure_detail == state.value
 
 
 def test_first_failure_wins_in_the_spec_order() -> None:
