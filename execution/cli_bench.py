@@ -72,11 +72,13 @@ def print_report(report: dict[str, Any]) -> None:
     for stage, figures in report["stages_us"].items():
         table.add_row(f"stage {stage}", *(f"{figures[k]:.1f}" for k in ("p50", "p99", "p99.9")),
                       "")
-    load = report["concurrent"]["execution_wall_us"]
-    table.add_row(f"under load: {report['concurrent']['executions']} in flight (wall)",
-                  *(f"{load[k]:.0f}" for k in ("p50", "p99", "p99.9")), "")
-    console.print(table)
     conc = report["concurrent"]
+    for label, key in (("tick-to-trade", "tick_to_trade_us"),
+                       ("last fill to COMPLETE", "last_fill_to_complete_us")):
+        load = conc[key]
+        table.add_row(f"{conc['executions']} in flight, {label}",
+                      *(f"{load[k]:.0f}" for k in ("p50", "p99", "p99.9")), "")
+    console.print(table)
     dispatch = report["dispatch_us"]
     console.print(
         f"throughput: {report['throughput_per_s']:.0f} complete executions/s on one core "

@@ -40,6 +40,8 @@ class InstantBroker:
         self.first_send_ns: dict[str, int] = {}  # client order id prefix -> perf_counter_ns
         self.last_cancel_ns = 0
         self.fill_qty_sent = 0
+        self.fill_events = 0
+        self.last_fill_ns: dict[str, int] = {}  # parent id -> when its last fill was pushed
 
     @property
     def connected(self) -> bool:
@@ -100,11 +102,34 @@ class InstantBroker:
             raise UnknownOrder(broker_order_id) from None
 
     def fill_all(self) -> int:
-        """Fill every live order now (the fill storm of the concurrency benchmark)."""
+        """The fill storm of the concurrency benchmark: every live order filled in
+        ``fills_per_order`` pieces, each piece its own loop callback, round-robin over the
+        orders (piece 1 of every order, then piece 2, ...), as a busy feed would deliver."""
+        loop = asyncio.get_running_loop()
         live = list(self._orders)
-        for broker_id in live:
-            self._fill(broker_id)
+        for piece in range(self.fills_per_order):
+            for broker_id in live:
+                loop.call_soon(self._fill_piece, broker_id, piece)
         return len(live)
+
+    def _fill_piece(self, broker_id: str, piece: int) -> None:
+        order, filled = self._orders[broker_id]
+        pieces_left = self.fills_per_order - piece
+        qty = (order.qty - filled) // pieces_left
+        if qty <= 0:
+            return
+        filled += qty
+        self._orders[broker_id] = (order, filled)
+        price = order.price if order.price is not None else self.quote(order.symbol).ask
+        fill = FillEvent(f"F{next(self._fill_ids)}", broker_id, order.symbol, order.side, qty,
+                         price, filled, order.qty - filled, Decimal(0), self.now_ns())
+        self._journal.append(fill)
+        self.fill_qty_sent += qty
+        self.fill_events += 1
+        if filled == order.qty:
+            self.last_fill_ns[order.client_order_id.rsplit("-", 1)[0]] = time.perf_counter_ns()
+        for callback in self._subscribers:
+            callback(fill)
 
     def _fill_later(self, broker_id: str) -> None:
         asyncio.get_running_loop().call_soon(self._fill, broker_id)
@@ -123,6 +148,7 @@ class InstantBroker:
                              price, filled, order.qty - filled, Decimal(0), self.now_ns())
             self._journal.append(fill)
             self.fill_qty_sent += qty
+            self.fill_events += 1
             for callback in self._subscribers:
                 callback(fill)
         del self._orders[broker_id]
