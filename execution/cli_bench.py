@@ -80,6 +80,7 @@ def print_report(report: dict[str, Any]) -> None:
                       *(f"{load[k]:.0f}" for k in ("p50", "p99", "p99.9")), "")
     console.print(table)
     dispatch = report["dispatch_us"]
+    gc = report["gc_pauses_in_timed_windows"]
     console.print(
         f"throughput: {report['throughput_per_s']:.0f} complete executions/s on one core "
         f"(target >= 500: {_mark(-report['throughput_per_s'], -500)})\n"
@@ -89,4 +90,6 @@ def print_report(report: dict[str, Any]) -> None:
         f"memory: {report['memory_per_execution_kib']} KiB per live execution "
         f"(target <= 64: {_mark(report['memory_per_execution_kib'], 64)})\n"
         f"dispatch per event: chart {dispatch['chart']} us, dict table {dispatch['dict']} us, "
-        f"ratio {dispatch['ratio']}x")
+        f"ratio {dispatch['ratio']}x\n"
+        f"gc pauses in the timed windows: {gc['collections']} collections, "
+        f"max {gc['max_ms']} ms, {gc['over_5ms']} over 5 ms")

@@ -23,6 +23,7 @@ from execution.bus import EventBus
 from execution.codes import Code
 from execution.context import ExecutionContext, SafetyState
 from execution.contracts import ExecutionIntent, ExecutionResult, PathStep, Position
+from execution.gctune import freeze_long_lived
 from execution.guards import REGISTRY
 from execution.market_session import KrxSessions
 from execution.pricing import slippage_bps
@@ -92,6 +93,15 @@ class Engine:
         self._cursor = 0
 
     # -- lifecycle ------------------------------------------------------------------------
+    async def start(self, *, freeze_gc: bool = False) -> None:
+        """Subscribe to fills and build the pool of chart instances now rather than on the
+        first intent; with ``freeze_gc``, then freeze the long-lived objects out of the
+        garbage collector (see :mod:`execution.gctune`)."""
+        self._ensure_started()
+        self.pool().fill()
+        if freeze_gc:
+            freeze_long_lived()
+
     def _ensure_started(self) -> None:
         if self._unsubscribe is None:
             self._unsubscribe = self.services.broker.subscribe_fills(self.services.router.route)
