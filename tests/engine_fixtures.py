@@ -54,6 +54,8 @@ from execution.volume_profile import VolumeProfile
 T = TypeVar("T")
 
 SYMBOL = "005930"
+# the states every sent execution passes through first
+HEAD = ["INIT", "PRECHECK", "SPLITTING", "SENDING", "MONITORING"]
 OTHER_SYMBOL = "000660"
 #: 10:00 KST on Monday 2024-06-03, a KRX trading day (fixed: tests never read the wall clock).
 START = default_sim_start(datetime(2024, 6, 3, 12, 0, tzinfo=KST))

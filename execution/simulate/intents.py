@@ -49,6 +49,8 @@ def make_intent(scenario: Scenario, seed: int, index: int) -> ExecutionIntent:
     urgency = Urgency(_pick(rng, mix.urgency))
     strategy = SplitStrategy(_pick(rng, mix.strategy))
     qty = _size(rng, mix.size_min, mix.size_max, mix.size_distribution)
+    if mix.max_notional_krw is not None:
+        qty = max(1, min(qty, int(mix.max_notional_krw // scenario.symbols[symbol].ref_price)))
     limit = None
     if mix.limit_offset_bps is not None:
         ref = scenario.symbols[symbol].ref_price

@@ -18,6 +18,11 @@ def _r(value: float, digits: int = 4) -> float:
     return round(float(value), digits) + 0.0  # + 0.0: no "-0.0" in the JSON
 
 
+def _short(reason: str) -> str:
+    """A reason without its numbers, so that alike reasons count together."""
+    return reason.split("=")[0].strip() or "?"
+
+
 def stats(values: Iterable[float]) -> dict[str, float | int | None]:
     """mean, median, p95, p99, max (and n) of ``values``; None figures when there are none."""
     data = np.asarray(list(values), dtype=float)
@@ -107,6 +112,9 @@ def strategy_report(outcomes: Sequence[Outcome], edges: tuple[int, ...],
                               Counter(o.adjust_rounds for o in outcomes).items())}},
         "escapes": {"count": len(escapes),
                     "reasons": _counts(o.escape_reason or "?" for o in escapes)},
+        "failures": {"count": sum(o.final_state == "FAILED" for o in outcomes),
+                     "reasons": _counts(_short(o.reason) for o in outcomes
+                                        if o.final_state == "FAILED")},
         "final_states": _counts(o.final_state for o in outcomes),
         "codes": _counts(code for o in outcomes for code in o.codes),
         "split_strategies": _counts(o.split_strategy for o in outcomes if o.split_strategy),

@@ -40,6 +40,7 @@ class Outcome:
     codes: list[str] = field(default_factory=list)
     adjust_rounds: int = 0
     escape_reason: str = ""
+    reason: str = ""  # why a FAILED or ESCAPED execution ended so
     split_strategy: str = ""
     market_vwap: Decimal | None = None  # every trade on the tape during the execution
     stage_busy_us: dict[str, float] = field(default_factory=dict)

@@ -60,9 +60,11 @@ def simulate(scenario: Scenario, *, intents: int | None = None, seed: int | None
     sessions.is_open(warm)  # build the session table now, not inside the first PreCheck
     sessions.trading_day(warm)
     outcomes: dict[str, list[Outcome]] = {name: [] for name in STRATEGIES}
-    quiet = logging.getLogger("execution")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # every alert is in the report; the log would only repeat it
+    # Every alert is in the report; the log would only repeat it.
+    quiet = [logging.getLogger(name) for name in ("execution", "statecharts")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
     started = time.perf_counter()
     try:
         for index in range(count):
@@ -74,7 +76,8 @@ def simulate(scenario: Scenario, *, intents: int | None = None, seed: int | None
             if progress is not None:
                 progress(index + 1, count)
     finally:
-        quiet.setLevel(level)
+        for logger, old in zip(quiet, levels, strict=True):
+            logger.setLevel(old)
     wall_s = time.perf_counter() - started
     return SimReport(build_data(scenario, outcomes, run_seed, clock, wall_s), outcomes)
 

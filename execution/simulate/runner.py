@@ -42,7 +42,9 @@ async def run_engine(setup: IntentSetup) -> Outcome:
                                             setup.horizon_s * _GUARD_FACTOR + 60)
         except TimeoutError:
             engine.escape(execution.id, "simulation guard: no result in time")
-            result = await execution.result
+            # A run that does not settle even after an escape is an engine bug: fail loudly
+            # rather than let the exchange driver spin virtual time forever.
+            result = await asyncio.wait_for(execution.result, setup.horizon_s)
         done_ns = exchange.now_ns()
         # Let late pushes and cancels land, to see what the exchange did after the result.
         await asyncio.sleep(_SETTLE_S)
@@ -53,6 +55,9 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     out.codes = result.codes()
     out.adjust_rounds = int(result.extra.get("adjust_rounds", 0))  # type: ignore[call-overload]
     out.escape_reason = result.reason if result.final_state == "ESCAPED" else ""
+    if result.final_state in ("FAILED", "ESCAPED"):
+        precheck = result.extra.get("precheck_failure")
+        out.reason = f"{precheck}: {result.reason}" if precheck else result.reason
     plan = execution.ctx.plan
     out.split_strategy = plan.strategy.value if plan is not None else ""
     busy = result.extra.get("stage_busy_us", {})

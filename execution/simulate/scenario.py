@@ -54,6 +54,7 @@ class IntentMix:
     size_distribution: str = "loguniform"
     size_buckets: tuple[int, ...] = (100, 1000, 3000)
     limit_offset_bps: float | None = None
+    max_notional_krw: int | None = None  # cap qty x ref price (a strategy sizes within risk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,7 @@ def _mix(body: dict[str, Any]) -> IntentMix:
         size_distribution=str(size.get("distribution", d.size_distribution)),
         size_buckets=tuple(sorted(set(body.get("size_buckets", d.size_buckets)))),
         limit_offset_bps=None if offset is None else float(offset),
+        max_notional_krw=body.get("max_notional_krw"),
     )
 
 

@@ -145,6 +145,10 @@ def render_text(data: Mapping[str, Any], width: int = 120) -> str:
     console.print(_by_size(data))
     console.print(_counts("Final states", data, "final_states"))
     console.print(_counts("FS/GR codes", data, "codes"))
+    failures = data["engine"]["failures"]
+    if failures["count"]:
+        console.print(f"engine failures: {failures['count']}: " + "; ".join(
+            f"{k} x{v}" for k, v in failures["reasons"].items()), soft_wrap=True)
     escapes = data["engine"]["escapes"]
     if escapes["count"]:
         console.print(f"engine escapes: {escapes['count']}: " + "; ".join(

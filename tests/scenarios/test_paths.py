@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from engine_fixtures import (
+    HEAD,
     OTHER_SYMBOL,
     SYMBOL,
     AcceptThenHold,
@@ -41,8 +42,6 @@ from execution.context import SafetyState
 from execution.contracts import ChildStatus, Position, Side
 from execution.engine import Engine, Execution
 from execution.split import SplitPlan
-
-HEAD = ["INIT", "PRECHECK", "SPLITTING", "SENDING", "MONITORING"]
 
 
 # ------------------------------------------------------------------------ COMPLETE

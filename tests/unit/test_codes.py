@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from engine_fixtures import (
     DAY_NS,
+    HEAD,
     SYMBOL,
     Hold,
     Reject,
@@ -29,8 +30,6 @@ from engine_fixtures import (
 from execution.broker import RejectReason, TransientBrokerError
 from execution.bus import BusEvent, Priority
 from execution.contracts import ChildStatus, ExecutionResult, SplitStrategy
-
-HEAD = ["INIT", "PRECHECK", "SPLITTING", "SENDING", "MONITORING"]
 
 
 def _statuses(result: ExecutionResult) -> list[str]:
