@@ -51,6 +51,8 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
     p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--clock", choices=("real", "virtual"), default="real",
+                   help="virtual: simulated waits cost no wall time (deterministic with --seed)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--trace-out", type=Path, help="write the run (JSON, with its trace) here")
     p.add_argument("--limits", type=Path, help="limits YAML (default: config/limits.yaml)")
@@ -153,7 +155,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.qty <= 0:
         print("scalpchart run: error: --qty must be positive", file=sys.stderr)
         return 2
-    result = asyncio.run(execute(args))
+    from execution.sim.vclock import run_on
+
+    result = run_on(execute(args), getattr(args, "clock", "real"))
     data = result_json(result)
     if args.trace_out:
         args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -20,7 +21,7 @@ def _r(value: float, digits: int = 4) -> float:
 
 def _short(reason: str) -> str:
     """A reason without its numbers, so that alike reasons count together."""
-    return reason.split("=")[0].strip() or "?"
+    return re.sub(r"\s+", " ", re.sub(r"=\S+", "", reason)).strip() or "?"
 
 
 def stats(values: Iterable[float]) -> dict[str, float | int | None]:

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from execution.market_session import KrxSessions, epoch_ns
 from execution.settings import load_engine_limits
@@ -42,7 +43,7 @@ DEFINITIONS = {
 
 @dataclass(slots=True)
 class SimReport:
-    data: dict[str, object]
+    data: dict[str, Any]
     outcomes: dict[str, list[Outcome]] = field(default_factory=dict)
 
 

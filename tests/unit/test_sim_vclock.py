@@ -29,8 +29,12 @@ def test_timers_fire_in_due_order_at_their_virtual_time() -> None:
         loop = asyncio.get_running_loop()
         seen: list[tuple[str, float]] = []
         done = loop.create_future()
+
+        def note(name: str) -> None:
+            seen.append((name, round(loop.time(), 9)))
+
         for name, delay in (("c", 0.3), ("a", 0.1), ("b", 0.2), ("a2", 0.1)):
-            loop.call_later(delay, lambda n=name: seen.append((n, round(loop.time(), 9))))
+            loop.call_later(delay, note, name)
         loop.call_later(1.0, done.set_result, None)
         await done
         return seen
