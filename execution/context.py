@@ -96,6 +96,7 @@ class ExecutionContext:
     escaping: bool = False
     escape_requested: bool = False  # an escape() waiting for the current chart step to end
     monitor_visit: int = -1  # the state visit in which the fill monitor is waiting
+    fill_window: tuple[float, float] | None = None  # (loop time of first monitor, timeout ms)
     sending: set[str] = field(default_factory=set)  # child ids with a send in flight
     run: ChartRun | None = None
     counted_trade: bool = False

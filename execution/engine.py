@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from execution import paths
-from execution.broker import Broker, BrokerError
+from execution.broker import Broker, BrokerDisconnected, BrokerError
 from execution.bus import EventBus
 from execution.codes import Code
 from execution.context import ExecutionContext, SafetyState
@@ -126,6 +126,10 @@ class Engine:
                 continue
             try:
                 fills, self._cursor = await broker.fills_since(self._cursor)
+            except BrokerDisconnected:
+                log.warning("fill poll: broker disconnected, reconnecting")
+                await broker.connect()
+                continue
             except BrokerError as err:
                 log.warning("fill poll failed: %s", err)
                 continue

@@ -29,3 +29,12 @@ def entry_price(side: Side, urgency: Urgency, quote: Quote, limit: Decimal | Non
 def slippage_bps(side: Side, price: Decimal, arrival: Decimal) -> Decimal:
     """Adverse distance of ``price`` from the arrival price, in bps (positive = worse)."""
     return (price - arrival) * side.sign / arrival * Decimal(10_000)
+
+
+def cap_to_slippage(price: Decimal, side: Side, arrival: Decimal, max_bps: Decimal) -> Decimal:
+    """Never place an order whose fill could cost more than ``max_bps`` against the arrival
+    price (snapped inside the cap): this is what makes the slippage cap hold by construction,
+    also for slices released after the market has moved."""
+    if side is Side.BUY:
+        return min(price, snap(arrival * (1 + max_bps / Decimal(10_000)), "down"))
+    return max(price, snap(arrival * (1 - max_bps / Decimal(10_000)), "up"))

@@ -6,12 +6,14 @@ Nothing on the per-intent path reads YAML: the engine is built with an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from execution import paths
+from execution.contracts import Urgency
 from execution.split import SplitParams
 from statecharts.limits import Limits, load_limits
 from statecharts.spec import ChartSpec
@@ -31,6 +33,10 @@ class EngineLimits:
     adjust_interval_ms: float = 1000
     fill_delay_warning_ms: float = 5000
     max_rounds: int = 3
+    first_round_pct: Mapping[Urgency, float] = field(default_factory=lambda: {
+        Urgency.LOW: 70.0, Urgency.NORMAL: 50.0, Urgency.HIGH: 0.0})
+    last_round_pct: Mapping[Urgency, float] = field(default_factory=lambda: {
+        Urgency.LOW: 90.0, Urgency.NORMAL: 90.0, Urgency.HIGH: 0.0})
     step_pct: Decimal = Decimal("0.1")
     max_price_move_pct: Decimal = Decimal("0.5")
     slippage_warning_bps: Decimal = Decimal(30)
@@ -43,6 +49,14 @@ class EngineLimits:
     def with_(self, **changes: Any) -> EngineLimits:
         return replace(self, **changes)
 
+    def round_due_ms(self, urgency: Urgency, round_number: int, fill_timeout_ms: float) -> float:
+        """When adjust round ``round_number`` (1-based) may come, in ms after the first send:
+        evenly from the urgency's first to its last round, at least one interval apart."""
+        first, last = self.first_round_pct[urgency], self.last_round_pct[urgency]
+        span = (last - first) * (round_number - 1) / max(self.max_rounds - 1, 1)
+        scheduled = (first + max(span, 0.0)) / 100 * fill_timeout_ms
+        return max(scheduled, round_number * self.adjust_interval_ms)
+
     def stage_timeouts_ms(self, spec: ChartSpec) -> dict[str, float]:
         """State -> timeout in ms, resolved from the limit keys the chart names."""
         if self.raw is None:
@@ -52,6 +66,10 @@ class EngineLimits:
 
 def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def _per_urgency(section: Mapping[str, Any]) -> dict[Urgency, float]:
+    return {Urgency(key): float(value) for key, value in section.items()}
 
 
 def from_limits(limits: Limits) -> EngineLimits:
@@ -69,6 +87,8 @@ def from_limits(limits: Limits) -> EngineLimits:
         adjust_interval_ms=g("monitor.adjust_interval_ms"),
         fill_delay_warning_ms=g("monitor.fill_delay_warning_ms"),
         max_rounds=g("adjust.max_rounds"),
+        first_round_pct=_per_urgency(g("adjust.first_round_pct_of_timeout")),
+        last_round_pct=_per_urgency(g("adjust.last_round_pct_of_timeout")),
         step_pct=_dec(g("adjust.step_pct")),
         max_price_move_pct=_dec(g("adjust.max_price_move_pct")),
         slippage_warning_bps=_dec(g("adjust.slippage_warning_bps")),

@@ -73,11 +73,16 @@ TEST_TIMEOUTS_MS: dict[str, float] = {
 }
 #: Limits for tests: fast retries, fast cancel confirmation, no stall before the fill timeout
 #: (adjust_interval_ms > MONITORING timeout) unless a test asks for one.
+# Rounds paced by the adjust interval alone (no patience schedule) unless a test says so:
+# the tests use short timeouts, and the schedule has tests of its own.
+_EVERY_INTERVAL = {urgency: 0.0 for urgency in Urgency}
 TEST_LIMITS: dict[str, Any] = {
     "retry_backoff_ms": 5,
     "cancel_confirm_timeout_ms": 200,
     "fill_poll_interval_ms": 50,
     "adjust_interval_ms": 1000,
+    "first_round_pct": _EVERY_INTERVAL,
+    "last_round_pct": _EVERY_INTERVAL,
 }
 
 _BASE_LIMITS: EngineLimits | None = None

@@ -84,6 +84,20 @@ def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arri
     return target, AdjustOutcome.CAPPED if capped else AdjustOutcome.ADJUSTED
 
 
+def price_at_level(ctx: ExecutionContext, quote: Quote, start: Decimal, rounds: int) -> Decimal:
+    """Where a child starting at ``start`` stands after ``rounds`` adjust rounds on ``quote``:
+    children released late (TWAP/VWAP slices, iceberg refills) join the parent's level."""
+    assert ctx.arrival_price is not None
+    price = start
+    for _ in range(rounds):
+        moved, outcome = next_price(ctx.intent.side, price, start, quote, ctx.arrival_price,
+                                    ctx.intent.limit_price, ctx.services.limits)
+        if outcome is AdjustOutcome.BREACH or moved == price:
+            break
+        price = moved
+    return price
+
+
 async def _modify(ctx: ExecutionContext, child: ChildOrder, price: Decimal) -> None:
     if child.status is not ChildStatus.SENT or ctx.escaping:
         return

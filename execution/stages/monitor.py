@@ -19,25 +19,45 @@ from execution.stages.send import release_next_iceberg
 
 
 def monitor(ctx: ExecutionContext, run: Any) -> str | None:
-    """Arm this visit's adjust timer; fills decide completion as they come (no task waits)."""
+    """Wait for fills; every adjust interval, check whether an adjust round is due."""
     if ctx.all_children_done:
         return "filled"
     visit = ctx.monitor_visit = ctx.visit()
-    ctx.after(ctx.services.limits.adjust_interval_ms, lambda: _adjust_due(ctx, visit))
+    if ctx.fill_window is None:  # the first visit: the fill timeout runs from here
+        ctx.fill_window = (run.scheduler.time() if run.scheduler else 0.0,
+                           run.timeouts_ms.get(run.state, 0.0))
+    _arm(ctx, visit)
     return None
 
 
-def _adjust_due(ctx: ExecutionContext, visit: int) -> None:
-    """An adjust interval passed in this visit without completion: one more round, if any
-    is left (otherwise keep waiting for fills or the fill timeout)."""
+def _arm(ctx: ExecutionContext, visit: int) -> None:
+    ctx.after(ctx.services.limits.adjust_interval_ms, lambda: _reevaluate(ctx, visit))
+
+
+def round_due(ctx: ExecutionContext, now: float) -> bool:
+    """Is the next adjust round due (per the urgency's schedule over the fill timeout)?"""
+    assert ctx.fill_window is not None
+    started, timeout_ms = ctx.fill_window
+    due_ms = ctx.services.limits.round_due_ms(ctx.intent.urgency, ctx.adjust_rounds + 1,
+                                              timeout_ms)
+    return (now - started) * 1000 >= due_ms
+
+
+def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
+    """One more round if one is due and left; otherwise keep waiting for fills (or the fill
+    timeout) and look again after the next interval."""
     run, limits = ctx.run, ctx.services.limits
     if run is None or len(run.trace) != visit:
         return
-    if ctx.adjust_rounds < limits.max_rounds and ctx.live_children():
-        since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
-        ctx.note(Code.GR064, waited_ms=round((ctx.services.now_ns() - since) / 1e6),
-                 warning_ms=limits.fill_delay_warning_ms)
-        ctx.dispatch("stalled", visit)
+    if ctx.adjust_rounds >= limits.max_rounds or not ctx.live_children():
+        return
+    if not round_due(ctx, asyncio.get_running_loop().time()):
+        _arm(ctx, visit)
+        return
+    since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
+    ctx.note(Code.GR064, waited_ms=round((ctx.services.now_ns() - since) / 1e6),
+             warning_ms=limits.fill_delay_warning_ms)
+    ctx.dispatch("stalled", visit)
 
 
 def check_done(ctx: ExecutionContext) -> None:

@@ -17,7 +17,8 @@ from execution.broker import BrokerDisconnected, OrderRejected, RejectReason, Tr
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, OrderRequest
-from execution.pricing import entry_price
+from execution.pricing import cap_to_slippage, entry_price
+from execution.stages.adjust import price_at_level
 
 log = logging.getLogger("execution.send")
 EVENT = "sent"
@@ -70,12 +71,17 @@ def schedule_later(ctx: ExecutionContext, now: int) -> None:
 
 
 def release(ctx: ExecutionContext, child: ChildOrder) -> None:
-    """Send a child that was held back, priced from the current book."""
+    """Send a child that was held back, priced from the current book at the parent's
+    current adjust level."""
     if ctx.escaping or child.status is not ChildStatus.PENDING or ctx.run is None or ctx.run.done:
         return
     quote = ctx.services.broker.quote(ctx.intent.symbol)
-    child.price = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price)
-    child.original_price = child.price
+    start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price)
+    assert ctx.arrival_price is not None
+    start = cap_to_slippage(start, ctx.intent.side, ctx.arrival_price,
+                            ctx.services.limits.slippage_max_bps)
+    child.original_price = start
+    child.price = price_at_level(ctx, quote, start, ctx.adjust_rounds)
     ctx.spawn(send_child(ctx, child), f"send-{child.sequence}", inflight=True)
 
 

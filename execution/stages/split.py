@@ -7,7 +7,7 @@ from typing import Any
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, PriceType, SplitStrategy
-from execution.pricing import entry_price
+from execution.pricing import cap_to_slippage, entry_price
 from execution.split import choose_strategy, plan_split
 
 EVENT = "split"
@@ -30,6 +30,8 @@ def split(ctx: ExecutionContext, run: Any) -> str:
         ctx.note(Code.GR060, requested=plan.requested_children, max=params.max_children,
                  strategy=plan.strategy.value)
     price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price)
+    assert ctx.arrival_price is not None
+    price = cap_to_slippage(price, intent.side, ctx.arrival_price, services.limits.slippage_max_bps)
     max_wait_ns = int(params.child_max_wait_ms * 1e6)
     ctx.children = [
         ChildOrder(
@@ -49,3 +51,4 @@ def split(ctx: ExecutionContext, run: Any) -> str:
         for seq, piece in enumerate(plan.slices, start=1)
     ]
     return EVENT
+
