@@ -4,8 +4,9 @@ Each round moves every live child one step (``step_pct``, at least one tick)
 toward the far touch and never through it, never past the intent's limit,
 and never more than ``max_price_move_pct`` from the child's first price.
 Slippage against the arrival price is checked on the new price: beyond the
-warning level the move is capped there (GR063); if even the current level
-breaches the maximum, the execution escapes (FS094). Re-pricing goes through
+warning level the move is capped there (GR063); when the far touch itself lies
+beyond the maximum, chasing it would breach the cap and the execution escapes
+(FS094). Re-pricing goes through
 the broker's ``modify``, so a child is never live twice.
 """
 
@@ -37,6 +38,13 @@ def adjust(ctx: ExecutionContext, run: Any) -> str:
     ctx.adjust_rounds += 1
     quote = ctx.services.broker.quote(ctx.intent.symbol)
     assert ctx.arrival_price is not None
+    far = quote.touch(ctx.intent.side)
+    far_bps = slippage_bps(ctx.intent.side, far, ctx.arrival_price)
+    if far_bps > limits.slippage_max_bps:  # chasing the market would breach the maximum
+        ctx.note(Code.FS094, far_touch=far, slippage_bps=round(far_bps, 1),
+                 max_bps=limits.slippage_max_bps)
+        ctx.adjust_outcome = AdjustOutcome.BREACH
+        return "adjusted"
     outcome = AdjustOutcome.ADJUSTED
     moves: list[tuple[ChildOrder, Decimal]] = []
     for child in ctx.live_children():
@@ -44,11 +52,6 @@ def adjust(ctx: ExecutionContext, run: Any) -> str:
         price, child_outcome = next_price(ctx.intent.side, child.price, child.original_price,
                                           quote, ctx.arrival_price, ctx.intent.limit_price,
                                           limits)
-        if child_outcome is AdjustOutcome.BREACH:
-            ctx.note(Code.FS094, child=child.id, price=child.price,
-                     max_bps=limits.slippage_max_bps)
-            ctx.adjust_outcome = AdjustOutcome.BREACH
-            return "adjusted"
         if child_outcome is AdjustOutcome.CAPPED:
             outcome = AdjustOutcome.CAPPED
         if price != child.price:
@@ -63,11 +66,12 @@ def adjust(ctx: ExecutionContext, run: Any) -> str:
 
 def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,
                limit: Decimal | None, limits: EngineLimits) -> tuple[Decimal, AdjustOutcome]:
-    """The next price of one child and how the round went for it."""
-    if slippage_bps(side, price, arrival) > limits.slippage_max_bps:
+    """The next price of one child and how the round went for it: BREACH when the far
+    touch it would chase lies beyond the slippage maximum."""
+    far = quote.touch(side)
+    if slippage_bps(side, far, arrival) > limits.slippage_max_bps:
         return price, AdjustOutcome.BREACH
     step = max(price * limits.step_pct / _HUNDRED, tick_size(price))
-    far = quote.touch(side)
     if side is Side.BUY:
         target = min(snap(price + step, "up"), far,
                      snap(original * (1 + limits.max_price_move_pct / _HUNDRED), "down"))

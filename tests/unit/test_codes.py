@@ -183,14 +183,16 @@ def test_fs094_slippage_beyond_the_maximum_escapes() -> None:
         execution = engine.submit(intent(200, strategy=SplitStrategy.TWAP, cid="S94"))
         await until_state(execution, "MONITORING")
         broker.set_quote(70_800, 70_900)  # the market runs away (+1 %)
-        # the second TWAP slice is released at the new near touch, 107 bps above arrival
+        # the second TWAP slice would join the new near touch, 107 bps above arrival: it is
+        # capped at the slippage maximum instead (70 050 x 1.005, on the tick ladder)
         await until(lambda: len(broker.calls_of("send")) == 2, what="second slice")
+        assert broker.calls_of("send")[1].price == Decimal(70_400)
         result = await finish(execution)
         assert result.final_state == "ESCAPED"
         assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
         assert result.path[-2].event == "adjusted"
         assert alert(result, "FS094") == (
-            "FS094: id=S94 guard=slippage_breach child=S94-2 price=70800 max_bps=50")
+            "FS094: id=S94 guard=slippage_breach far_touch=70900 slippage_bps=121.3 max_bps=50")
         assert broker.calls_of("modify") == []  # no re-price once the breach is seen
         assert _statuses(result) == ["CANCELLED", "CANCELLED"]
         assert broker.live_orders() == []
@@ -374,7 +376,7 @@ def test_gr063_adjustment_is_capped_at_the_slippage_warning_level() -> None:
         engine = make_engine(broker, adjust_interval_ms=30)
         execution = engine.submit(intent(50, cid="W"))
         await until_state(execution, "MONITORING")
-        broker.set_quote(70_400, 70_500)  # the far touch moves beyond the warning level
+        broker.set_quote(70_200, 70_300)  # the far touch: beyond the warning, inside the max
         result = await finish(execution)
         rounds = [s for s in result.path if s.state == "ADJUSTING" and s.event == "stalled"]
         assert len(rounds) == 3

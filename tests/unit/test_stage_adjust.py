@@ -49,7 +49,7 @@ def test_the_step_is_at_least_one_tick_and_on_the_ladder() -> None:
     # 0.1 % of 1 500 is 1.5 KRW: one tick is 1 KRW, the step rounds up to 2 on the ladder
     assert _next(Side.BUY, 1_500, _quote(1_500, 1_510), arrival=1_505)[0] == D(1_502)
     # 0.1 % of 70 000 is 70 KRW, below the 100 KRW tick: one tick
-    assert _next(Side.BUY, 70_000, _quote(70_000, 71_000), arrival=70_500)[0] == D(70_100)
+    assert _next(Side.BUY, 70_000, _quote(70_000, 70_200), arrival=70_100)[0] == D(70_100)
 
 
 def test_never_through_the_far_touch() -> None:
@@ -74,14 +74,17 @@ def test_total_move_is_capped_at_half_a_percent_of_the_first_price() -> None:
 
 
 def test_capped_at_the_warning_level_gr063() -> None:
-    price, outcome = _next(Side.BUY, 70_200, _quote(70_400, 70_500), original=70_000)
+    # the far touch (70 300, +36 bps) lies between the warning (30) and the maximum (50)
+    price, outcome = _next(Side.BUY, 70_200, _quote(70_200, 70_300), original=70_000)
     assert (price, outcome) == (D(70_200), AdjustOutcome.CAPPED)  # 70 050 + 30 bps -> 70 200
-    price, outcome = _next(Side.SELL, 69_900, _quote(69_500, 69_600), arrival=70_050,
+    price, outcome = _next(Side.SELL, 69_900, _quote(69_800, 69_900), arrival=70_050,
                            original=70_100)
     assert (price, outcome) == (D(69_900), AdjustOutcome.CAPPED)
 
 
-def test_breach_beyond_the_maximum_fs094() -> None:
+def test_breach_when_the_far_touch_lies_beyond_the_maximum_fs094() -> None:
+    # the child's own price is fine; the touch it would have to chase is not
+    assert _next(Side.BUY, 70_000, _quote(70_400, 70_500))[1] is AdjustOutcome.BREACH
     assert _next(Side.BUY, 70_500, _quote(70_500, 70_600)) == (D(70_500), AdjustOutcome.BREACH)
     assert _next(Side.SELL, 69_600, _quote(69_500, 69_600)) == (D(69_600), AdjustOutcome.BREACH)
 
