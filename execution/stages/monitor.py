@@ -49,10 +49,10 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     run, limits = ctx.run, ctx.services.limits
     if run is None or len(run.trace) != visit:
         return
-    if ctx.adjust_rounds >= limits.max_rounds or not ctx.live_children():
-        return
-    if not round_due(ctx, asyncio.get_running_loop().time()):
-        _arm(ctx, visit)
+    if ctx.adjust_rounds >= limits.max_rounds:
+        return  # nothing left to adjust with: fills or the fill timeout decide
+    if not ctx.live_children() or not round_due(ctx, asyncio.get_running_loop().time()):
+        _arm(ctx, visit)  # (slices still to come count: look again after the interval)
         return
     since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
     ctx.note(Code.GR064, waited_ms=round((ctx.services.now_ns() - since) / 1e6),

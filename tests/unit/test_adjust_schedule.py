@@ -94,3 +94,19 @@ def test_released_child_is_priced_at_the_current_level() -> None:
         await engine.close()
 
     run(body)
+
+
+def test_rounds_still_come_when_a_gap_between_slices_leaves_nothing_live() -> None:
+    async def body() -> None:
+        broker = ScriptedBroker()
+        engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 100})
+        execution = engine.submit(intent(200, cid="GAP", strategy=SplitStrategy.TWAP))
+        await until(lambda: len(broker.calls_of("send")) == 1, what="the first slice")
+        broker.fill_child("GAP-1")  # nothing live until the next slice is released
+        await until(lambda: "ADJUSTING" in execution.run.path(), what="a round after the gap")
+        assert len(broker.calls_of("send")) >= 2
+        engine.escape(execution.id, "done")
+        await finish(execution)
+        await engine.close()
+
+    run(body)
