@@ -25,7 +25,7 @@ install: graphviz $(STAMP)
 demo: install
 	@mkdir -p $(OUT)
 	$(BIN)/scalpchart validate --limits config/limits.yaml
-	$(BIN)/scalpchart run --symbol 005930 --side buy --qty 300 --seed 7 --trace-out $(OUT)/demo-run.json
+	$(BIN)/scalpchart run --symbol 005930 --side buy --qty 300 --seed 7 --clock virtual --trace-out $(OUT)/demo-run.json
 	$(BIN)/scalpchart render --trace $(OUT)/demo-run.json --format svg -o $(OUT)/demo-run.svg
 	@echo "the run's path is drawn in $(OUT)/demo-run.svg"
 
