@@ -14,7 +14,7 @@ KEYS = {"tick_to_trade_us", "execution_us", "stages_us", "throughput_per_s", "co
 def test_a_small_bench_reports_every_key_and_loses_no_fill() -> None:
     report = asyncio.run(run_all(BenchConfig(executions=100, concurrency=40,
                                              fills_per_order=3, dispatch_rounds=50)))
-    assert KEYS <= set(report)
+    assert set(report) >= KEYS
     for key in ("tick_to_trade_us", "execution_us"):
         assert {"p50", "p99"} <= set(report[key])
     assert set(report["stages_us"]) == {"PreCheck", "OrderSplit", "AsyncSend", "AdaptiveAdjust",
