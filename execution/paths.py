@@ -12,7 +12,7 @@ LIMITS_SCHEMA = _PACKAGE / "schemas" / "limits.schema.json"
 
 def config_dir() -> Path:
     """``./config`` when run from a checkout, else the copy bundled in the package."""
-    candidates = (Path.cwd() / "config", _PACKAGE.parent / "config", _PACKAGE / "bundled")
+    candidates = (Path("config"), _PACKAGE.parent / "config", _PACKAGE / "bundled")
     for candidate in candidates:
         if (candidate / CHART_NAME).is_file():
             return candidate
