@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,7 +76,7 @@ class Engine:
                  safety_state: SafetyState = SafetyState.NORMAL,
                  capital_krw: Decimal | None = None, id_prefix: str = "X",
                  stage_timeouts_ms: dict[str, float] | None = None,
-                 pool_size: int = 64) -> None:
+                 pool_size: int = 64, retain_finished: int = 10_000) -> None:
         limits = limits or load_engine_limits()
         self.spec = load_product_chart(chart, limits)
         self.chart = compile_chart(self.spec, REGISTRY)
@@ -85,6 +86,9 @@ class Engine:
                                  profile=profile or VolumeProfile.load(),
                                  safety_state=safety_state, capital_krw=capital_krw)
         self.executions: dict[str, Execution] = {}
+        self.retain_finished = retain_finished  # finished executions kept for lookups/late fills
+        self._finished: deque[str] = deque()
+        self._live = 0
         self._pools: dict[int, RunPool] = {}
         self.pool_size = pool_size
         self._prefix = id_prefix
@@ -122,7 +126,7 @@ class Engine:
         broker = self.services.broker
         while True:
             await asyncio.sleep(interval)
-            if not any(not e.run.done for e in self.executions.values()):
+            if not self._live:
                 continue
             try:
                 fills, self._cursor = await broker.fills_since(self._cursor)
@@ -166,6 +170,7 @@ class Engine:
         execution = Execution(ctx, run, loop.create_future())
         self.executions[execution_id] = execution
         self.services.ledger.live[(intent.symbol, intent.side)] += 1
+        self._live += 1
         run.dispatch("start")
         return execution
 
@@ -240,6 +245,7 @@ class Engine:
         ctx: ExecutionContext = run.ctx
         run.cancel_timers()
         self.services.ledger.live[(ctx.intent.symbol, ctx.intent.side)] -= 1
+        self._live -= 1
         if ctx.tasks or ctx.inflight:
             asyncio.get_running_loop().create_task(self._settle(ctx))
         else:
@@ -257,6 +263,17 @@ class Engine:
         execution = self.executions.get(ctx.id)
         if execution is not None and not execution.result.done():
             execution.result.set_result(build_result(ctx))
+            self._retire(ctx.id)
+
+    def _retire(self, execution_id: str) -> None:
+        """Keep the last ``retain_finished`` finished executions (their late fills are still
+        applied and flagged GR064); forget the older ones, so a long-running engine does not
+        grow without bound."""
+        self._finished.append(execution_id)
+        while len(self._finished) > self.retain_finished:
+            old = self.executions.pop(self._finished.popleft(), None)
+            if old is not None:
+                self.services.router.forget(old.ctx)
 
 
 def _code(ctx: ExecutionContext, code: str, guard: str) -> None:

@@ -67,6 +67,10 @@ class OrderRouter:
         self.routed += 1
         on_fill(entry[0], entry[1], fill)
 
+    def owner(self, order_id: str) -> ExecutionContext | None:
+        entry = self._orders.get(order_id)
+        return entry[0] if entry is not None else None
+
     def forget(self, ctx: ExecutionContext) -> None:
         for child in ctx.children:
             self._orders.pop(child.broker_order_id, None)
