@@ -2,9 +2,10 @@
 
 from execution.sim.account import AccountSnapshot, Ledger
 from execution.sim.book import BookDepth, BookFill, Level, OrderBook
-from execution.sim.exchange import Accepted, SimConfig, SimulatedExchange
+from execution.sim.exchange import SimulatedExchange
 from execution.sim.faults import FaultConfig, parse_faults
 from execution.sim.latency import LatencyModel, LatencyProfile
+from execution.sim.orders import Accepted, SimConfig
 from execution.sim.params import BookParams
 from execution.sim.queues import QueueModel
 from execution.sim.symbols import SYMBOLS, SymbolSpec, is_listed, lookup

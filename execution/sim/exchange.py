@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -24,62 +24,17 @@ from execution.broker import (
     RejectReason,
     UnknownOrder,
 )
-from execution.contracts import FillEvent, OrderAck, OrderRequest, PriceType, Quote, Side
+from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote, Side
 from execution.sim.account import AccountSnapshot, Ledger
 from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
+from execution.sim.orders import Accepted, SimConfig, OrderRecord, check_price, validate_order
 from execution.sim.params import BookParams
 from execution.sim.symbols import SYMBOLS, SymbolSpec
-from execution.ticks import is_on_ladder
 
 _BPS = Decimal(10_000)
-
-
-@dataclass(frozen=True, slots=True)
-class SimConfig:
-    """Everything that defines a simulated exchange (see SimulatedExchange)."""
-
-    seed: int
-    start_ns: int
-    time_source: Callable[[], float] = time.monotonic
-    ack_latency_ms: float = 1.0
-    fill_latency_ms: float = 2.0
-    modify_latency_ms: float = 1.0
-    latency_jitter: float = 0.0
-    fee_bps: Decimal = Decimal("1.5")
-    cash_krw: Decimal | None = None
-    faults: FaultConfig = field(default_factory=FaultConfig)
-    is_open: Callable[[int], bool] | None = None
-    driver_interval_ms: float = 50.0
-    book: BookParams = field(default_factory=BookParams)
-    latency: LatencyProfile | None = None  # overrides the three *_latency_ms and the jitter
-    symbols: Mapping[str, SymbolSpec] | None = None  # default: every symbol in SYMBOLS
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """A new order as it reached the market: when, and the mid just before it traded."""
-
-    ts_ns: int
-    broker_order_id: str
-    client_order_id: str
-    mid: Decimal
-
-
-@dataclass(slots=True)
-class _Order:
-    broker_id: str
-    request: OrderRequest
-    price: Decimal | None
-    qty: int
-    filled: int = 0
-    live: bool = True
-
-    @property
-    def remaining(self) -> int:
-        return self.qty - self.filled
 
 
 class SimulatedExchange:
@@ -159,7 +114,7 @@ class SimulatedExchange:
             at += self._fault_rng.randint(2, 6)
             self._drop_after.add(at)
         self._connected = True
-        self._orders: dict[str, _Order] = {}
+        self._orders: dict[str, OrderRecord] = {}
         self._acks: dict[str, OrderAck] = {}  # by client_order_id
         self._journal: list[FillEvent] = []
         self._delivery = FillDelivery(
@@ -251,7 +206,7 @@ class SimulatedExchange:
             raise OrderRejected(RejectReason.OTHER, "simulated reject")
         self._accepted += 1
         broker_id = f"SIM-{self._accepted:06d}"
-        record = _Order(broker_id, order, order.price, order.qty)
+        record = OrderRecord(broker_id, order, order.price, order.qty)
         self._orders[broker_id] = record
         mid = self._books[order.symbol].mid()
         self.accepted.append(Accepted(now, broker_id, order.client_order_id, mid))
@@ -282,7 +237,7 @@ class SimulatedExchange:
             )
         spec = self._specs[order.request.symbol]
         if price is not None:
-            self._check_price(spec, price)
+            check_price(spec, price)
         if order.request.side is Side.BUY and self._ledger.cash is not None:
             need = (price or self._books[spec.code].top()[2]) * (new_qty - order.filled)
             held = (order.price or Decimal(0)) * order.remaining
@@ -402,7 +357,7 @@ class SimulatedExchange:
             raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, symbol)
         return book
 
-    def _order(self, broker_order_id: str) -> _Order:
+    def _order(self, broker_order_id: str) -> OrderRecord:
         order = self._orders.get(broker_order_id)
         if order is None:
             raise UnknownOrder(broker_order_id)
@@ -421,43 +376,20 @@ class SimulatedExchange:
         if self.config.is_open is not None and not self.config.is_open(now):
             raise OrderRejected(RejectReason.MARKET_CLOSED, f"closed at {now}")
 
-    @staticmethod
-    def _check_price(spec: SymbolSpec, price: Decimal) -> None:
-        if not is_on_ladder(price):
-            raise OrderRejected(RejectReason.INVALID_ORDER, f"price {price} is off the tick ladder")
-        if not spec.in_band(price):
-            raise OrderRejected(
-                RejectReason.PRICE_OUT_OF_BAND,
-                f"price {price} outside {spec.lower_limit}..{spec.upper_limit}",
-            )
-
     def _check_cash(self, need: Decimal) -> None:
         available = self.available_cash()
         if available is not None and need > available:
-            raise OrderRejected(
-                RejectReason.INSUFFICIENT_BALANCE, f"needs {need} KRW, {available} available"
-            )
+            raise OrderRejected(RejectReason.INSUFFICIENT_BALANCE,
+                                f"needs {need} KRW, {available} available")
 
     def _validate(self, order: OrderRequest, now: int) -> None:
         book = self._book(order.symbol)
         self._check_open(now)
-        if not order.client_order_id:
-            raise OrderRejected(RejectReason.INVALID_ORDER, "empty client_order_id")
-        if order.qty <= 0:
-            raise OrderRejected(RejectReason.INVALID_ORDER, f"qty {order.qty}")
-        if order.display_qty is not None and not 0 < order.display_qty <= order.qty:
-            raise OrderRejected(RejectReason.INVALID_ORDER, f"display_qty {order.display_qty}")
-        market = order.price_type is PriceType.MARKET
-        if market != (order.price is None):
-            raise OrderRejected(
-                RejectReason.INVALID_ORDER, "a market order has no price; a limit order needs one"
-            )
-        if order.price is not None:
-            self._check_price(book.spec, order.price)
+        validate_order(order, book.spec)
         if order.side is Side.BUY:
             self._check_cash((order.price or book.top()[2]) * order.qty)
 
-    def _execute(self, order: _Order, now: int) -> str:
+    def _execute(self, order: OrderRecord, now: int) -> str:
         """Trade what is marketable; rest a limit remainder, cancel a market one."""
         side = order.request.side
         book = self._books[order.request.symbol]
@@ -487,7 +419,7 @@ class SimulatedExchange:
             self._fill(self._orders[f.order_id], f.price, f.qty, f.ts_ns)
         return now
 
-    def _fill(self, order: _Order, price: Decimal, qty: int, ts_ns: int) -> None:
+    def _fill(self, order: OrderRecord, price: Decimal, qty: int, ts_ns: int) -> None:
         order.filled += qty
         if order.remaining == 0:
             order.live = False
