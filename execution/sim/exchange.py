@@ -30,7 +30,7 @@ from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
-from execution.sim.orders import Accepted, SimConfig, OrderRecord, check_price, validate_order
+from execution.sim.orders import Accepted, OrderRecord, SimConfig, check_price, validate_order
 from execution.sim.params import BookParams
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 
