@@ -121,24 +121,26 @@ class Engine:
             self._poller = None
 
     async def _poll_fills(self) -> None:
-        """The polling fallback: catches fills whose push was lost (e.g. in a disconnect)."""
+        """The polling fallback: catches fills whose push was lost (e.g. in a disconnect),
+        then notices orders the broker no longer has open (cancelled or expired on its side),
+        so an execution never waits for the fill timeout on an order that is gone."""
         interval = self.services.limits.fill_poll_interval_ms / 1000
-        broker = self.services.broker
+        broker, router = self.services.broker, self.services.router
         while True:
             await asyncio.sleep(interval)
             if not self._live:
                 continue
             try:
                 fills, self._cursor = await broker.fills_since(self._cursor)
+                for fill in fills:
+                    router.route(fill)
+                if router.live_orders:
+                    router.reconcile(set(await broker.open_orders()))
             except BrokerDisconnected:
                 log.warning("fill poll: broker disconnected, reconnecting")
                 await broker.connect()
-                continue
             except BrokerError as err:
                 log.warning("fill poll failed: %s", err)
-                continue
-            for fill in fills:
-                self.services.router.route(fill)
 
     # -- the public surface ---------------------------------------------------------------
     @property

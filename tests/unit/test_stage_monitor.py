@@ -183,3 +183,21 @@ def test_fill_timeout_counts_from_the_first_entry_into_monitoring() -> None:
         await engine.close()
 
     run(body)
+
+
+def test_an_order_the_broker_cancelled_on_its_own_is_noticed_by_the_poller() -> None:
+    async def body() -> None:
+        broker = ScriptedBroker()
+        engine = make_engine(broker, fill_poll_interval_ms=10)  # MONITORING times out at 300
+        execution = engine.submit(intent(10, cid="GONE"))
+        await until_state(execution, "MONITORING")
+        broker.fill_child("GONE-1", 4)
+        broker.orders[broker.broker_id("GONE-1")].live = False  # expired at the exchange
+        result = await finish(execution)
+        # "filled" (nothing left working), not the fill timeout's "timeout" (FS093)
+        assert result.final_state == "COMPLETE" and result.path[-1].event == "filled"
+        assert result.filled_qty == 4
+        assert result.children[0].status is ChildStatus.CANCELLED
+        await engine.close()
+
+    run(body)
