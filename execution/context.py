@@ -114,9 +114,6 @@ class ExecutionContext:
         """Details for ``code``, reported when the chart takes the transition carrying it."""
         self.notes[code] = details
 
-    def has_code(self, code: Code) -> bool:
-        return any(a.code is code for a in self.alerts)
-
     # -- children ---------------------------------------------------------------------
     def live_children(self) -> list[ChildOrder]:
         return [c for c in self.children if c.status is ChildStatus.SENT]

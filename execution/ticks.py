@@ -1,4 +1,4 @@
-"""KRX tick-size ladder and lot rounding.
+"""KRX tick-size ladder.
 
 Prices are :class:`~decimal.Decimal` in KRW. The ladder is the KRX equity
 ladder in force since 2023-01-25 (KOSPI and KOSDAQ alike).
@@ -61,13 +61,6 @@ def add_ticks(price: Decimal, n: int) -> Decimal:
                 raise ValueError(f"cannot move {n} ticks below {price}")
             current = below
     return current
-
-
-def round_lot(qty: int, lot: int = 1) -> int:
-    """Round a quantity down to a whole number of lots."""
-    if lot <= 0:
-        raise ValueError("lot must be positive")
-    return (qty // lot) * lot
 
 
 def bps(delta: Decimal, reference: Decimal) -> float:

@@ -13,7 +13,7 @@ import logging
 import time
 import tracemalloc
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from execution.contracts import ExecutionIntent, Side, SplitStrategy, Urgency
@@ -136,8 +136,7 @@ async def escape_latency(n: int) -> dict[str, float]:
     broker = _broker(engine)
     await engine.start(freeze_gc=True)
     limits = engine.services.limits
-    engine.services.limits = limits.with_(split=limits.split.__class__(
-        **{**_split_fields(limits), "twap_horizon_ms": 0}))
+    engine.services.limits = limits.with_(split=replace(limits.split, twap_horizon_ms=0))
     samples = []
     for i in range(n):
         execution = engine.submit(_intent(i, qty=1000, strategy=SplitStrategy.TWAP))
@@ -153,11 +152,6 @@ async def escape_latency(n: int) -> dict[str, float]:
     engine.services.limits = limits
     await engine.close()
     return percentiles(samples)
-
-
-def _split_fields(limits: EngineLimits) -> dict[str, Any]:
-    split = limits.split
-    return {name: getattr(split, name) for name in split.__dataclass_fields__}
 
 
 async def throughput(n: int, in_flight: int = 50) -> float:
