@@ -7,25 +7,16 @@ import asyncio
 import json
 import sys
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from execution.cli.common import positive_decimal
 from execution.context import SafetyState
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
 from execution.settings import load_engine_limits
 from execution.sim import SimulatedExchange, parse_faults
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation as err:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from err
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _at(text: str) -> datetime:
@@ -47,7 +38,7 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--symbol", required=True)
     p.add_argument("--side", required=True, choices=[s.value for s in Side])
     p.add_argument("--qty", required=True, type=int)
-    p.add_argument("--limit", type=_decimal, help="limit price in KRW")
+    p.add_argument("--limit", type=positive_decimal, help="limit price in KRW")
     p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
     p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
     p.add_argument("--seed", type=int, default=7)
@@ -61,7 +52,7 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--market-closed", action="store_true",
                    help="start the exchange clock outside the session")
     p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState])
-    p.add_argument("--capital", type=_decimal, help="capital available in KRW")
+    p.add_argument("--capital", type=positive_decimal, help="capital available in KRW")
     p.add_argument("--escape-after-ms", type=float,
                    help="trigger an external emergency escape N ms after the start")
     p.add_argument("--broker-faults", type=_faults, default=None,

@@ -8,27 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from execution.cli.common import positive_int, seed
 from statecharts.errors import ChartInvalid
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
 
 
 def add_simulate_parser(sub: Any) -> None:
@@ -36,8 +17,9 @@ def add_simulate_parser(sub: Any) -> None:
                                         "execution quality against two baselines")
     p.add_argument("--scenario", type=Path,
                    help="scenario YAML (default: config/scenarios/default.yaml)")
-    p.add_argument("--intents", type=_positive, help="number of intents (default: the scenario's)")
-    p.add_argument("--seed", type=_seed, help="run seed (default: the scenario's)")
+    p.add_argument("--intents", type=positive_int,
+                   help="number of intents (default: the scenario's)")
+    p.add_argument("--seed", type=seed, help="run seed (default: the scenario's)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--out", type=Path, help="write report.json, report.txt and PNG plots here")
     p.add_argument("--clock", choices=("virtual", "real"), default="virtual",

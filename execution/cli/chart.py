@@ -1,19 +1,15 @@
-"""``scalpchart``: validate, matrix, render, run (and simulate, bench).
-
-Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
-or unreadable input.
-"""
+"""The chart commands: validate, matrix, render."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from execution import paths
+from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, chart_arg
 from execution.guards import REGISTRY
 from statecharts.compiler import compile_chart
 from statecharts.errors import ChartInvalid, Problem
@@ -22,18 +18,6 @@ from statecharts.loader import load_chart
 from statecharts.matrix import build_matrix
 from statecharts.render import TraceStep, render
 from statecharts.spec import ChartSpec
-
-Command = Callable[[argparse.Namespace], int]
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable input: exit 2."""
-
-
-def _chart_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("chart", nargs="?", type=Path, default=None,
-                        help="chart YAML (default: config/scalp_execution.yaml)")
 
 
 def _read_spec(path: Path | None) -> ChartSpec:
@@ -127,52 +111,21 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scalpchart", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_chart_parsers(sub: Any) -> None:
     p = sub.add_parser("validate", help="schema-check and lint a chart (and a limits file)")
-    _chart_arg(p)
+    chart_arg(p)
     p.add_argument("--limits", type=Path, help="also validate this limits YAML")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("matrix", help="the transition matrix of the compiled chart")
-    _chart_arg(p)
+    chart_arg(p)
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
     p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser("render", help="draw the chart (optionally with a run's trace)")
-    _chart_arg(p)
+    chart_arg(p)
     p.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
     p.add_argument("-o", "--output", type=Path)
     p.add_argument("--trace", type=Path, help="a run's JSON (scalpchart run --trace-out)")
     p.set_defaults(func=cmd_render)
-
-    from execution.cli_run import add_run_parser
-    add_run_parser(sub)
-    from execution.cli_bench import add_bench_parser
-    add_bench_parser(sub)
-    from execution.cli_simulate import add_simulate_parser
-    add_simulate_parser(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except UsageError as err:
-        print(f"scalpchart: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except ChartInvalid as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_FINDINGS
-    return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

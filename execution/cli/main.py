@@ -1,0 +1,49 @@
+"""``scalpchart``: validate, matrix, render, run (and simulate, bench).
+
+Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
+or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from execution.cli.bench import add_bench_parser
+from execution.cli.chart import add_chart_parsers
+from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, UsageError
+from execution.cli.run import add_run_parser
+from execution.cli.simulate import add_simulate_parser
+from statecharts.errors import ChartInvalid
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scalpchart", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_chart_parsers(sub)
+    add_run_parser(sub)
+    add_bench_parser(sub)
+    add_simulate_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except UsageError as err:
+        print(f"scalpchart: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ChartInvalid as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_FINDINGS
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
