@@ -8,11 +8,12 @@ subscriber callback, and ``fills_since`` is the polling fallback.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
-from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote
+from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote, Side
 
 FillCallback = Callable[[FillEvent], None]
 
@@ -24,6 +25,47 @@ class RejectReason(Enum):
     MARKET_CLOSED = "market_closed"
     INVALID_ORDER = "invalid_order"
     OTHER = "other"
+
+
+class OrderState(Enum):
+    """An order's status as the broker reports it."""
+
+    LIVE = "live"            # accepted and working (possibly partly filled)
+    FILLED = "filled"
+    CANCELLED = "cancelled"  # cancelled (by us or by the broker) with ``filled_qty`` done
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REPLACED = "replaced"    # a revise moved the rest to a new order: ``replaced_by``
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not OrderState.LIVE
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatus:
+    """What the broker says of one order: the truth the engine reconciles against.
+
+    ``filled_qty`` and ``avg_price`` are the broker's totals for this order id. Brokers
+    that list individual trades give them in ``fills``; others (KIS's daily-orders query
+    gives totals only) leave it empty and the engine books the difference between the
+    broker's total and its own count.
+    """
+
+    broker_order_id: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: int
+    filled_qty: int
+    avg_price: Decimal | None
+    state: OrderState
+    replaced_by: str = ""
+    fills: tuple[FillEvent, ...] = ()
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.state.is_terminal else self.qty - self.filled_qty
 
 
 class BrokerError(Exception):
@@ -78,11 +120,27 @@ class Broker(Protocol):
 
     async def modify(self, broker_order_id: str, price: Decimal | None,
                      qty: int | None) -> OrderAck:
-        """Re-price (``None`` price = convert to market) or reduce an order in place."""
+        """Re-price (``None`` price = convert to market) or reduce an order.
+
+        The ack's ``broker_order_id`` may be a *new* id (cancel-replace, as KRX brokers
+        do: the old order becomes the new one's original order); the old id then reports
+        ``OrderState.REPLACED`` with ``replaced_by`` set."""
         ...
 
     async def cancel(self, broker_order_id: str) -> bool:
-        """Cancel what is left of an order; False when it was already done."""
+        """Cancel what is left of an order; False when it was not live any more (filled,
+        cancelled, replaced). False is a hint, not the truth: ask :meth:`order_status`."""
+        ...
+
+    async def order_status(self, broker_order_id: str) -> OrderStatus:
+        """The order's state and fill totals now; raises UnknownOrder when the broker has
+        no such order."""
+        ...
+
+    async def find_order(self, order: OrderRequest) -> OrderStatus | None:
+        """The order placed for ``order`` (a send whose answer was lost), or None when the
+        broker never placed it. By client order id where the broker keeps one; by the
+        order's details (symbol, side, qty, price, time) where it does not."""
         ...
 
     def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:
@@ -94,5 +152,5 @@ class Broker(Protocol):
         ...
 
     async def open_orders(self) -> list[str]:
-        """Broker order ids that are still live."""
+        """Broker order ids that are still live (a snapshot: confirm with order_status)."""
         ...

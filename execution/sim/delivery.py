@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable
 
 from execution.broker import FillCallback
+from execution.brokers.table import Subscribers
 from execution.contracts import FillEvent
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel
@@ -42,6 +43,7 @@ class FillDelivery:
         latency: LatencyModel | float,
         faults: FaultConfig,
         is_connected: Callable[[], bool],
+        subscribers: Subscribers | None = None,
     ) -> None:
         self._rng = rng
         if not isinstance(latency, LatencyModel):
@@ -50,18 +52,12 @@ class FillDelivery:
         self._last_due = float("-inf")
         self._faults = faults
         self._is_connected = is_connected
-        self._subscribers: list[FillCallback] = []
+        self.subscribers = subscribers if subscribers is not None else Subscribers()
         self._outbox: list[tuple[float, int, FillEvent]] = []
         self._seq = 0
 
     def subscribe(self, callback: FillCallback) -> Callable[[], None]:
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self.subscribers.subscribe(callback)
 
     def schedule(self, event: FillEvent, age_s: float = 0.0) -> None:
         """Push ``event`` a latency after it happened, ``age_s`` seconds ago."""
@@ -99,10 +95,5 @@ class FillDelivery:
             self._push(heapq.heappop(self._outbox)[2])
 
     def _push(self, event: FillEvent) -> None:
-        if not self._is_connected():
-            return
-        for callback in list(self._subscribers):
-            try:
-                callback(event)
-            except Exception:
-                log.exception("fill subscriber %r failed on %s", callback, event.event_id)
+        if self._is_connected():
+            self.subscribers.push(event)

@@ -21,16 +21,19 @@ from execution.broker import (
     BrokerDisconnected,
     FillCallback,
     OrderRejected,
+    OrderState,
+    OrderStatus,
     RejectReason,
     UnknownOrder,
 )
+from execution.brokers.table import OrderRecord, OrderTable
 from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote, Side
 from execution.sim.account import AccountSnapshot, Ledger
 from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
-from execution.sim.orders import Accepted, OrderRecord, SimConfig, check_price, validate_order
+from execution.sim.orders import Accepted, SimConfig, check_price, validate_order
 from execution.sim.params import BookParams
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 
@@ -114,16 +117,15 @@ class SimulatedExchange:
             at += self._fault_rng.randint(2, 6)
             self._drop_after.add(at)
         self._connected = True
-        self._orders: dict[str, OrderRecord] = {}
-        self._acks: dict[str, OrderAck] = {}  # by client_order_id
-        self._journal: list[FillEvent] = []
+        self._table = OrderTable(id_prefix="SIM-", fill_prefix="FILL-")
+        self._orders = self._table.orders
         self._delivery = FillDelivery(
             random.Random(f"{seed}/delivery"),
             self.latency.fill,
             cfg.faults,
             self._link_up,
+            self._table.subscribers,
         )
-        self._accepted = 0
         self._ledger = Ledger(cfg.cash_krw)
         self._driver: asyncio.Task[None] | None = None
 
@@ -196,7 +198,7 @@ class SimulatedExchange:
             extra = faults.slow_ack_ms
         await self._delay(self.latency.entry, self._entry_rng, extra)
         self._require_connected()
-        first = self._acks.get(order.client_order_id)
+        first = self._table.ack_for(order.client_order_id)
         if first is not None:
             return first
         now = self._sync(order.symbol)
@@ -204,16 +206,14 @@ class SimulatedExchange:
         rate = self.config.faults.reject_rate
         if rate > 0 and self._fault_rng.random() < rate:
             raise OrderRejected(RejectReason.OTHER, "simulated reject")
-        self._accepted += 1
-        broker_id = f"SIM-{self._accepted:06d}"
-        record = OrderRecord(broker_id, order, order.price, order.qty)
-        self._orders[broker_id] = record
         mid = self._books[order.symbol].mid()
+        record = self._table.place(order, now)
+        broker_id = record.broker_id
         self.accepted.append(Accepted(now, broker_id, order.client_order_id, mid))
         reason = self._execute(record, now)
         ack = OrderAck(order.client_order_id, broker_id, True, now, reason)
-        self._acks[order.client_order_id] = ack
-        if self._accepted in self._drop_after:
+        self._table.acks[order.client_order_id] = ack
+        if len(self.accepted) in self._drop_after:
             self._connected = False
             raise BrokerDisconnected(f"connection dropped after accepting {broker_id}")
         return ack
@@ -245,7 +245,8 @@ class SimulatedExchange:
         book = self._books[spec.code]
         if new_qty == order.filled:
             book.remove(broker_order_id)
-            order.qty, order.live = new_qty, False
+            order.qty = new_qty
+            order.close(OrderState.CANCELLED)
             reason = "reduced to the filled qty; order done"
         elif price == order.price:
             book.reduce(broker_order_id, new_qty - order.filled)  # keeps queue priority
@@ -266,13 +267,23 @@ class SimulatedExchange:
         if not order.live:
             return False
         self._books[order.request.symbol].remove(broker_order_id)
-        order.live = False
+        order.close(OrderState.CANCELLED)
         return True
 
     async def open_orders(self) -> list[str]:
         self._require_connected()
         self._sync()
-        return [oid for oid, order in self._orders.items() if order.live]
+        return self._table.live_ids()
+
+    async def order_status(self, broker_order_id: str) -> OrderStatus:
+        self._require_connected()
+        self._sync()
+        return self._table.status(broker_order_id)
+
+    async def find_order(self, order: OrderRequest) -> OrderStatus | None:
+        self._require_connected()
+        self._sync()
+        return self._table.find(order)
 
     def queue_ahead(self, broker_order_id: str) -> int | None:
         """Shares ahead of a resting order at its level (None when not resting)."""
@@ -282,17 +293,21 @@ class SimulatedExchange:
     # ----------------------------------------------------------------- fills
 
     def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:
-        return self._delivery.subscribe(callback)
+        return self._table.subscribe(callback)
 
     @property
     def journal(self) -> tuple[FillEvent, ...]:
         """Every fill so far, in order (an observer's view: no connection needed)."""
-        return tuple(self._journal)
+        return tuple(self._table.journal)
+
+    def records(self) -> list[OrderStatus]:
+        """Every order's status (an observer's view: no connection needed)."""
+        return [record.status() for record in self._orders.values()]
 
     async def fills_since(self, seq: int) -> tuple[list[FillEvent], int]:
         self._require_connected()
         self._sync()
-        return self._journal[max(0, seq) :], len(self._journal)
+        return self._table.since(seq)
 
     # --------------------------------------------------------------- account
 
@@ -398,7 +413,7 @@ class SimulatedExchange:
         if order.remaining == 0:
             return ""
         if order.price is None:
-            order.live = False
+            order.close(OrderState.CANCELLED)
             return f"market order: unfilled {order.remaining} cancelled"
         book.rest(order.broker_id, side, order.price, order.remaining)
         return ""
@@ -420,23 +435,8 @@ class SimulatedExchange:
         return now
 
     def _fill(self, order: OrderRecord, price: Decimal, qty: int, ts_ns: int) -> None:
-        order.filled += qty
-        if order.remaining == 0:
-            order.live = False
         req = order.request
         fee = price * qty * self.config.fee_bps / _BPS
         self._ledger.book(req.symbol, req.side, price, qty, fee)
-        event = FillEvent(
-            event_id=f"FILL-{len(self._journal) + 1:08d}",
-            order_id=order.broker_id,
-            symbol=req.symbol,
-            side=req.side,
-            filled_qty=qty,
-            price=price,
-            cumulative_qty=order.filled,
-            remaining_qty=order.remaining,
-            fee=fee,
-            ts_ns=ts_ns,
-        )
-        self._journal.append(event)
+        event = self._table.fill(order, price, qty, fee, ts_ns)
         self._delivery.schedule(event, (self.now_ns() - ts_ns) / 1e9)

@@ -48,22 +48,6 @@ class Accepted:
     mid: Decimal
 
 
-@dataclass(slots=True)
-class OrderRecord:
-    broker_id: str
-    request: OrderRequest
-    price: Decimal | None
-    qty: int
-    filled: int = 0
-    live: bool = True
-
-    @property
-    def remaining(self) -> int:
-        return self.qty - self.filled
-
-
-
-
 def validate_order(order: OrderRequest, spec: SymbolSpec) -> None:
     """Raise :class:`OrderRejected` for an order the exchange would refuse outright."""
     if not order.client_order_id:

@@ -1,0 +1,1 @@
+"""Broker implementations and what they share (the order-table core)."""
