@@ -19,6 +19,10 @@ class Code(Enum):
     FS093 = ("fill timeout", "cancel unfilled orders")
     FS094 = ("slippage beyond the maximum", "stop adjusting and escape")
     FS095 = ("P0 event queue overflow", "pause: no new executions until the queue drains")
+    FS096 = ("order state unconfirmed by the broker",
+             "list the orders as unconfirmed, alert P0, keep asking the broker")
+    FS097 = ("invalid or unexplained fill from the broker",
+             "do not count it; alert and keep it for reconciliation")
     GR060 = ("too many child orders", "limit the split count")
     GR061 = ("insufficient balance", "reduce the quantity")
     GR062 = ("daily trade limit reached", "block further trades")

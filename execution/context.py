@@ -1,43 +1,51 @@
-"""Per-execution state shared by the stage handlers and the guards.
+"""Per-execution state shared by the stage handlers and the guards, and the engine-wide
+services every execution shares (broker, limits, sessions, bus, ledger, order index).
 
 Handlers mutate an :class:`ExecutionContext`; guards only read it. Long waits
 run as asyncio tasks owned by the context; a task reports back with
 :meth:`ExecutionContext.dispatch`, bound to the state that started it, so a
 late result of a preempted stage (say a send that returns after an escape)
-is dropped instead of being applied to the wrong state.
+is dropped instead of being applied to the wrong state. An exception in a task or
+a timer callback routes the chart to its error target: it never vanishes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from execution.broker import Broker
+from execution.bus import EventBus
 from execution.codes import Alert, Code
-from execution.contracts import ChildOrder, ChildStatus, ExecutionIntent, Quote
-from execution.fills import FillBook
+from execution.contracts import (
+    Amendment,
+    ChildOrder,
+    ChildStatus,
+    ExecutionIntent,
+    FillEvent,
+    Position,
+    Quote,
+    Side,
+)
+from execution.fillbook import FillBook
+from execution.market_session import KrxSessions
+from execution.safety import SafetyState
+from execution.settings import EngineLimits
 from execution.split import SplitPlan
-
-if TYPE_CHECKING:
-    from execution.services import Services
-    from statecharts.runtime import ChartRun
+from execution.volume_profile import VolumeProfile
+from statecharts.runtime import ChartRun
 
 log = logging.getLogger("execution")
-
-
-class SafetyState(Enum):
-    NORMAL = "NORMAL"
-    WARNING = "WARNING"
-    FAIL = "FAIL"
-    LOCKDOWN = "LOCKDOWN"
-
-    @property
-    def allows_trading(self) -> bool:
-        return self in (SafetyState.NORMAL, SafetyState.WARNING)
+PositionListener = Callable[[Position], None]
+AmendmentListener = Callable[[Amendment], None]
+MAX_ORPHAN_ORDERS = 10_000
 
 
 class PrecheckFailure(Enum):
@@ -67,6 +75,7 @@ class ExecutionContext:
     id: str
     intent: ExecutionIntent
     services: Services
+    limits: EngineLimits = field(init=False)  # the limits it started with, to its end
     qty: int = 0
     arrival: Quote | None = None
     arrival_price: Decimal | None = None
@@ -75,13 +84,11 @@ class ExecutionContext:
     symbol_unknown: bool = False
     plan: SplitPlan | None = None
     children: list[ChildOrder] = field(default_factory=list)
-    by_order: dict[str, ChildOrder] = field(default_factory=dict)
     fills: FillBook = field(default_factory=FillBook)
     send_started_ns: int = 0
     sent_ok: int = 0
     send_failed: int = 0
     balance_short: bool = False
-    first_send_wall_ns: int = 0
     adjust_rounds: int = 0
     adjust_outcome: AdjustOutcome = AdjustOutcome.NONE
     escape_reason: str = ""
@@ -89,18 +96,28 @@ class ExecutionContext:
     unconfirmed_cancels: int = 0
     liquidation: ChildOrder | None = None
     liquidated_qty: int = 0
+    liquidation_fills: FillBook = field(default_factory=FillBook)
+    closed_orders: set[str] = field(default_factory=set)  # broker ids confirmed over
+    on_child_done: Callable[[ChildOrder], None] | None = None  # e.g. an iceberg refill
     alerts: list[Alert] = field(default_factory=list)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)  # sends: never cancelled
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     escaping: bool = False
     escape_requested: bool = False  # an escape() waiting for the current chart step to end
-    monitor_visit: int = -1  # the state visit in which the fill monitor is waiting
+    on_done: Callable[[], None] | None = None  # set by the stage waiting for "all done"
     fill_window: tuple[float, float] | None = None  # (loop time of first monitor, timeout ms)
-    sending: set[str] = field(default_factory=set)  # child ids with a send in flight
     run: ChartRun | None = None
     counted_trade: bool = False
     notes: dict[Code, dict[str, object]] = field(default_factory=dict)
+    unconfirmed: list[str] = field(default_factory=list)
+    rejected_fills: list[FillEvent] = field(default_factory=list)
+    settled: bool = False  # the result went out: later fills are amendments
+    version: int = 1
+    amendments: list[Amendment] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.limits = self.services.limits
 
     # -- alerts -----------------------------------------------------------------------
     def alert(self, code: Code, **details: object) -> Alert:
@@ -116,17 +133,27 @@ class ExecutionContext:
 
     # -- children ---------------------------------------------------------------------
     def live_children(self) -> list[ChildOrder]:
-        return [c for c in self.children if c.status is ChildStatus.SENT]
+        return [c for c in self.children if c.status.is_live]
 
     def pending_children(self) -> list[ChildOrder]:
         """Children not sent yet (and not being sent right now)."""
-        return [c for c in self.children
-                if c.status is ChildStatus.PENDING and c.id not in self.sending]
+        return [c for c in self.children if c.status is ChildStatus.PENDING]
+
+    def submitting(self) -> list[ChildOrder]:
+        """Children whose send is in flight."""
+        return [c for c in self.children if c.status is ChildStatus.PENDING_SUBMIT]
+
+    def open_orders(self) -> list[ChildOrder]:
+        """Every order of this execution not confirmed terminal (the liquidation included)."""
+        orders = [c for c in self.children if not c.status.is_terminal
+                  and c.status is not ChildStatus.PENDING]
+        if self.liquidation is not None and not self.liquidation.status.is_terminal:
+            orders.append(self.liquidation)
+        return orders
 
     @property
     def all_children_done(self) -> bool:
-        return bool(self.children) and not self.sending and not any(
-            c.status in (ChildStatus.PENDING, ChildStatus.SENT) for c in self.children)
+        return bool(self.children) and all(c.status.is_terminal for c in self.children)
 
     @property
     def remaining_qty(self) -> int:
@@ -149,8 +176,14 @@ class ExecutionContext:
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None and self.run is not None:
+        if exc is not None:
             log.error("%s task %s failed: %r", self.id, task.get_name(), exc)
+            self.fail(exc)
+
+    def fail(self, exc: BaseException) -> None:
+        """Route an exception raised outside a chart step (a task, a timer) like a
+        handler's: into the chart's error route, or onto the record when it has ended."""
+        if self.run is not None:
             self.run.fail(exc)
 
     def stop_background(self) -> None:
@@ -170,6 +203,9 @@ class ExecutionContext:
         """Identifies the current state visit: the number of states entered so far."""
         return len(self.run.trace) if self.run is not None else 0
 
+    def in_visit(self, visit: int) -> bool:
+        return self.run is not None and len(self.run.trace) == visit
+
     def dispatch(self, event: str, visit: int) -> bool:
         """Send ``event`` if the run is still in the state visit that asked for it (see
         :meth:`visit`); False when it has moved on (an escape preempted the stage)."""
@@ -182,6 +218,107 @@ class ExecutionContext:
         return True
 
     def after(self, delay_ms: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
-        timer = asyncio.get_running_loop().call_later(delay_ms / 1000, callback)
+        """Run ``callback`` after ``delay_ms``; an exception in it takes the error route."""
+        timer = asyncio.get_running_loop().call_later(delay_ms / 1000, self.guarded, callback)
         self.timers.append(timer)
         return timer
+
+    def soon(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the next loop turn (after the current chart step)."""
+        asyncio.get_running_loop().call_soon(self.guarded, callback)
+
+    def guarded(self, callback: Callable[[], None]) -> None:
+        try:
+            callback()
+        except Exception as exc:
+            log.error("%s: callback %r failed: %r", self.id, callback, exc)
+            self.fail(exc)
+
+
+@dataclass(slots=True)
+class TradeLedger:
+    """What PreCheck needs across executions: trades per KRX day, live intents, positions."""
+
+    trades_per_day: Counter[date] = field(default_factory=Counter)
+    live: Counter[tuple[str, Side]] = field(default_factory=Counter)
+    positions: Counter[str] = field(default_factory=Counter)
+
+    def count_trade(self, day: date) -> None:
+        self.trades_per_day[day] += 1
+
+    def apply_fill(self, symbol: str, side: Side, qty: int) -> None:
+        self.positions[symbol] += side.sign * qty
+
+
+class OrderIndex:
+    """Broker order id -> the execution and child that own it, for every order the engine
+    has placed and not forgotten; fills of ids not registered yet wait as orphans (a fill
+    may overtake the ack that tells us the id)."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, tuple[ExecutionContext, ChildOrder]] = {}
+        self.active: dict[str, tuple[ExecutionContext, ChildOrder]] = {}  # not confirmed done
+        self.orphans: OrderedDict[str, list[FillEvent]] = OrderedDict()
+        self.unknown_fills: list[FillEvent] = []  # fills no order of ours explains
+        self.routed = 0
+
+    def add(self, order_id: str, ctx: ExecutionContext, child: ChildOrder) -> None:
+        self.orders[order_id] = self.active[order_id] = (ctx, child)
+
+    def get(self, order_id: str) -> tuple[ExecutionContext, ChildOrder] | None:
+        return self.orders.get(order_id)
+
+    def hold_orphan(self, fill: FillEvent) -> None:
+        self.orphans.setdefault(fill.order_id, []).append(fill)
+        if len(self.orphans) > MAX_ORPHAN_ORDERS:
+            _, dropped = self.orphans.popitem(last=False)
+            self.unknown_fills.extend(dropped)
+
+    def take_orphans(self, order_id: str) -> list[FillEvent]:
+        return self.orphans.pop(order_id, [])
+
+    def open_entries(self) -> Iterator[tuple[str, ExecutionContext, ChildOrder]]:
+        """Orders not confirmed terminal (pruning the ones that are)."""
+        for order_id, (ctx, child) in list(self.active.items()):
+            if child.status.is_terminal or order_id != child.broker_order_id:
+                del self.active[order_id]
+            else:
+                yield order_id, ctx, child
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for _ in self.open_entries())
+
+    def forget(self, ctx: ExecutionContext) -> None:
+        children = list(ctx.children)
+        if ctx.liquidation is not None:
+            children.append(ctx.liquidation)
+        for child in children:
+            for order_id in child.order_ids:
+                self.orders.pop(order_id, None)
+                self.active.pop(order_id, None)
+
+
+@dataclass(slots=True)
+class Services:
+    broker: Broker
+    limits: EngineLimits
+    sessions: KrxSessions
+    bus: EventBus
+    profile: VolumeProfile
+    ledger: TradeLedger = field(default_factory=TradeLedger)
+    safety_state: SafetyState = SafetyState.NORMAL
+    capital_krw: Decimal | None = None
+    position_listeners: list[PositionListener] = field(default_factory=list)
+    amendment_listeners: list[AmendmentListener] = field(default_factory=list)
+    index: OrderIndex = field(default_factory=OrderIndex)
+
+    def now_ns(self) -> int:
+        return self.broker.now_ns()
+
+    def available_capital(self) -> Decimal | None:
+        """The smaller of the engine's capital budget and the broker's available cash."""
+        broker_cash = getattr(self.broker, "available_cash", None)
+        cash = broker_cash() if callable(broker_cash) else None
+        budgets = [b for b in (self.capital_krw, cash) if b is not None]
+        return min(budgets) if budgets else None

@@ -40,15 +40,36 @@ class PriceType(Enum):
 
 
 class ChildStatus(Enum):
-    PENDING = "PENDING"
-    SENT = "SENT"
+    """A child order's status. Moves are checked against the table in
+    :mod:`execution.orders.status`: an illegal move is logged, never applied."""
+
+    PENDING = "PENDING"                    # not sent yet
+    PENDING_SUBMIT = "PENDING_SUBMIT"      # a send is in flight (the ack has not come back)
+    ACCEPTED = "ACCEPTED"                  # live at the broker, nothing filled
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"  # live at the broker, partly filled
+    PENDING_CANCEL = "PENDING_CANCEL"      # a cancel is in flight
+    PENDING_REPLACE = "PENDING_REPLACE"    # a re-price is in flight
     FILLED = "FILLED"
-    CANCELLED = "CANCELLED"
+    CANCELLED = "CANCELLED"                # ended with a filled quantity the broker confirmed
     REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"                    # ended by the broker on its own
+    UNKNOWN = "UNKNOWN"                    # the broker has not said: listed as unconfirmed
 
     @property
     def is_live(self) -> bool:
-        return self is ChildStatus.SENT
+        """Working at the broker (as far as the engine knows)."""
+        return self in _LIVE
+
+    @property
+    def is_terminal(self) -> bool:
+        """Done, and confirmed by the broker (or never sent)."""
+        return self in _TERMINAL
+
+
+_LIVE = frozenset({ChildStatus.ACCEPTED, ChildStatus.PARTIALLY_FILLED,
+                   ChildStatus.PENDING_CANCEL, ChildStatus.PENDING_REPLACE})
+_TERMINAL = frozenset({ChildStatus.FILLED, ChildStatus.CANCELLED, ChildStatus.REJECTED,
+                       ChildStatus.EXPIRED})
 
 
 class SplitStrategy(Enum):
@@ -84,8 +105,10 @@ class ExecutionIntent:
 class ChildOrder:
     """One slice of a parent execution, as sent to the broker.
 
-    ``client_order_id`` is stable across retries so that a retried send can
-    never create a second order; ``broker_order_id`` is set by the ack.
+    ``client_order_id`` is stable across retries so that a retried send can never create
+    a second order. ``order_ids`` is the chain of broker order ids: the ack's, then each
+    new id a cancel-replace revise answered; ``broker_order_id`` is the one working now.
+    ``status`` changes only through :func:`execution.orders.status.move`.
     """
 
     id: str
@@ -98,12 +121,16 @@ class ChildOrder:
     max_wait_ns: int
     status: ChildStatus = ChildStatus.PENDING
     client_order_id: str = ""
-    broker_order_id: str = ""
+    order_ids: list[str] = field(default_factory=list)
     filled_qty: int = 0
     display_qty: int | None = None
     reject_reason: str = ""
     after_previous: bool = False  # ICEBERG refill: released when the previous child is done
     original_price: Decimal | None = None  # before any adjustment
+
+    @property
+    def broker_order_id(self) -> str:
+        return self.order_ids[-1] if self.order_ids else ""
 
     @property
     def remaining(self) -> int:
@@ -112,6 +139,7 @@ class ChildOrder:
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id,
+            "order_ids": list(self.order_ids),
             "sequence": self.sequence,
             "qty": self.qty,
             "price": str(self.price) if self.price is not None else None,
@@ -197,7 +225,9 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Handed to position listeners (the micro-risk loop) when an execution ends."""
+    """Handed to position listeners (the micro-risk loop) when an execution ends; a late
+    fill hands the execution's position again with a higher ``version`` (it replaces the
+    earlier one). ``entry_ns`` is the time of the first fill."""
 
     execution_id: str
     symbol: str
@@ -205,6 +235,7 @@ class Position:
     qty: int
     avg_price: Decimal
     entry_ns: int
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +247,10 @@ class PathStep:
 
 @dataclass(slots=True)
 class ExecutionResult:
+    """An execution's outcome once settled: every child order confirmed terminal by the
+    broker, or listed in ``unconfirmed``. A fill that arrives later amends it: ``version``
+    goes up and the totals change (see :class:`Amendment`)."""
+
     execution_id: str
     intent: ExecutionIntent
     final_state: str
@@ -230,7 +265,61 @@ class ExecutionResult:
     stage_latency_us: dict[str, float]
     reason: str = ""
     fees: Decimal = Decimal(0)
-    extra: dict[str, object] = field(default_factory=dict)
+    qty: int = 0  # the quantity executed for: the intent's, or less after GR061
+    precheck_failure: str | None = None
+    adjust_rounds: int = 0
+    liquidated_qty: int = 0
+    stage_busy_us: dict[str, float] = field(default_factory=dict)
+    trace: list[dict[str, object]] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)  # broker/child ids not confirmed
+    rejected_fills: list[FillEvent] = field(default_factory=list)
+    version: int = 1
 
     def codes(self) -> list[str]:
         return [alert.code.name for alert in self.alerts]
+
+    def to_json(self) -> dict[str, object]:
+        def money(value: Decimal | None) -> str | None:
+            return None if value is None else str(value.quantize(Decimal("0.01")))
+
+        intent = self.intent
+        return {
+            "execution_id": self.execution_id,
+            "version": self.version,
+            "intent": {"symbol": intent.symbol, "side": intent.side.value, "qty": intent.qty,
+                       "limit": str(intent.limit_price) if intent.limit_price else None,
+                       "urgency": intent.urgency.value, "strategy": intent.strategy.value},
+            "final_state": self.final_state,
+            "reason": self.reason,
+            "codes": self.codes(),
+            "path": [{"state": s.state, "event": s.event, "at_ns": s.at_ns} for s in self.path],
+            "trace": self.trace,
+            "alerts": [a.to_json() for a in self.alerts],
+            "children": [c.to_json() for c in self.children],
+            "fills": [f.to_json() for f in self.fills],
+            "qty": self.qty,
+            "filled_qty": self.filled_qty,
+            "liquidated_qty": self.liquidated_qty,
+            "unconfirmed": list(self.unconfirmed),
+            "rejected_fills": [f.to_json() for f in self.rejected_fills],
+            "avg_price": money(self.avg_price),
+            "arrival_price": money(self.arrival_price),
+            "slippage_bps": None if self.slippage_bps is None else round(self.slippage_bps, 3),
+            "fees": money(self.fees),
+            "adjust_rounds": self.adjust_rounds,
+            "precheck_failure": self.precheck_failure,
+            "stage_latency_us": {k: round(v, 1) for k, v in self.stage_latency_us.items()},
+            "stage_busy_us": {k: round(v, 1) for k, v in self.stage_busy_us.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """A fill that reached an execution after its result was settled: the result's new
+    version and totals. Handed to amendment listeners and kept on the execution handle."""
+
+    execution_id: str
+    version: int
+    fill: FillEvent
+    filled_qty: int
+    avg_price: Decimal | None

@@ -4,31 +4,38 @@
 >>> result = await engine.execute(intent)        # doctest: +SKIP
 
 ``submit`` starts an execution and returns its handle at once; ``escape`` is
-the micro-risk loop's trigger and may be called at any moment.
+the micro-risk loop's trigger and may be called at any moment. An execution's result
+goes out once it has *settled*: every order it placed confirmed terminal by the broker,
+or listed as unconfirmed (FS096). A fill that arrives later amends it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from execution import paths
-from execution.broker import Broker, BrokerDisconnected, BrokerError
+from execution.broker import Broker
 from execution.bus import EventBus
 from execution.codes import Code
-from execution.context import ExecutionContext, SafetyState
-from execution.contracts import ExecutionIntent, ExecutionResult, PathStep, Position
+from execution.context import AmendmentListener, ExecutionContext, PositionListener, Services
+from execution.contracts import Amendment, ExecutionIntent, ExecutionResult
 from execution.gctune import freeze_long_lived
 from execution.guards import REGISTRY
 from execution.market_session import KrxSessions
-from execution.pricing import slippage_bps
-from execution.services import Services
+from execution.orders.fills import route
+from execution.orders.polling import FillPoller
+from execution.orders.positions import hand_off
+from execution.orders.settle import needs_broker, settle
+from execution.results import build_result
+from execution.safety import SafetyState
 from execution.settings import EngineLimits, load_engine_limits
 from execution.volume_profile import VolumeProfile
 from statecharts.compiler import compile_chart
@@ -39,7 +46,6 @@ from statecharts.runtime import ChartRun, RunPool
 from statecharts.spec import ChartSpec
 
 log = logging.getLogger("execution.engine")
-_IDS = itertools.count(1)
 
 
 @dataclass(eq=False)
@@ -58,6 +64,11 @@ class Execution:
     def state(self) -> str:
         return self.run.state
 
+    @property
+    def amendments(self) -> list[Amendment]:
+        """Fills counted after the result went out, each a new version of its totals."""
+        return self.ctx.amendments
+
 
 def load_product_chart(chart: Path | str | None, limits: EngineLimits) -> ChartSpec:
     """Load, lint (against the registry and the limits) and return the chart spec."""
@@ -67,6 +78,10 @@ def load_product_chart(chart: Path | str | None, limits: EngineLimits) -> ChartS
     if problems:
         raise ChartInvalid(problems)
     return spec
+
+
+class EngineBusy(RuntimeError):
+    """``close(escape_live=False)`` with executions still live."""
 
 
 class Engine:
@@ -80,7 +95,8 @@ class Engine:
         limits = limits or load_engine_limits()
         self.spec = load_product_chart(chart, limits)
         self.chart = compile_chart(self.spec, REGISTRY)
-        self.timeouts_ms = limits.stage_timeouts_ms(self.spec) | (stage_timeouts_ms or {})
+        self._timeout_overrides = dict(stage_timeouts_ms or {})  # kept across reloads
+        self.timeouts_ms = limits.stage_timeouts_ms(self.spec) | self._timeout_overrides
         self.services = Services(broker=broker, limits=limits, sessions=sessions or KrxSessions(),
                                  bus=EventBus(limits.p0_queue_capacity, auto_drain=True),
                                  profile=profile or VolumeProfile.load(),
@@ -89,12 +105,15 @@ class Engine:
         self.retain_finished = retain_finished  # finished executions kept for lookups/late fills
         self._finished: deque[str] = deque()
         self._live = 0
+        self._unconfirmed: dict[str, ExecutionContext] = {}  # settled, orders unconfirmed
         self._pools: dict[int, RunPool] = {}
         self.pool_size = pool_size
         self._prefix = id_prefix
+        self._ids = itertools.count(1)
         self._unsubscribe: Callable[[], None] | None = None
-        self._poller: asyncio.Task[None] | None = None
-        self._cursor = 0
+        self.poller = FillPoller(self.services, lambda: self._live, self._unconfirmed)
+        self._poll_task: asyncio.Task[None] | None = None
+        self._settling: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, *, freeze_gc: bool = False) -> None:
@@ -108,39 +127,36 @@ class Engine:
 
     def _ensure_started(self) -> None:
         if self._unsubscribe is None:
-            self._unsubscribe = self.services.broker.subscribe_fills(self.services.router.route)
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll_fills())
+            self._unsubscribe = self.services.broker.subscribe_fills(
+                functools.partial(route, self.services))
+        if self._poll_task is None or self._poll_task.done():
+            self._poll_task = asyncio.get_running_loop().create_task(self.poller.run(),
+                                                                      name="fill-poller")
 
-    async def close(self) -> None:
+    async def close(self, *, escape_live: bool = True, timeout_s: float | None = None) -> None:
+        """Stop the engine without blinding a live execution: escape every live one (or,
+        with ``escape_live=False``, refuse with :class:`EngineBusy`), wait until each has
+        settled, then unsubscribe and stop polling. ``timeout_s`` bounds the wait (the
+        executions still unsettled then are logged)."""
+        live = [e for e in self.executions.values() if not e.result.done()]
+        if live and not escape_live:
+            raise EngineBusy(f"{len(live)} execution(s) live: " + ", ".join(e.id for e in live))
+        for execution in live:
+            self.escape(execution.id, "engine closing")
+        pending = {asyncio.ensure_future(asyncio.shield(e.result)) for e in live}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout_s)
+            for future in late:
+                future.cancel()
+            if late:
+                log.error("close: %d execution(s) not settled in %.1f s", len(late),
+                          timeout_s or 0.0)
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._poller is not None:
-            self._poller.cancel()
-            self._poller = None
-
-    async def _poll_fills(self) -> None:
-        """The polling fallback: catches fills whose push was lost (e.g. in a disconnect),
-        then notices orders the broker no longer has open (cancelled or expired on its side),
-        so an execution never waits for the fill timeout on an order that is gone."""
-        interval = self.services.limits.fill_poll_interval_ms / 1000
-        broker, router = self.services.broker, self.services.router
-        while True:
-            await asyncio.sleep(interval)
-            if not self._live:
-                continue
-            try:
-                fills, self._cursor = await broker.fills_since(self._cursor)
-                for fill in fills:
-                    router.route(fill)
-                if router.live_orders:
-                    router.reconcile(set(await broker.open_orders()))
-            except BrokerDisconnected:
-                log.warning("fill poll: broker disconnected, reconnecting")
-                await broker.connect()
-            except BrokerError as err:
-                log.warning("fill poll failed: %s", err)
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            self._poll_task = None
 
     # -- the public surface ---------------------------------------------------------------
     @property
@@ -155,14 +171,17 @@ class Engine:
     def bus(self) -> EventBus:
         return self.services.bus
 
-    def add_position_listener(self, listener: Callable[[Position], None]) -> None:
+    def add_position_listener(self, listener: PositionListener) -> None:
         self.services.position_listeners.append(listener)
+
+    def add_amendment_listener(self, listener: AmendmentListener) -> None:
+        self.services.amendment_listeners.append(listener)
 
     def submit(self, intent: ExecutionIntent) -> Execution:
         """Start executing ``intent``; returns at once with the execution's handle."""
         self._ensure_started()
         loop = asyncio.get_running_loop()
-        execution_id = intent.client_intent_id or f"{self._prefix}{next(_IDS):06d}"
+        execution_id = intent.client_intent_id or f"{self._prefix}{next(self._ids):06d}"
         if execution_id in self.executions:
             raise ValueError(f"execution id {execution_id!r} already used")
         ctx = ExecutionContext(execution_id, intent, self.services)
@@ -182,7 +201,8 @@ class Engine:
 
         Everything is read, validated, linted and compiled before anything is swapped: a
         rejected edit raises :class:`ChartInvalid` and leaves the running configuration
-        exactly as it was. Live executions finish on the chart instance they started with.
+        exactly as it was. Live executions keep the chart and limits they started with,
+        to their end; the constructor's stage-timeout overrides are kept.
         """
         new_limits = load_engine_limits(limits) if limits else self.services.limits
         spec = load_product_chart(chart, new_limits) if chart else self.spec
@@ -191,7 +211,7 @@ class Engine:
             if problems:
                 raise ChartInvalid(problems)
         compiled = compile_chart(spec, REGISTRY)
-        timeouts = new_limits.stage_timeouts_ms(spec)
+        timeouts = new_limits.stage_timeouts_ms(spec) | self._timeout_overrides
         self.spec, self.chart, self.timeouts_ms = spec, compiled, timeouts
         self.services.limits = new_limits
         self._pools.clear()  # pre-built instances of the old chart are dropped
@@ -214,7 +234,7 @@ class Engine:
         """Emergency escape, from outside, at any moment. False when there was nothing to do
         (unknown id, already escaping or finished): escaping twice is harmless. Called while
         that execution's chart is busy (from a callback inside a stage), the escape runs as
-        soon as the current step ends."""
+        soon as the current step ends. Each execution escapes by its own chart's event."""
         execution = self.executions.get(execution_id)
         if execution is None or execution.run.done or execution.ctx.escaping:
             return False
@@ -233,7 +253,7 @@ class Engine:
             return False
         previous, ctx.escape_reason = ctx.escape_reason, reason
         try:
-            execution.run.dispatch(self.spec.escape_event)
+            execution.run.dispatch(execution.run.spec.escape_event)
         except EventRejected:
             ctx.escape_reason = previous
             return False
@@ -242,26 +262,41 @@ class Engine:
     def escape_all(self, reason: str) -> int:
         return sum(self.escape(eid, reason) for eid in list(self.executions))
 
+    def unsettled(self) -> Iterator[Execution]:
+        """Settled executions with orders the broker has not confirmed (FS096)."""
+        return (self.executions[i] for i in self._unconfirmed if i in self.executions)
+
     # -- completion -----------------------------------------------------------------------
     def _on_final(self, run: ChartRun) -> None:
         ctx: ExecutionContext = run.ctx
         run.cancel_timers()
         self.services.ledger.live[(ctx.intent.symbol, ctx.intent.side)] -= 1
         self._live -= 1
-        if ctx.tasks or ctx.inflight:
-            asyncio.get_running_loop().create_task(self._settle(ctx))
+        if needs_broker(ctx):
+            task = asyncio.get_running_loop().create_task(self._settle(ctx),
+                                                          name=f"{ctx.id}:settle")
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
         else:
-            self._resolve(ctx)
+            self._finalize(ctx)
 
     async def _settle(self, ctx: ExecutionContext) -> None:
-        """Wait for the final state's cancels (and any in-flight send), then resolve."""
-        pending = set(ctx.tasks) | set(ctx.inflight)
-        if pending:
-            timeout = self.services.limits.cancel_confirm_timeout_ms / 1000
-            await asyncio.wait(pending, timeout=timeout)
-        self._resolve(ctx)
+        try:
+            await settle(ctx, ctx.limits.cancel_confirm_timeout_ms / 1000)
+        except Exception as exc:  # never lose the result: record, then finalize
+            log.exception("%s: settlement failed", ctx.id)
+            if ctx.run is not None:
+                ctx.run.note_error(ctx.run.state, exc)
+        self._finalize(ctx)
 
-    def _resolve(self, ctx: ExecutionContext) -> None:
+    def _finalize(self, ctx: ExecutionContext) -> None:
+        """Hand the position off, send the result out, keep chasing unconfirmed orders."""
+        for exc in hand_off(ctx):
+            if ctx.run is not None:
+                ctx.run.note_error(ctx.run.state, exc)
+        if ctx.unconfirmed:
+            self._unconfirmed[ctx.id] = ctx
+        ctx.settled = True
         execution = self.executions.get(ctx.id)
         if execution is not None and not execution.result.done():
             execution.result.set_result(build_result(ctx))
@@ -269,54 +304,19 @@ class Engine:
 
     def _retire(self, execution_id: str) -> None:
         """Keep the last ``retain_finished`` finished executions (their late fills are still
-        applied and flagged GR064); forget the older ones, so a long-running engine does not
-        grow without bound."""
+        counted, as amendments); forget the older ones, so a long-running engine does not
+        grow without bound. Executions with unconfirmed orders are never forgotten."""
         self._finished.append(execution_id)
         while len(self._finished) > self.retain_finished:
-            old = self.executions.pop(self._finished.popleft(), None)
+            old_id = self._finished.popleft()
+            if old_id in self._unconfirmed:
+                self._finished.append(old_id)
+                break
+            old = self.executions.pop(old_id, None)
             if old is not None:
-                self.services.router.forget(old.ctx)
+                self.services.index.forget(old.ctx)
 
 
 def _code(ctx: ExecutionContext, code: str, guard: str) -> None:
     member = Code[code]
     ctx.alert(member, guard=guard, **ctx.notes.get(member, {}))
-
-
-def build_result(ctx: ExecutionContext) -> ExecutionResult:
-    run = ctx.run
-    assert run is not None
-    avg = ctx.fills.avg_price
-    slip = None
-    if avg is not None and ctx.arrival_price:
-        slip = float(slippage_bps(ctx.intent.side, avg, ctx.arrival_price))
-    reason = ctx.escape_reason
-    if ctx.precheck_failure is not None:
-        reason = f"{ctx.precheck_failure.value}: {ctx.failure_detail}"
-    if run.errors:
-        state, exc = run.errors[-1]
-        reason = f"{type(exc).__name__} in {state}: {exc}"
-    elif not reason:
-        fail_safes = [a for a in ctx.alerts if a.code.is_fail_safe]
-        reason = fail_safes[-1].message if fail_safes else ""
-    return ExecutionResult(
-        execution_id=ctx.id,
-        intent=ctx.intent,
-        final_state=run.state,
-        path=[PathStep(s.state, s.event, s.at_ns) for s in run.trace],
-        children=list(ctx.children),
-        fills=list(ctx.fills.fills),
-        filled_qty=ctx.fills.filled_qty,
-        avg_price=avg,
-        arrival_price=ctx.arrival_price,
-        slippage_bps=slip,
-        alerts=list(ctx.alerts),
-        stage_latency_us=run.time_in_state_us(),
-        reason=reason,
-        fees=ctx.fills.fees,
-        extra={"stage_busy_us": run.busy_us(), "precheck_failure":
-               ctx.precheck_failure.value if ctx.precheck_failure else None,
-               "adjust_rounds": ctx.adjust_rounds, "qty": ctx.qty,
-               "liquidated_qty": ctx.liquidated_qty,
-               "trace": [s.to_json() for s in run.trace]},
-    )

@@ -7,22 +7,15 @@ transition each one guards and which FS/GR code it carries.
 from __future__ import annotations
 
 from execution.context import AdjustOutcome, ExecutionContext, PrecheckFailure
-from execution.stages.adjust import adjust
-from execution.stages.escape import escape
-from execution.stages.finish import finish
-from execution.stages.monitor import monitor
-from execution.stages.precheck import precheck
-from execution.stages.send import send
-from execution.stages.split import split
+from execution.stages import adjust, escape, finish, monitor, precheck, send, split
 from statecharts.registry import Registry
 
 REGISTRY = Registry("scalp_execution")
 guard = REGISTRY.guard
 
-for _name, _handler in (("precheck", precheck), ("split", split), ("send", send),
-                        ("monitor", monitor), ("adjust", adjust), ("escape", escape),
-                        ("finish", finish)):
-    REGISTRY.handler(_name)(_handler)
+for _stage in (precheck, split, send, monitor, adjust, escape, finish):
+    _name = _stage.__name__.rsplit(".", 1)[-1]
+    REGISTRY.handler(_name, emits=_stage.EMITS)(getattr(_stage, _name))
 
 
 def _failed(ctx: ExecutionContext, failure: PrecheckFailure) -> bool:
@@ -81,14 +74,14 @@ def balance_short(ctx: ExecutionContext) -> bool:
 
 @guard("rounds_left")
 def rounds_left(ctx: ExecutionContext) -> bool:
-    return ctx.adjust_rounds < ctx.services.limits.max_rounds
+    return ctx.adjust_rounds < ctx.limits.max_rounds
 
 
 @guard("fill_delayed")
 def fill_delayed(ctx: ExecutionContext) -> bool:
     since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
     waited_ms = (ctx.services.now_ns() - since) / 1e6
-    return waited_ms > ctx.services.limits.fill_delay_warning_ms
+    return waited_ms > ctx.limits.fill_delay_warning_ms
 
 
 @guard("fill_timeout_partial")

@@ -7,14 +7,13 @@ import asyncio
 import json
 import sys
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from execution.cli.common import positive_decimal
-from execution.context import SafetyState
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
+from execution.safety import SafetyState
 from execution.settings import load_engine_limits
 from execution.sim import SimulatedExchange, parse_faults
 
@@ -92,35 +91,7 @@ async def execute(args: argparse.Namespace) -> ExecutionResult:
 
 
 def result_json(result: ExecutionResult) -> dict[str, Any]:
-    def money(value: Decimal | None) -> str | None:
-        return None if value is None else str(value.quantize(Decimal("0.01")))
-
-    return {
-        "execution_id": result.execution_id,
-        "intent": {"symbol": result.intent.symbol, "side": result.intent.side.value,
-                   "qty": result.intent.qty,
-                   "limit": str(result.intent.limit_price) if result.intent.limit_price else None},
-        "final_state": result.final_state,
-        "reason": result.reason,
-        "path": [{"state": s.state, "event": s.event, "at_ns": s.at_ns} for s in result.path],
-        "trace": result.extra.get("trace", []),
-        "alerts": [a.to_json() for a in result.alerts],
-        "children": [c.to_json() for c in result.children],
-        "fills": [f.to_json() for f in result.fills],
-        "filled_qty": result.filled_qty,
-        "avg_price": money(result.avg_price),
-        "arrival_price": money(result.arrival_price),
-        "slippage_bps": None if result.slippage_bps is None else round(result.slippage_bps, 3),
-        "fees": money(result.fees),
-        "adjust_rounds": result.extra.get("adjust_rounds", 0),
-        "stage_latency_us": {k: round(v, 1) for k, v in result.stage_latency_us.items()},
-        "stage_busy_us": {k: round(v, 1) for k, v in _busy(result).items()},
-    }
-
-
-def _busy(result: ExecutionResult) -> dict[str, float]:
-    busy = result.extra.get("stage_busy_us", {})
-    return dict(busy) if isinstance(busy, dict) else {}
+    return result.to_json()
 
 
 def print_text(result: ExecutionResult) -> None:

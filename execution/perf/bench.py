@@ -119,7 +119,7 @@ async def sequential(n: int) -> dict[str, Any]:
             cpu.append(time.process_time_ns() - started_cpu)
         t2t.append(broker.first_send_ns[execution.id] - started)
         assert result.final_state == "COMPLETE", result
-        rounds_other_than_one += result.extra["adjust_rounds"] != 1
+        rounds_other_than_one += result.adjust_rounds != 1
         for stage, samples in stages.items():  # time in the stage's state, ns
             samples.append(result.stage_latency_us[stage_state[stage]] * 1000)
         engine.executions.pop(execution.id)

@@ -53,15 +53,14 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     out = obs.finish(exchange, setup, "engine", fills, result.final_state)
     out.end_ns = done_ns
     out.codes = result.codes()
-    out.adjust_rounds = int(result.extra.get("adjust_rounds", 0))  # type: ignore[call-overload]
+    out.adjust_rounds = result.adjust_rounds
     out.escape_reason = result.reason if result.final_state == "ESCAPED" else ""
     if result.final_state in ("FAILED", "ESCAPED"):
-        precheck = result.extra.get("precheck_failure")
+        precheck = result.precheck_failure
         out.reason = f"{precheck}: {result.reason}" if precheck else result.reason
     plan = execution.ctx.plan
     out.split_strategy = plan.strategy.value if plan is not None else ""
-    busy = result.extra.get("stage_busy_us", {})
-    out.stage_busy_us = dict(busy) if isinstance(busy, dict) else {}
+    out.stage_busy_us = dict(result.stage_busy_us)
     out.late_fill_qty = sum(f.filled_qty for f in exchange.journal
                             if f.side is setup.intent.side and f.ts_ns > done_ns)
     return out

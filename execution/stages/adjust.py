@@ -7,30 +7,28 @@ Slippage against the arrival price is checked on the new price: beyond the
 warning level the move is capped there (GR063); when the far touch itself lies
 beyond the maximum, chasing it would breach the cap and the execution escapes
 (FS094). Re-pricing goes through
-the broker's ``modify``, so a child is never live twice.
+the broker's ``modify`` (:func:`execution.orders.reprice.reprice_child`), so a child is
+never live twice.
 """
 
 from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any
 
-from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
-from execution.contracts import ChildOrder, ChildStatus, Quote, Side
-from execution.pricing import cap_to_limit, slippage_bps
-from execution.settings import EngineLimits
-from execution.ticks import snap, tick_size
+from execution.contracts import ChildOrder
+from execution.orders.reprice import next_price, reprice_child
+from execution.pricing import slippage_bps
+from statecharts.registry import RunView
 
 log = logging.getLogger("execution.adjust")
-_HUNDRED = Decimal(100)
-_BPS = Decimal(10_000)
+EMITS = ("adjusted", "exhausted")
 
 
-def adjust(ctx: ExecutionContext, run: Any) -> str:
-    limits = ctx.services.limits
+def adjust(ctx: ExecutionContext, run: RunView) -> str:
+    limits = ctx.limits
     if run.trace[-1].event == run.spec.timeout_event or ctx.adjust_rounds >= limits.max_rounds:
         ctx.note(Code.FS093, filled=ctx.fills.filled_qty, qty=ctx.qty, rounds=ctx.adjust_rounds)
         ctx.adjust_outcome = AdjustOutcome.EXHAUSTED
@@ -59,56 +57,6 @@ def adjust(ctx: ExecutionContext, run: Any) -> str:
     if outcome is AdjustOutcome.CAPPED:
         ctx.note(Code.GR063, round=ctx.adjust_rounds, warning_bps=limits.slippage_warning_bps)
     ctx.adjust_outcome = outcome
-    for child, price in moves:
-        ctx.spawn(_modify(ctx, child, price), f"modify-{child.sequence}")
+    for child, price in moves:  # in flight: a revise cut off could orphan its new order id
+        ctx.spawn(reprice_child(ctx, child, price), f"modify-{child.sequence}", inflight=True)
     return "adjusted"
-
-
-def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,
-               limit: Decimal | None, limits: EngineLimits) -> tuple[Decimal, AdjustOutcome]:
-    """The next price of one child and how the round went for it: BREACH when the far
-    touch it would chase lies beyond the slippage maximum."""
-    far = quote.touch(side)
-    if slippage_bps(side, far, arrival) > limits.slippage_max_bps:
-        return price, AdjustOutcome.BREACH
-    step = max(price * limits.step_pct / _HUNDRED, tick_size(price))
-    if side is Side.BUY:
-        target = min(snap(price + step, "up"), far,
-                     snap(original * (1 + limits.max_price_move_pct / _HUNDRED), "down"))
-        warn_cap = snap(arrival * (1 + limits.slippage_warning_bps / _BPS), "down")
-        capped = target > warn_cap
-        target = max(min(target, warn_cap), price)
-    else:
-        target = max(snap(price - step, "down"), far,
-                     snap(original * (1 - limits.max_price_move_pct / _HUNDRED), "up"))
-        warn_cap = snap(arrival * (1 - limits.slippage_warning_bps / _BPS), "up")
-        capped = target < warn_cap
-        target = min(max(target, warn_cap), price)
-    target = cap_to_limit(target, side, limit)
-    return target, AdjustOutcome.CAPPED if capped else AdjustOutcome.ADJUSTED
-
-
-def price_at_level(ctx: ExecutionContext, quote: Quote, start: Decimal, rounds: int) -> Decimal:
-    """Where a child starting at ``start`` stands after ``rounds`` adjust rounds on ``quote``:
-    children released late (TWAP/VWAP slices, iceberg refills) join the parent's level."""
-    assert ctx.arrival_price is not None
-    price = start
-    for _ in range(rounds):
-        moved, outcome = next_price(ctx.intent.side, price, start, quote, ctx.arrival_price,
-                                    ctx.intent.limit_price, ctx.services.limits)
-        if outcome is AdjustOutcome.BREACH or moved == price:
-            break
-        price = moved
-    return price
-
-
-async def _modify(ctx: ExecutionContext, child: ChildOrder, price: Decimal) -> None:
-    if child.status is not ChildStatus.SENT or ctx.escaping:
-        return
-    try:
-        ack = await ctx.services.broker.modify(child.broker_order_id, price, None)
-    except BrokerError as err:  # already filled/cancelled, or rejected: keep the old price
-        log.info("%s: modify to %s not applied: %s", child.id, price, err)
-        return
-    if ack.accepted:
-        child.price = price

@@ -1,9 +1,11 @@
 """Stage 6, EmergencyEscape: cancel every live child, optionally liquidate, emit P0.
 
-Cancels of live children are issued at once on entry; sends still in flight
-are awaited and whatever they placed is cancelled too. Fills keep being
-applied throughout. Idempotent: the chart has no ESCAPING -> ESCAPING
-transition and :meth:`Engine.escape` ignores executions already escaping.
+Cancels of live children are issued at once on entry and retried until the broker
+confirms them (or the ESCAPING timeout nears); sends and revises still in flight are
+awaited and whatever they placed is cancelled too. Liquidation waits for every cancel to
+be confirmed, so it sells exactly what the broker filled. Fills keep being applied
+throughout. Idempotent: the chart has no ESCAPING -> ESCAPING transition and
+:meth:`Engine.escape` ignores executions already escaping.
 """
 
 from __future__ import annotations
@@ -11,57 +13,50 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from execution.broker import BrokerError
 from execution.bus import BusEvent, Priority
 from execution.codes import Code
 from execution.context import ExecutionContext
-from execution.contracts import ChildOrder, ChildStatus, OrderRequest, PriceType
+from execution.orders.cancelling import cancel_child, liquidate
+from execution.orders.settle import close_unsent
+from statecharts.registry import RunView
 
 log = logging.getLogger("execution.escape")
+EMITS = ("escaped",)
+_MARGIN = 0.9  # of the ESCAPING timeout: leave the chart time to record the outcome
 
 
-def escape(ctx: ExecutionContext, run: Any) -> None:
+def escape(ctx: ExecutionContext, run: RunView) -> None:
     ctx.escaping = True
     if not ctx.escape_reason:
         last = run.trace[-1]
         ctx.escape_reason = f"{last.event} from {last.source}"
     ctx.stop_background()
-    for child in ctx.pending_children():
-        child.status = ChildStatus.CANCELLED
-        child.reject_reason = "cancelled by escape"
-    first_wave = [asyncio.ensure_future(cancel_child(ctx, c)) for c in ctx.live_children()]
+    close_unsent(ctx, f"escape: {ctx.escape_reason}")
+    loop = asyncio.get_running_loop()
+    timeout_ms = run.timeouts_ms.get(run.state, ctx.limits.cancel_confirm_timeout_ms)
+    deadline = loop.time() + timeout_ms / 1000 * _MARGIN
+    first_wave = [asyncio.ensure_future(cancel_child(ctx, c, deadline))
+                  for c in ctx.live_children()]
     ctx.services.bus.publish(BusEvent(Priority.P0, "escape", ctx.id, {
         "reason": ctx.escape_reason, "symbol": ctx.intent.symbol,
         "live_children": len(first_wave)}))
-    ctx.spawn(_finish_escape(ctx, first_wave, ctx.visit()), "escape")
-
-
-async def cancel_child(ctx: ExecutionContext, child: ChildOrder) -> bool:
-    """Cancel one child; True when the broker confirmed (or it was already done)."""
-    if child.status is not ChildStatus.SENT:
-        return True
-    try:
-        await ctx.services.broker.cancel(child.broker_order_id)
-    except BrokerError as err:
-        log.error("%s: cancel of %s failed: %s", ctx.id, child.id, err)
-        return False
-    if child.status is ChildStatus.SENT:
-        child.status = ChildStatus.CANCELLED
-    return True
+    ctx.spawn(_finish_escape(ctx, first_wave, deadline, ctx.visit()), "escape")
 
 
 async def _finish_escape(ctx: ExecutionContext, first_wave: Sequence[asyncio.Future[bool]],
-                         visit: int) -> None:
-    timeout = ctx.services.limits.cancel_confirm_timeout_ms / 1000
-    confirmed = await _gather(first_wave, timeout)
+                         deadline: float, visit: int) -> None:
+    loop = asyncio.get_running_loop()
+    confirmed = await _gather(first_wave)
     if ctx.inflight:
-        await asyncio.wait(set(ctx.inflight), timeout=timeout)
-        late = [asyncio.ensure_future(cancel_child(ctx, c)) for c in ctx.live_children()]
-        confirmed += await _gather(late, timeout)
-    ctx.unconfirmed_cancels = sum(1 for c in ctx.children if c.status is ChildStatus.SENT)
-    liquidated = await _liquidate(ctx)
+        await asyncio.wait(set(ctx.inflight), timeout=max(deadline - loop.time(), 0.0))
+    late = [c for c in ctx.open_orders() if c is not ctx.liquidation]
+    confirmed += await _gather([asyncio.ensure_future(cancel_child(ctx, c, deadline))
+                                for c in late])
+    ctx.unconfirmed_cancels = sum(1 for c in ctx.open_orders())
+    liquidated = 0
+    if not ctx.unconfirmed_cancels:  # sell exactly what the broker confirmed filled
+        liquidated = await liquidate(ctx, deadline)
     ctx.escape_done = True
     ctx.note(Code.FS092, reason=ctx.escape_reason, cancelled=confirmed,
              unconfirmed=ctx.unconfirmed_cancels, filled=ctx.fills.filled_qty,
@@ -69,35 +64,11 @@ async def _finish_escape(ctx: ExecutionContext, first_wave: Sequence[asyncio.Fut
     ctx.dispatch("escaped", visit)
 
 
-async def _gather(futures: Sequence[asyncio.Future[bool]], timeout: float) -> int:
+async def _gather(futures: Sequence[asyncio.Future[bool]]) -> int:
     if not futures:
         return 0
-    done, pending = await asyncio.wait(futures, timeout=timeout)
-    for future in pending:
-        future.cancel()
-    return sum(1 for f in done if not f.cancelled() and f.exception() is None and f.result())
-
-
-async def _liquidate(ctx: ExecutionContext) -> int:
-    """Flatten what was filled with one market order, when the limits say so."""
-    qty = ctx.fills.filled_qty
-    if not ctx.services.limits.liquidate_on_escape or qty <= 0:
-        return 0
-    order = ChildOrder(id=f"{ctx.id}-L", parent_id=ctx.id, sequence=0, qty=qty, price=None,
-                       price_type=PriceType.MARKET, scheduled_ns=ctx.services.now_ns(),
-                       max_wait_ns=0, client_order_id=f"{ctx.id}-L")
-    ctx.liquidation = order
-    request = OrderRequest(order.client_order_id, ctx.intent.symbol, ctx.intent.side.opposite,
-                           qty, None, PriceType.MARKET)
-    try:
-        ack = await ctx.services.broker.send(request)
-    except BrokerError as err:
-        ctx.alert(Code.FS092, liquidation="failed", error=err)
-        return 0
-    order.broker_order_id = ack.broker_order_id
-    order.status = ChildStatus.SENT if ack.accepted else ChildStatus.REJECTED
-    if ack.accepted:
-        ctx.services.router.register_liquidation(ack.broker_order_id, ctx)
-    return qty if ack.accepted else 0
-
-
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            log.error("cancel failed: %r", result)
+    return sum(1 for r in results if r is True)

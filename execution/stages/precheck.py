@@ -8,16 +8,17 @@ needs a coroutine (one reconnect attempt), which runs as a task.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
 from execution.contracts import Side
+from statecharts.registry import RunView
 
 EVENT = "checked"
+EMITS = (EVENT,)
 
 
-def precheck(ctx: ExecutionContext, run: Any) -> str | None:
+def precheck(ctx: ExecutionContext, run: RunView) -> str | None:
     if not ctx.services.broker.connected:
         ctx.spawn(_reconnect_then_check(ctx, ctx.visit()), "reconnect")
         return None
@@ -27,7 +28,7 @@ def precheck(ctx: ExecutionContext, run: Any) -> str | None:
 
 async def _reconnect_then_check(ctx: ExecutionContext, visit: int) -> None:
     broker = ctx.services.broker
-    for _ in range(ctx.services.limits.reconnect_attempts):
+    for _ in range(ctx.limits.reconnect_attempts):
         if await broker.connect():
             break
     if broker.connected:
@@ -81,7 +82,7 @@ def _position(ctx: ExecutionContext) -> None:
         _fail(ctx, PrecheckFailure.DUPLICATE_INTENT, f"live {intent.side.value} on {intent.symbol}")
         return
     after = ledger.positions[intent.symbol] + intent.side.sign * intent.qty
-    cap = ctx.services.limits.position_cap_shares
+    cap = ctx.limits.position_cap_shares
     if abs(after) > cap:
         _fail(ctx, PrecheckFailure.POSITION_CAP, f"position_after={after} cap={cap}")
 
@@ -122,14 +123,14 @@ def _daily_limit(ctx: ExecutionContext) -> None:
     services = ctx.services
     day = services.sessions.trading_day(services.now_ns())
     used = services.ledger.trades_per_day[day]
-    if used >= services.limits.daily_trade_limit:
-        ctx.note(Code.GR062, day=day, used=used, limit=services.limits.daily_trade_limit)
+    if used >= ctx.limits.daily_trade_limit:
+        ctx.note(Code.GR062, day=day, used=used, limit=ctx.limits.daily_trade_limit)
         _fail(ctx, PrecheckFailure.DAILY_LIMIT, f"day={day} used={used}")
 
 
 def _risk(ctx: ExecutionContext) -> None:
     assert ctx.arrival is not None
-    limits = ctx.services.limits
+    limits = ctx.limits
     spread = ctx.arrival.spread_bps
     if spread > limits.max_spread_bps:
         _fail(ctx, PrecheckFailure.SPREAD_TOO_WIDE, f"spread_bps={spread:.1f}")

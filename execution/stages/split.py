@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, PriceType, SplitStrategy
 from execution.pricing import cap_to_slippage, entry_price
 from execution.split import choose_strategy, plan_split
+from statecharts.registry import RunView
 
 EVENT = "split"
+EMITS = (EVENT,)
 
 
-def split(ctx: ExecutionContext, run: Any) -> str:
+def split(ctx: ExecutionContext, run: RunView) -> str:
     services, intent = ctx.services, ctx.intent
     assert ctx.arrival is not None
-    params = services.limits.split
+    params = ctx.limits.split
     touch_size = ctx.arrival.ask_size if intent.side.sign > 0 else ctx.arrival.bid_size
     strategy = intent.strategy
     if strategy is SplitStrategy.AUTO:
@@ -31,7 +31,7 @@ def split(ctx: ExecutionContext, run: Any) -> str:
                  strategy=plan.strategy.value)
     price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price)
     assert ctx.arrival_price is not None
-    price = cap_to_slippage(price, intent.side, ctx.arrival_price, services.limits.slippage_max_bps)
+    price = cap_to_slippage(price, intent.side, ctx.arrival_price, ctx.limits.slippage_max_bps)
     max_wait_ns = int(params.child_max_wait_ms * 1e6)
     ctx.children = [
         ChildOrder(

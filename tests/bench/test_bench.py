@@ -77,4 +77,4 @@ def test_complete_execution_with_one_adjust_round(benchmark: Any, loop: Any) -> 
         return result
 
     result = benchmark(one)
-    assert result.final_state == "COMPLETE" and result.extra["adjust_rounds"] == 1
+    assert result.final_state == "COMPLETE" and result.adjust_rounds == 1

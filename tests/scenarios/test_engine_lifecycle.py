@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from engine_fixtures import ScriptedBroker, finish, intent, make_engine, run, until_state
-
 from execution.contracts import Side
+from execution.testing import ScriptedBroker, finish, intent, make_engine, until_state
 
 
-def test_only_the_last_finished_executions_are_kept() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        engine.retain_finished = 2
-        ids = []
-        for n in range(4):
-            execution = engine.submit(intent(10, Side.BUY if n % 2 else Side.SELL, cid=f"K{n}"))
-            await until_state(execution, "MONITORING")
-            broker.fill_child(f"K{n}-1")
-            assert (await finish(execution)).final_state == "COMPLETE"
-            ids.append(execution.id)
-        assert list(engine.executions) == ids[2:]
-        assert engine.services.router.owner(broker.broker_id("K0-1")) is None
-        assert engine.services.router.owner(broker.broker_id("K3-1")) is not None
-        await engine.close()
-
-    run(body)
+async def test_only_the_last_finished_executions_are_kept() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    engine.retain_finished = 2
+    ids = []
+    for n in range(4):
+        execution = engine.submit(intent(10, Side.BUY if n % 2 else Side.SELL, cid=f"K{n}"))
+        await until_state(execution, "MONITORING")
+        broker.fill_child(f"K{n}-1")
+        assert (await finish(execution)).final_state == "COMPLETE"
+        ids.append(execution.id)
+    assert list(engine.executions) == ids[2:]
+    assert engine.services.index.get(broker.broker_id("K0-1")) is None
+    assert engine.services.index.get(broker.broker_id("K3-1")) is not None
+    await engine.close()

@@ -18,7 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from engine_fixtures import (
+
+import execution.stages.split as split_stage
+from execution.broker import RejectReason
+from execution.contracts import ChildStatus, Position, Side
+from execution.engine import Engine, Execution
+from execution.safety import SafetyState
+from execution.split import SplitPlan
+from execution.testing import (
     HEAD,
     OTHER_SYMBOL,
     SYMBOL,
@@ -31,67 +38,53 @@ from engine_fixtures import (
     intent,
     make_engine,
     path,
-    run,
     until,
     until_state,
 )
 
-import execution.stages.split as split_stage
-from execution.broker import RejectReason
-from execution.context import SafetyState
-from execution.contracts import ChildStatus, Position, Side
-from execution.engine import Engine, Execution
-from execution.split import SplitPlan
-
 
 # ------------------------------------------------------------------------ COMPLETE
-def test_complete_directly() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        execution = engine.submit(intent(50, cid="C"))
-        assert execution.state == "SENDING"  # PRECHECK and SPLITTING ran inside submit()
-        await until_state(execution, "MONITORING")
-        broker.fill_child("C-1", 20, 70_000)
-        broker.fill_child("C-1", 30, 70_100)
-        result = await finish(execution)
-        assert result.final_state == "COMPLETE"
-        assert path(result) == [*HEAD, "COMPLETE"]
-        assert [s.event for s in result.path] == [
-            "", "start", "checked", "split", "sent", "filled"]
-        assert result.alerts == [] and result.reason == ""
-        assert result.filled_qty == 50
-        assert result.avg_price == Decimal(70_060)
-        assert result.arrival_price == Decimal(70_050)
-        assert result.children[0].status is ChildStatus.FILLED
-        assert broker.calls_of("cancel") == []
-        await engine.close()
-
-    run(body)
+async def test_complete_directly() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    execution = engine.submit(intent(50, cid="C"))
+    assert execution.state == "SENDING"  # PRECHECK and SPLITTING ran inside submit()
+    await until_state(execution, "MONITORING")
+    broker.fill_child("C-1", 20, 70_000)
+    broker.fill_child("C-1", 30, 70_100)
+    result = await finish(execution)
+    assert result.final_state == "COMPLETE"
+    assert path(result) == [*HEAD, "COMPLETE"]
+    assert [s.event for s in result.path] == [
+        "", "start", "checked", "split", "sent", "filled"]
+    assert result.alerts == [] and result.reason == "filled 50/50"
+    assert result.filled_qty == 50
+    assert result.avg_price == Decimal(70_060)
+    assert result.arrival_price == Decimal(70_050)
+    assert result.children[0].status is ChildStatus.FILLED
+    assert broker.calls_of("cancel") == []
+    await engine.close()
 
 
-def test_complete_through_adjusting_and_back() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=30)
-        execution = engine.submit(intent(50, cid="A"))
-        await until(lambda: "ADJUSTING" in execution.run.path(), what="a stall")
-        await until_state(execution, "MONITORING")
-        assert execution.ctx.adjust_rounds == 1
-        await until(lambda: len(broker.calls_of("modify")) == 1, what="the re-price")
-        broker.fill_child("A-1", price=70_100)
-        result = await finish(execution)
-        assert result.final_state == "COMPLETE"
-        assert path(result) == [*HEAD, "ADJUSTING", "MONITORING", "COMPLETE"]
-        assert [s.event for s in result.path[5:]] == ["stalled", "adjusted", "filled"]
-        # one step toward the far touch (70 000 -> 70 100), by modify: never a second order
-        assert [(c.kind, c.price) for c in broker.calls if c.kind != "send"] == [
-            ("modify", Decimal(70_100))]
-        assert result.children[0].price == Decimal(70_100)
-        broker.assert_no_duplicate_orders()
-        await engine.close()
-
-    run(body)
+async def test_complete_through_adjusting_and_back() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=30)
+    execution = engine.submit(intent(50, cid="A"))
+    await until(lambda: "ADJUSTING" in execution.run.path(), what="a stall")
+    await until_state(execution, "MONITORING")
+    assert execution.ctx.adjust_rounds == 1
+    await until(lambda: len(broker.calls_of("modify")) == 1, what="the re-price")
+    broker.fill_child("A-1", price=70_100)
+    result = await finish(execution)
+    assert result.final_state == "COMPLETE"
+    assert path(result) == [*HEAD, "ADJUSTING", "MONITORING", "COMPLETE"]
+    assert [s.event for s in result.path[5:]] == ["stalled", "adjusted", "filled"]
+    # one step toward the far touch (70 000 -> 70 100), by modify: never a second order
+    assert [(c.kind, c.price) for c in broker.calls if c.kind != "send"] == [
+        ("modify", Decimal(70_100))]
+    assert result.children[0].price == Decimal(70_100)
+    broker.assert_no_duplicate_orders()
+    await engine.close()
 
 
 # ------------------------------------------------------------------------ FAILED
@@ -103,143 +96,123 @@ def test_complete_through_adjusting_and_back() -> None:
     ("spread", "spread_too_wide"),
     ("notional", "notional_too_large"),
 ])
-def test_failed_from_precheck(setup: str, failure: str) -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        kwargs: dict[str, Any] = {}
-        qty = 10
-        if setup == "safety":
-            kwargs["safety_state"] = SafetyState.LOCKDOWN
-        elif setup == "closed":
-            broker.advance(11 * 3_600_000)  # 21:00 KST
-        elif setup == "reconnect":
-            broker.connected = False
-            broker.connect_script.append(False)
-        elif setup == "cap":
-            qty = 10_001
-        elif setup == "spread":
-            broker.set_quote(70_000, 70_500)  # 71 bps
-        elif setup == "notional":
-            kwargs["max_notional_krw"] = Decimal(500_000)  # 10 x 70 100 = 701 000
-        engine = make_engine(broker, **kwargs)
-        result = await engine.execute(intent(qty, cid="F"))
-        assert result.final_state == "FAILED"
-        assert path(result) == ["INIT", "PRECHECK", "FAILED"]
-        assert result.extra["trace"][-1]["guard"] == "precheck_blocked"  # type: ignore[index]
-        assert result.extra["precheck_failure"] == failure
-        assert result.reason.startswith(failure)
-        assert result.alerts == []  # precheck_blocked carries no code
-        assert result.children == []
-        assert broker.calls_of("send") == []
-        await engine.close()
-
-    run(body)
+async def test_failed_from_precheck(setup: str, failure: str) -> None:
+    broker = ScriptedBroker()
+    kwargs: dict[str, Any] = {}
+    qty = 10
+    if setup == "safety":
+        kwargs["safety_state"] = SafetyState.LOCKDOWN
+    elif setup == "closed":
+        broker.advance(11 * 3_600_000)  # 21:00 KST
+    elif setup == "reconnect":
+        broker.connected = False
+        broker.connect_script.append(False)
+    elif setup == "cap":
+        qty = 10_001
+    elif setup == "spread":
+        broker.set_quote(70_000, 70_500)  # 71 bps
+    elif setup == "notional":
+        kwargs["max_notional_krw"] = Decimal(500_000)  # 10 x 70 100 = 701 000
+    engine = make_engine(broker, **kwargs)
+    result = await engine.execute(intent(qty, cid="F"))
+    assert result.final_state == "FAILED"
+    assert path(result) == ["INIT", "PRECHECK", "FAILED"]
+    assert result.trace[-1]["guard"] == "precheck_blocked"
+    assert result.precheck_failure == failure
+    assert result.reason.startswith(failure)
+    assert result.alerts == []  # precheck_blocked carries no code
+    assert result.children == []
+    assert broker.calls_of("send") == []
+    await engine.close()
 
 
-def test_failed_from_precheck_duplicate_live_intent() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        first = engine.submit(intent(10, cid="D1"))
-        second = await engine.execute(intent(10, cid="D2"))
-        assert second.final_state == "FAILED"
-        assert second.extra["precheck_failure"] == "duplicate_intent"
-        # the other side of the same symbol is a different intent
-        other = engine.submit(intent(10, Side.SELL, cid="D3"))
-        await until_state(other, "MONITORING")
-        assert first.state == "MONITORING"
-        engine.escape_all("done")
-        await asyncio.gather(finish(first), finish(other))
-        # once the first is final, the same intent is accepted again
-        again = engine.submit(intent(10, cid="D4"))
-        await until_state(again, "MONITORING")
-        engine.escape("D4", "done")
-        await finish(again)
-        await engine.close()
-
-    run(body)
+async def test_failed_from_precheck_duplicate_live_intent() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    first = engine.submit(intent(10, cid="D1"))
+    second = await engine.execute(intent(10, cid="D2"))
+    assert second.final_state == "FAILED"
+    assert second.precheck_failure == "duplicate_intent"
+    # the other side of the same symbol is a different intent
+    other = engine.submit(intent(10, Side.SELL, cid="D3"))
+    await until_state(other, "MONITORING")
+    assert first.state == "MONITORING"
+    engine.escape_all("done")
+    await asyncio.gather(finish(first), finish(other))
+    # once the first is final, the same intent is accepted again
+    again = engine.submit(intent(10, cid="D4"))
+    await until_state(again, "MONITORING")
+    engine.escape("D4", "done")
+    await finish(again)
+    await engine.close()
 
 
-def test_precheck_reconnects_once_then_goes_on() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker(connected=False)
-        engine = make_engine(broker)
-        execution = engine.submit(intent(10, cid="R"))
-        assert execution.state == "PRECHECK"  # waiting on the reconnect task
-        await until_state(execution, "MONITORING")
-        assert [c.kind for c in broker.calls] == ["connect", "send"]
-        engine.escape("R", "done")
-        await finish(execution)
-        await engine.close()
-
-    run(body)
+async def test_precheck_reconnects_once_then_goes_on() -> None:
+    broker = ScriptedBroker(connected=False)
+    engine = make_engine(broker)
+    execution = engine.submit(intent(10, cid="R"))
+    assert execution.state == "PRECHECK"  # waiting on the reconnect task
+    await until_state(execution, "MONITORING")
+    assert [c.kind for c in broker.calls] == ["connect", "send"]
+    engine.escape("R", "done")
+    await finish(execution)
+    await engine.close()
 
 
-def test_failed_from_splitting_when_the_split_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failed_from_splitting_when_the_split_is_empty(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     def empty_plan(strategy: Any, *args: Any, **kwargs: Any) -> SplitPlan:
         return SplitPlan(strategy, (), 0, False)
 
     monkeypatch.setattr(split_stage, "plan_split", empty_plan)
 
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        result = await engine.execute(intent(10, cid="S"))
-        assert result.final_state == "FAILED"
-        assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "FAILED"]
-        assert result.extra["trace"][-1]["guard"] == "split_empty"  # type: ignore[index]
-        assert broker.calls == []
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    result = await engine.execute(intent(10, cid="S"))
+    assert result.final_state == "FAILED"
+    assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "FAILED"]
+    assert result.trace[-1]["guard"] == "split_empty"
+    assert broker.calls == []
+    await engine.close()
 
 
-def test_splitting_timeout_cannot_preempt_the_synchronous_split() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, timeouts={"SPLITTING": 0})
-        execution = engine.submit(intent(10, cid="T"))
-        await asyncio.sleep(0.01)  # the 0 ms SPLITTING timer has fired by now
-        assert execution.state == "MONITORING"
-        assert execution.run.path() == HEAD
-        engine.escape("T", "done")
-        await finish(execution)
-        await engine.close()
-
-    run(body)
+async def test_splitting_timeout_cannot_preempt_the_synchronous_split() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, timeouts={"SPLITTING": 0})
+    execution = engine.submit(intent(10, cid="T"))
+    await asyncio.sleep(0.01)  # the 0 ms SPLITTING timer has fired by now
+    assert execution.state == "MONITORING"
+    assert execution.run.path() == HEAD
+    engine.escape("T", "done")
+    await finish(execution)
+    await engine.close()
 
 
-def test_failed_from_sending_when_every_child_is_rejected() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        broker.script_send(Reject(RejectReason.MARKET_CLOSED))
-        result = await engine.execute(intent(10, cid="FS"))
-        assert result.final_state == "FAILED"
-        assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
-        assert result.codes() == ["FS090"]
-        await engine.close()
-
-    run(body)
+async def test_failed_from_sending_when_every_child_is_rejected() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    broker.script_send(Reject(RejectReason.MARKET_CLOSED))
+    result = await engine.execute(intent(10, cid="FS"))
+    assert result.final_state == "FAILED"
+    assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
+    assert result.codes() == ["FS090"]
+    await engine.close()
 
 
-def test_sending_timeout_fails_a_send_that_never_returns() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, timeouts={"SENDING": 50})
-        gate = asyncio.Event()
-        broker.script_send(AcceptThenHold(gate))  # placed at the exchange, the ack is slow
-        execution = engine.submit(intent(10, cid="ST"))
-        await until_state(execution, "FAILED")
-        gate.set()  # the ack arrives after the timeout: the order it placed is cancelled
-        result = await finish(execution)
-        assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
-        assert result.path[-1].event == "timeout"
-        await until(lambda: broker.calls_of("cancel") != [], what="the late cancel")
-        assert broker.live_orders() == []
-        await engine.close()
-
-    run(body)
+async def test_sending_timeout_fails_a_send_that_never_returns() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, timeouts={"SENDING": 50})
+    gate = asyncio.Event()
+    broker.script_send(AcceptThenHold(gate))  # placed at the exchange, the ack is slow
+    execution = engine.submit(intent(10, cid="ST"))
+    await until_state(execution, "FAILED")
+    gate.set()  # the ack arrives after the timeout: the order it placed is cancelled
+    result = await finish(execution)
+    assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
+    assert result.path[-1].event == "timeout"
+    await until(lambda: broker.calls_of("cancel") != [], what="the late cancel")
+    assert broker.live_orders() == []
+    await engine.close()
 
 
 # ------------------------------------------------------------------------ ESCAPED
@@ -265,162 +238,141 @@ def _hold_in_init(engine: Engine) -> list[Any]:
     return held
 
 
-def test_escaped_from_init() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        held = _hold_in_init(engine)
-        execution = engine.submit(intent(10, cid="I"))
-        assert held and execution.state == "INIT"
-        assert engine.escape("I", "manual") is True
-        result = await finish(execution)
-        assert result.final_state == "ESCAPED"
-        assert path(result) == ["INIT", "ESCAPING", "ESCAPED"]
-        assert result.reason == "manual"
-        assert result.codes() == ["FS092"]
-        assert broker.calls == []
-        await engine.close()
-
-    run(body)
+async def test_escaped_from_init() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    held = _hold_in_init(engine)
+    execution = engine.submit(intent(10, cid="I"))
+    assert held and execution.state == "INIT"
+    assert engine.escape("I", "manual") is True
+    result = await finish(execution)
+    assert result.final_state == "ESCAPED"
+    assert path(result) == ["INIT", "ESCAPING", "ESCAPED"]
+    assert result.reason == "manual"
+    assert result.codes() == ["FS092"]
+    assert broker.calls == []
+    await engine.close()
 
 
-def test_escaped_from_precheck_while_reconnecting() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker(connected=False)
-        gate = asyncio.Event()
-        broker.connect_script.append(Hold(gate))
-        engine = make_engine(broker)
-        execution = engine.submit(intent(10, cid="P"))
-        await asyncio.sleep(0.005)
-        assert execution.state == "PRECHECK"
-        assert engine.escape("P", "manual") is True
-        result = await finish(execution)
-        assert path(result) == ["INIT", "PRECHECK", "ESCAPING", "ESCAPED"]
-        assert result.reason == "manual"
-        gate.set()
-        await asyncio.sleep(0.005)
-        assert broker.calls_of("send") == []  # the reconnect task was cancelled
-        await engine.close()
-
-    run(body)
+async def test_escaped_from_precheck_while_reconnecting() -> None:
+    broker = ScriptedBroker(connected=False)
+    gate = asyncio.Event()
+    broker.connect_script.append(Hold(gate))
+    engine = make_engine(broker)
+    execution = engine.submit(intent(10, cid="P"))
+    await asyncio.sleep(0.005)
+    assert execution.state == "PRECHECK"
+    assert engine.escape("P", "manual") is True
+    result = await finish(execution)
+    assert path(result) == ["INIT", "PRECHECK", "ESCAPING", "ESCAPED"]
+    assert result.reason == "manual"
+    gate.set()
+    await asyncio.sleep(0.005)
+    assert broker.calls_of("send") == []  # the reconnect task was cancelled
+    await engine.close()
 
 
-def test_escaped_from_sending_cancels_the_order_whose_ack_was_in_flight() -> None:
+async def test_escaped_from_sending_cancels_the_order_whose_ack_was_in_flight() -> None:
     """The exchange has placed the order but the ack has not arrived when the escape comes:
     the send must run to its end (never cut off) and the order it placed be cancelled."""
 
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        gate = asyncio.Event()
-        broker.script_send(AcceptThenHold(gate))
-        execution = engine.submit(intent(10, cid="S"))
-        await until(lambda: broker.orders != {}, what="the order at the exchange")
-        assert execution.state == "SENDING"
-        assert engine.escape("S", "manual") is True
-        gate.set()
-        result = await finish(execution)
-        assert result.final_state == "ESCAPED"
-        assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "ESCAPING", "ESCAPED"]
-        assert result.reason == "manual"
-        assert broker.live_orders() == [], "orphan order left live at the broker"
-        assert result.children[0].broker_order_id == "B00001"
-        assert result.children[0].status is ChildStatus.CANCELLED
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    gate = asyncio.Event()
+    broker.script_send(AcceptThenHold(gate))
+    execution = engine.submit(intent(10, cid="S"))
+    await until(lambda: broker.orders != {}, what="the order at the exchange")
+    assert execution.state == "SENDING"
+    assert engine.escape("S", "manual") is True
+    gate.set()
+    result = await finish(execution)
+    assert result.final_state == "ESCAPED"
+    assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "ESCAPING", "ESCAPED"]
+    assert result.reason == "manual"
+    assert broker.live_orders() == [], "orphan order left live at the broker"
+    assert result.children[0].broker_order_id == "B00001"
+    assert result.children[0].status is ChildStatus.CANCELLED
+    await engine.close()
 
 
-def test_escaped_from_sending_before_the_exchange_saw_the_order() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        gate = asyncio.Event()
-        broker.script_send(Hold(gate))
-        execution = engine.submit(intent(10, cid="S"))
-        await asyncio.sleep(0.005)
-        assert engine.escape("S", "manual") is True
-        assert execution.state == "ESCAPING"
-        gate.set()
-        result = await finish(execution)
-        assert path(result)[-2:] == ["ESCAPING", "ESCAPED"]
-        # the send was not retried after the escape, and what it placed is not live
-        assert len(broker.calls_of("send")) <= 1
-        assert broker.live_orders() == []
-        await engine.close()
-
-    run(body)
+async def test_escaped_from_sending_before_the_exchange_saw_the_order() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    gate = asyncio.Event()
+    broker.script_send(Hold(gate))
+    execution = engine.submit(intent(10, cid="S"))
+    await asyncio.sleep(0.005)
+    assert engine.escape("S", "manual") is True
+    assert execution.state == "ESCAPING"
+    gate.set()
+    result = await finish(execution)
+    assert path(result)[-2:] == ["ESCAPING", "ESCAPED"]
+    # the send was not retried after the escape, and what it placed is not live
+    assert len(broker.calls_of("send")) <= 1
+    assert broker.live_orders() == []
+    await engine.close()
 
 
-def test_escaped_from_monitoring() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        execution = engine.submit(intent(10, cid="M"))
-        await until_state(execution, "MONITORING")
-        assert engine.escape("M", "manual") is True
-        result = await finish(execution)
-        assert path(result) == [*HEAD, "ESCAPING", "ESCAPED"]
-        assert [c.outcome for c in broker.calls_of("cancel")] == ["ok"]
-        assert broker.live_orders() == []
-        await engine.close()
-
-    run(body)
+async def test_escaped_from_monitoring() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    execution = engine.submit(intent(10, cid="M"))
+    await until_state(execution, "MONITORING")
+    assert engine.escape("M", "manual") is True
+    result = await finish(execution)
+    assert path(result) == [*HEAD, "ESCAPING", "ESCAPED"]
+    assert [c.outcome for c in broker.calls_of("cancel")] == ["ok"]
+    assert broker.live_orders() == []
+    await engine.close()
 
 
-def test_escaped_from_adjusting_by_its_own_triggers() -> None:
+async def test_escaped_from_adjusting_by_its_own_triggers() -> None:
     """ADJUSTING -> ESCAPING without an outside escape: the fill timeout after the rounds."""
 
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=20)
-        result = await engine.execute(intent(10, cid="AJ"))
-        assert result.final_state == "ESCAPED"
-        assert path(result) == [*HEAD, *["ADJUSTING", "MONITORING"] * 3,
-                                "ADJUSTING", "ESCAPING", "ESCAPED"]
-        assert result.extra["adjust_rounds"] == 3
-        assert result.codes() == ["FS093", "FS092"]
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=20)
+    result = await engine.execute(intent(10, cid="AJ"))
+    assert result.final_state == "ESCAPED"
+    assert path(result) == [*HEAD, *["ADJUSTING", "MONITORING"] * 3,
+                            "ADJUSTING", "ESCAPING", "ESCAPED"]
+    assert result.adjust_rounds == 3
+    assert result.codes() == ["FS093", "FS092"]
+    await engine.close()
 
 
 @pytest.mark.parametrize("stage", ["SPLITTING", "ADJUSTING"])
-def test_escape_requested_inside_a_synchronous_stage(stage: str,
+async def test_escape_requested_inside_a_synchronous_stage(stage: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=20)
-        returned: list[object] = []
-        holder: list[Execution] = []
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=20)
+    returned: list[object] = []
+    holder: list[Execution] = []
 
-        def request_escape() -> None:
-            try:
-                returned.append(engine.escape(holder[0].id, "risk"))
-            except Exception as exc:  # a caller (the risk loop) should never see this
-                returned.append(exc)
+    def request_escape() -> None:
+        try:
+            returned.append(engine.escape(holder[0].id, "risk"))
+        except Exception as exc:  # a caller (the risk loop) should never see this
+            returned.append(exc)
 
-        if stage == "SPLITTING":  # the split asks the plan: escape from inside it
-            monkeypatch.setattr(split_stage, "plan_split", _lookup_then(
-                engine, "X1", request_escape, holder, split_stage.plan_split))
-        else:  # the adjust round reads the quote: escape from inside it
-            def quote_in_adjusting(symbol: str) -> None:
-                del symbol
-                if holder and holder[0].state == "ADJUSTING" and not returned:
-                    request_escape()
+    if stage == "SPLITTING":  # the split asks the plan: escape from inside it
+        monkeypatch.setattr(split_stage, "plan_split", _lookup_then(
+            engine, "X1", request_escape, holder, split_stage.plan_split))
+    else:  # the adjust round reads the quote: escape from inside it
+        def quote_in_adjusting(symbol: str) -> None:
+            del symbol
+            if holder and holder[0].state == "ADJUSTING" and not returned:
+                request_escape()
 
-            broker.on_quote = quote_in_adjusting
-        execution = engine.submit(intent(10, cid="X1"))
-        if not holder:
-            holder.append(execution)
-        result = await finish(execution)
-        assert returned == [True]
-        assert result.final_state == "ESCAPED"
-        assert result.reason == "risk"
-        assert execution.run.errors == []
-        await engine.close()
-
-    run(body)
+        broker.on_quote = quote_in_adjusting
+    execution = engine.submit(intent(10, cid="X1"))
+    if not holder:
+        holder.append(execution)
+    result = await finish(execution)
+    assert returned == [True]
+    assert result.final_state == "ESCAPED"
+    assert result.reason == "risk"
+    assert execution.run.errors == []
+    await engine.close()
 
 
 def _lookup_then(engine: Engine, execution_id: str, hook: Any, holder: list[Execution],
@@ -433,224 +385,199 @@ def _lookup_then(engine: Engine, execution_id: str, hook: Any, holder: list[Exec
     return wrapped
 
 
-def test_escape_is_idempotent() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        execution = engine.submit(intent(10, cid="E"))
-        await until_state(execution, "MONITORING")
-        assert engine.escape("E", "first") is True
-        assert engine.escape("E", "second") is False
-        assert engine.escape_all("third") == 0
-        assert engine.escape("nope", "unknown id") is False
-        result = await finish(execution)
-        assert path(result).count("ESCAPING") == 1
-        assert result.reason == "first"
-        assert result.codes() == ["FS092"]
-        assert engine.escape("E", "after the end") is False
-        assert len(broker.calls_of("cancel")) == 1
-        await engine.close()
-
-    run(body)
+async def test_escape_is_idempotent() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    execution = engine.submit(intent(10, cid="E"))
+    await until_state(execution, "MONITORING")
+    assert engine.escape("E", "first") is True
+    assert engine.escape("E", "second") is False
+    assert engine.escape_all("third") == 0
+    assert engine.escape("nope", "unknown id") is False
+    result = await finish(execution)
+    assert path(result).count("ESCAPING") == 1
+    assert result.reason == "first"
+    assert result.codes() == ["FS092"]
+    assert engine.escape("E", "after the end") is False
+    assert len(broker.calls_of("cancel")) == 1
+    await engine.close()
 
 
-def test_escaping_timeout_still_ends_escaped_and_reports_unconfirmed_cancels() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, timeouts={"ESCAPING": 50}, cancel_confirm_timeout_ms=150)
-        gate = asyncio.Event()
-        broker.cancel_script.extend([Hold(gate), Hold(gate)])  # the broker never confirms
-        execution = engine.submit(intent(10, cid="U"))
-        await until_state(execution, "MONITORING")
-        engine.escape("U", "manual")
-        result = await finish(execution)
-        gate.set()
-        assert result.final_state == "ESCAPED"
-        assert result.path[-1].event == "timeout"
-        assert result.codes() == ["FS092"]
-        assert result.alerts[0].details["unconfirmed"] == "1"
-        assert result.alerts[0].details["escape"] == "incomplete"
-        assert result.children[0].status is ChildStatus.SENT  # not pretended cancelled
-        await engine.close()
-
-    run(body)
+async def test_cancels_the_broker_never_confirms_end_escaped_and_unconfirmed() -> None:
+    """The escape waits for its cancels until just before the ESCAPING timeout; settlement
+    asks again; an order the broker never confirms is UNKNOWN, listed, alerted (FS096)."""
+    broker = ScriptedBroker()
+    engine = make_engine(broker, timeouts={"ESCAPING": 50}, cancel_confirm_timeout_ms=150)
+    gate = asyncio.Event()
+    broker.cancel_script.extend([Hold(gate), Hold(gate)])  # the broker never answers
+    execution = engine.submit(intent(10, cid="U"))
+    await until_state(execution, "MONITORING")
+    engine.escape("U", "manual")
+    result = await finish(execution)
+    gate.set()
+    assert result.final_state == "ESCAPED"
+    assert result.codes() == ["FS092", "FS096"]
+    assert result.alerts[0].details["unconfirmed"] == "1"
+    assert result.children[0].status is ChildStatus.UNKNOWN  # not pretended cancelled
+    assert result.unconfirmed == ["B00001"]
+    await engine.close()
 
 
 # ------------------------------------------------------------------------ errors
-def test_a_raising_split_handler_escapes_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_raising_split_handler_escapes_with_its_reason(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: Any, **kwargs: Any) -> SplitPlan:
         raise ValueError("no volume profile")
 
     monkeypatch.setattr(split_stage, "plan_split", boom)
 
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        execution = engine.submit(intent(10, cid="B"))
-        result = await finish(execution)
-        assert result.final_state == "ESCAPED"
-        assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "ESCAPING", "ESCAPED"]
-        assert result.path[3].event == "error.execution"
-        assert result.reason == "ValueError in SPLITTING: no volume profile"
-        assert [(s, type(e).__name__) for s, e in execution.run.errors] == [
-            ("SPLITTING", "ValueError")]
-        assert broker.calls == []
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    execution = engine.submit(intent(10, cid="B"))
+    result = await finish(execution)
+    assert result.final_state == "ESCAPED"
+    assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "ESCAPING", "ESCAPED"]
+    assert result.path[3].event == "error.execution"
+    assert result.reason == "ValueError in SPLITTING: no volume profile"
+    assert [(s, type(e).__name__) for s, e in execution.run.errors] == [
+        ("SPLITTING", "ValueError")]
+    assert broker.calls == []
+    await engine.close()
 
 
-def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        broker.script_send(Raise(RuntimeError("socket closed under us")))
-        execution = engine.submit(intent(10, cid="K"))
-        result = await finish(execution)
-        assert result.final_state == "ESCAPED"
-        assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "ESCAPING", "ESCAPED"]
-        assert result.reason == "RuntimeError in SENDING: socket closed under us"
-        assert len(broker.calls_of("send")) == 1  # an unexpected error is not retried
-        await engine.close()
-
-    run(body)
+async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    broker.script_send(Raise(RuntimeError("socket closed under us")))
+    execution = engine.submit(intent(10, cid="K"))
+    result = await finish(execution)
+    assert result.final_state == "ESCAPED"
+    assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "ESCAPING", "ESCAPED"]
+    assert result.reason == "RuntimeError in SENDING: socket closed under us"
+    assert len(broker.calls_of("send")) == 1  # an unexpected error is not retried
+    await engine.close()
 
 
-def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=20)
-        execution = engine.submit(intent(10, cid="Q"))
-        await until_state(execution, "MONITORING")
+async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=20)
+    execution = engine.submit(intent(10, cid="Q"))
+    await until_state(execution, "MONITORING")
 
-        def broken_quote(symbol: str) -> None:
-            raise RuntimeError(f"no quote for {symbol}")
+    def broken_quote(symbol: str) -> None:
+        raise RuntimeError(f"no quote for {symbol}")
 
-        broker.on_quote = broken_quote  # the adjust round reads the quote
-        result = await finish(execution)
-        broker.on_quote = None
-        assert result.final_state == "ESCAPED"
-        assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
-        assert result.reason == "RuntimeError in ADJUSTING: no quote for 005930"
-        assert broker.live_orders() == []
-        await engine.close()
-
-    run(body)
+    broker.on_quote = broken_quote  # the adjust round reads the quote
+    result = await finish(execution)
+    broker.on_quote = None
+    assert result.final_state == "ESCAPED"
+    assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
+    assert result.reason == "RuntimeError in ADJUSTING: no quote for 005930"
+    assert broker.live_orders() == []
+    await engine.close()
 
 
 # ------------------------------------------------------------------------ hand-off
-def test_position_listeners_get_the_position_on_complete() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        positions: list[Position] = []
-        engine.add_position_listener(positions.append)
-        execution = engine.submit(intent(30, Side.SELL, cid="H"))
-        await until_state(execution, "MONITORING")
-        first = broker.fill_child("H-1", 10, 70_100)
-        broker.advance(5)
-        last = broker.fill_child("H-1", 20, 70_000)
-        result = await finish(execution)
-        assert result.final_state == "COMPLETE"
-        (position,) = positions
-        assert position == Position("H", SYMBOL, Side.SELL, 30, result.avg_price, last.ts_ns)
-        assert position.avg_price == (Decimal(70_100) * 10 + Decimal(70_000) * 20) / 30
-        assert position.entry_ns > first.ts_ns
-        await engine.close()
-
-    run(body)
+async def test_position_listeners_get_the_position_on_complete() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    positions: list[Position] = []
+    engine.add_position_listener(positions.append)
+    execution = engine.submit(intent(30, Side.SELL, cid="H"))
+    await until_state(execution, "MONITORING")
+    first = broker.fill_child("H-1", 10, 70_100)
+    broker.advance(5)
+    last = broker.fill_child("H-1", 20, 70_000)
+    result = await finish(execution)
+    assert result.final_state == "COMPLETE"
+    (position,) = positions
+    assert position == Position("H", SYMBOL, Side.SELL, 30, result.avg_price, first.ts_ns)
+    assert position.avg_price == (Decimal(70_100) * 10 + Decimal(70_000) * 20) / 30
+    assert position.entry_ns == first.ts_ns < last.ts_ns  # entry: the first fill
+    await engine.close()
 
 
-def test_a_failing_listener_does_not_keep_the_position_from_the_others() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        seen: list[str] = []
+async def test_a_failing_listener_does_not_keep_the_position_from_the_others() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    seen: list[str] = []
 
-        def broken(position: Position) -> None:
-            raise RuntimeError("dashboard down")
+    def broken(position: Position) -> None:
+        raise RuntimeError("dashboard down")
 
-        engine.add_position_listener(broken)
-        engine.add_position_listener(lambda p: seen.append(p.execution_id))
-        execution = engine.submit(intent(10, cid="LB"))
-        await until_state(execution, "MONITORING")
-        broker.fill_child("LB-1")
-        result = await finish(execution)
-        assert seen == ["LB"]
-        assert result.final_state == "COMPLETE"
-        assert result.reason == "RuntimeError in COMPLETE: dashboard down"
-        await engine.close()
-
-    run(body)
+    engine.add_position_listener(broken)
+    engine.add_position_listener(lambda p: seen.append(p.execution_id))
+    execution = engine.submit(intent(10, cid="LB"))
+    await until_state(execution, "MONITORING")
+    broker.fill_child("LB-1")
+    result = await finish(execution)
+    assert seen == ["LB"]
+    assert result.final_state == "COMPLETE"
+    assert result.reason == "RuntimeError in COMPLETE: dashboard down"
+    await engine.close()
 
 
-def test_micro_risk_loop_escapes_another_live_execution() -> None:
+async def test_micro_risk_loop_escapes_another_live_execution() -> None:
     """The listener is the micro-risk loop: the first position it watches breaches its loss
     threshold, and it escapes the other execution still working on the same name."""
 
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        watched = engine.submit(intent(10, cid="W"))
-        other = engine.submit(intent(10, Side.SELL, cid="O"))
-        escapes: list[tuple[bool, str]] = []
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    watched = engine.submit(intent(10, cid="W"))
+    other = engine.submit(intent(10, Side.SELL, cid="O"))
+    escapes: list[tuple[bool, str]] = []
 
-        def risk_loop(position: Position) -> None:
-            if position.execution_id == "W":
-                done = engine.escape("O", f"micro-risk: loss on {position.symbol}")
-                escapes.append((done, other.state))
+    def risk_loop(position: Position) -> None:
+        if position.execution_id == "W":
+            done = engine.escape("O", f"micro-risk: loss on {position.symbol}")
+            escapes.append((done, other.state))
 
-        engine.add_position_listener(risk_loop)
-        await until_state(watched, "MONITORING")
-        await until_state(other, "MONITORING")
-        broker.fill_child("O-1", 4)
-        broker.fill_child("W-1")
-        await until_state(watched, "COMPLETE")
-        assert escapes == [(True, "ESCAPING")]  # the other execution yields at once
-        w, o = await finish(watched), await finish(other)
-        assert w.final_state == "COMPLETE"
-        assert o.final_state == "ESCAPED"
-        assert o.reason == "micro-risk: loss on 005930"
-        assert o.filled_qty == 4 and o.children[0].status is ChildStatus.CANCELLED
-        assert broker.live_orders() == []
-        await engine.close()
-
-    run(body)
+    engine.add_position_listener(risk_loop)
+    await until_state(watched, "MONITORING")
+    await until_state(other, "MONITORING")
+    broker.fill_child("O-1", 4)
+    broker.fill_child("W-1")
+    await until_state(watched, "COMPLETE")
+    assert escapes == [(True, "ESCAPING")]  # the other execution yields at once
+    w, o = await finish(watched), await finish(other)
+    assert w.final_state == "COMPLETE"
+    assert o.final_state == "ESCAPED"
+    assert o.reason == "micro-risk: loss on 005930"
+    assert o.filled_qty == 4 and o.children[0].status is ChildStatus.CANCELLED
+    assert broker.live_orders() == []
+    await engine.close()
 
 
 # ------------------------------------------------------------------------ concurrency
-def test_many_concurrent_executions_each_with_its_own_chart() -> None:
+async def test_many_concurrent_executions_each_with_its_own_chart() -> None:
     symbols = [f"{n:06d}" for n in range(100, 112)]
 
-    async def body() -> None:
-        broker = ScriptedBroker(symbols=[*symbols, OTHER_SYMBOL])
-        engine = make_engine(broker)
-        executions = [engine.submit(intent(20, side, symbol=s, cid=f"{s}{side.value}"))
-                      for s in symbols for side in Side]
-        assert len({id(e.run) for e in executions}) == len(executions) == 24
-        assert len({id(e.run.machine) for e in executions}) == 24
-        for e in executions:
-            await until_state(e, "MONITORING")
-        outcome: dict[str, str] = {}
-        for n, e in enumerate(executions):
-            if n % 3 == 0:
-                broker.fill_child(f"{e.id}-1")
-                outcome[e.id] = "COMPLETE"
-            elif n % 3 == 1:
-                engine.escape(e.id, "risk")
-                outcome[e.id] = "ESCAPED"
-            else:
-                broker.fill_child(f"{e.id}-1", 5)  # partial: FS093 at the fill timeout
-                outcome[e.id] = "COMPLETE"
-        results = await asyncio.gather(*(finish(e) for e in executions))
-        for e, result in zip(executions, results, strict=True):
-            assert result.final_state == outcome[e.id], e.id
-            assert result.execution_id == e.id
-            assert {c.parent_id for c in result.children} == {e.id}
-        assert sum(r.filled_qty for r in results) == 8 * 20 + 8 * 5
-        broker.assert_no_duplicate_orders()
-        assert broker.live_orders() == []
-        assert engine.services.ledger.live.total() == 0
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker(symbols=[*symbols, OTHER_SYMBOL])
+    engine = make_engine(broker)
+    executions = [engine.submit(intent(20, side, symbol=s, cid=f"{s}{side.value}"))
+                  for s in symbols for side in Side]
+    assert len({id(e.run) for e in executions}) == len(executions) == 24
+    assert len({id(e.run.machine) for e in executions}) == 24
+    for e in executions:
+        await until_state(e, "MONITORING")
+    outcome: dict[str, str] = {}
+    for n, e in enumerate(executions):
+        if n % 3 == 0:
+            broker.fill_child(f"{e.id}-1")
+            outcome[e.id] = "COMPLETE"
+        elif n % 3 == 1:
+            engine.escape(e.id, "risk")
+            outcome[e.id] = "ESCAPED"
+        else:
+            broker.fill_child(f"{e.id}-1", 5)  # partial: FS093 at the fill timeout
+            outcome[e.id] = "COMPLETE"
+    results = await asyncio.gather(*(finish(e) for e in executions))
+    for e, result in zip(executions, results, strict=True):
+        assert result.final_state == outcome[e.id], e.id
+        assert result.execution_id == e.id
+        assert {c.parent_id for c in result.children} == {e.id}
+    assert sum(r.filled_qty for r in results) == 8 * 20 + 8 * 5
+    broker.assert_no_duplicate_orders()
+    assert broker.live_orders() == []
+    assert engine.services.ledger.live.total() == 0
+    await engine.close()

@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 
 from execution.engine import Engine
-from statecharts.errors import ChartInvalid
-from tests.engine_fixtures import (
+from execution.testing import (
     ScriptedBroker,
     finish,
     intent,
     make_engine,
-    run,
     until_state,
 )
+from statecharts.errors import ChartInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,34 +40,28 @@ def _snapshot(engine: Engine) -> tuple[object, ...]:
     ("limits.yaml", "max_rounds: 3", "max_rounds: 0", "schema"),
     ("limits.yaml", "  monitoring_timeout_ms: 60000", "  monitoring_wait_ms: 60000", "schema"),
 ])
-def test_rejected_edit_keeps_the_running_configuration(
+async def test_rejected_edit_keeps_the_running_configuration(
         tmp_path: Path, name: str, old: str, new: str, rule: str) -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker)
-        before = _snapshot(engine)
-        edited = _edited(tmp_path, name, old, new)
-        kind = "chart" if name.startswith("scalp") else "limits"
-        with pytest.raises(ChartInvalid) as err:
-            engine.reload(**{kind: edited})
-        assert rule in {p.rule for p in err.value.problems}
-        assert all(p.file == str(edited) for p in err.value.problems)
-        assert _snapshot(engine) == before
-        execution = engine.submit(intent(10, cid="after-reject"))
-        await until_state(execution, "MONITORING")
-        broker.fill_child("after-reject-1")
-        assert (await finish(execution)).final_state == "COMPLETE"
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    before = _snapshot(engine)
+    edited = _edited(tmp_path, name, old, new)
+    kind = "chart" if name.startswith("scalp") else "limits"
+    with pytest.raises(ChartInvalid) as err:
+        engine.reload(**{kind: edited})
+    assert rule in {p.rule for p in err.value.problems}
+    assert all(p.file == str(edited) for p in err.value.problems)
+    assert _snapshot(engine) == before
+    execution = engine.submit(intent(10, cid="after-reject"))
+    await until_state(execution, "MONITORING")
+    broker.fill_child("after-reject-1")
+    assert (await finish(execution)).final_state == "COMPLETE"
+    await engine.close()
 
 
-def test_accepted_limits_edit_applies_to_new_executions(tmp_path: Path) -> None:
-    async def body() -> None:
-        engine = make_engine(ScriptedBroker())
-        edited = _edited(tmp_path, "limits.yaml", "max_rounds: 3", "max_rounds: 1")
-        engine.reload(limits=edited)
-        assert engine.services.limits.max_rounds == 1
-        await engine.close()
-
-    run(body)
+async def test_accepted_limits_edit_applies_to_new_executions(tmp_path: Path) -> None:
+    engine = make_engine(ScriptedBroker())
+    edited = _edited(tmp_path, "limits.yaml", "max_rounds: 3", "max_rounds: 1")
+    engine.reload(limits=edited)
+    assert engine.services.limits.max_rounds == 1
+    await engine.close()

@@ -6,19 +6,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from engine_fixtures import (
+
+from execution.contracts import SplitStrategy, Urgency
+from execution.orders.reprice import price_at_level
+from execution.settings import load_engine_limits
+from execution.testing import (
     ScriptedBroker,
     finish,
     intent,
     make_context,
     make_engine,
-    run,
     until,
 )
-
-from execution.contracts import SplitStrategy, Urgency
-from execution.settings import load_engine_limits
-from execution.stages.adjust import price_at_level
 
 SHIPPED = load_engine_limits()
 
@@ -41,32 +40,29 @@ def test_rounds_are_never_closer_than_one_adjust_interval() -> None:
     assert due == [500.0, 1000.0, 1500.0]  # the schedule (500, 700, 900) is too tight
 
 
-def _first_round_after_ms(urgency: Urgency) -> float:
-    async def body() -> float:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=10,
-                             first_round_pct=SHIPPED.first_round_pct,
-                             last_round_pct=SHIPPED.last_round_pct,
-                             timeouts={"MONITORING": 400})
-        execution = engine.submit(intent(10, urgency=urgency, cid=f"S{urgency.value}"))
-        await until(lambda: "ADJUSTING" in execution.run.path(), what="a round", timeout=2)
-        trace = execution.run.trace
-        monitoring = next(s for s in trace if s.state == "MONITORING")
-        adjusting = next(s for s in trace if s.state == "ADJUSTING")
-        engine.escape(execution.id, "done")
-        await finish(execution)
-        await engine.close()
-        return (adjusting.at_ns - monitoring.at_ns) / 1e6
-
-    return run(body)
+async def _first_round_after_ms(urgency: Urgency) -> float:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=10,
+                         first_round_pct=SHIPPED.first_round_pct,
+                         last_round_pct=SHIPPED.last_round_pct,
+                         timeouts={"MONITORING": 400})
+    execution = engine.submit(intent(10, urgency=urgency, cid=f"S{urgency.value}"))
+    await until(lambda: "ADJUSTING" in execution.run.path(), what="a round", timeout=2)
+    trace = execution.run.trace
+    monitoring = next(s for s in trace if s.state == "MONITORING")
+    adjusting = next(s for s in trace if s.state == "ADJUSTING")
+    engine.escape(execution.id, "done")
+    await finish(execution)
+    await engine.close()
+    return (adjusting.at_ns - monitoring.at_ns) / 1e6
 
 
-def test_normal_urgency_waits_half_the_fill_timeout_before_its_first_round() -> None:
-    assert _first_round_after_ms(Urgency.NORMAL) >= 0.5 * 400
+async def test_normal_urgency_waits_half_the_fill_timeout_before_its_first_round() -> None:
+    assert await _first_round_after_ms(Urgency.NORMAL) >= 0.5 * 400
 
 
-def test_high_urgency_adjusts_after_one_interval() -> None:
-    assert _first_round_after_ms(Urgency.HIGH) < 0.25 * 400
+async def test_high_urgency_adjusts_after_one_interval() -> None:
+    assert await _first_round_after_ms(Urgency.HIGH) < 0.25 * 400
 
 
 def test_a_late_child_joins_the_parent_level() -> None:
@@ -80,33 +76,27 @@ def test_a_late_child_joins_the_parent_level() -> None:
     assert price_at_level(ctx, quote, start, 3) == quote.ask  # never through it
 
 
-def test_released_child_is_priced_at_the_current_level() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 150})
-        execution = engine.submit(intent(200, cid="TW", strategy=SplitStrategy.TWAP))
-        await until(lambda: execution.ctx.adjust_rounds >= 1, what="a round")
-        await until(lambda: len(broker.calls_of("send")) >= 2, what="a later slice")
-        later = broker.calls_of("send")[1]
-        assert later.price == Decimal(broker.quote("005930").ask)
-        engine.escape(execution.id, "done")
-        await finish(execution)
-        await engine.close()
-
-    run(body)
+async def test_released_child_is_priced_at_the_current_level() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 150})
+    execution = engine.submit(intent(200, cid="TW", strategy=SplitStrategy.TWAP))
+    await until(lambda: execution.ctx.adjust_rounds >= 1, what="a round")
+    await until(lambda: len(broker.calls_of("send")) >= 2, what="a later slice")
+    later = broker.calls_of("send")[1]
+    assert later.price == Decimal(broker.quote("005930").ask)
+    engine.escape(execution.id, "done")
+    await finish(execution)
+    await engine.close()
 
 
-def test_rounds_still_come_when_a_gap_between_slices_leaves_nothing_live() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker()
-        engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 100})
-        execution = engine.submit(intent(200, cid="GAP", strategy=SplitStrategy.TWAP))
-        await until(lambda: len(broker.calls_of("send")) == 1, what="the first slice")
-        broker.fill_child("GAP-1")  # nothing live until the next slice is released
-        await until(lambda: "ADJUSTING" in execution.run.path(), what="a round after the gap")
-        assert len(broker.calls_of("send")) >= 2
-        engine.escape(execution.id, "done")
-        await finish(execution)
-        await engine.close()
-
-    run(body)
+async def test_rounds_still_come_when_a_gap_between_slices_leaves_nothing_live() -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 100})
+    execution = engine.submit(intent(200, cid="GAP", strategy=SplitStrategy.TWAP))
+    await until(lambda: len(broker.calls_of("send")) == 1, what="the first slice")
+    broker.fill_child("GAP-1")  # nothing live until the next slice is released
+    await until(lambda: "ADJUSTING" in execution.run.path(), what="a round after the gap")
+    assert len(broker.calls_of("send")) >= 2
+    engine.escape(execution.id, "done")
+    await finish(execution)
+    await engine.close()

@@ -5,7 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from engine_fixtures import (
+
+from execution.bus import BusEvent, Priority
+from execution.codes import Code
+from execution.context import PrecheckFailure
+from execution.contracts import Side
+from execution.safety import SafetyState
+from execution.stages.precheck import precheck, reference_price, run_checks
+from execution.testing import (
     START_NS,
     SYMBOL,
     Hold,
@@ -14,15 +21,8 @@ from engine_fixtures import (
     intent,
     make_context,
     make_engine,
-    run,
     until_state,
 )
-
-from execution.bus import BusEvent, Priority
-from execution.codes import Code
-from execution.context import PrecheckFailure, SafetyState
-from execution.contracts import Side
-from execution.stages.precheck import precheck, reference_price, run_checks
 
 
 def test_all_checks_pass_and_record_the_arrival() -> None:
@@ -184,36 +184,30 @@ def test_risk_spread_and_notional() -> None:
     assert ctx.precheck_failure is None and ctx.qty == 5_706
 
 
-def test_disconnected_broker_reconnects_once_then_fails() -> None:
-    async def body() -> None:
-        broker = ScriptedBroker(connected=False)
-        broker.connect_script.extend([False, True])  # the second attempt would succeed
-        engine = make_engine(broker)
-        result = await engine.execute(intent(10, cid="R"))
-        assert result.final_state == "FAILED"
-        assert result.extra["precheck_failure"] == "broker_disconnected"
-        assert [c.outcome for c in broker.calls_of("connect")] == ["failed"]
-        await engine.close()
-
-    run(body)
+async def test_disconnected_broker_reconnects_once_then_fails() -> None:
+    broker = ScriptedBroker(connected=False)
+    broker.connect_script.extend([False, True])  # the second attempt would succeed
+    engine = make_engine(broker)
+    result = await engine.execute(intent(10, cid="R"))
+    assert result.final_state == "FAILED"
+    assert result.precheck_failure == "broker_disconnected"
+    assert [c.outcome for c in broker.calls_of("connect")] == ["failed"]
+    await engine.close()
 
 
-def test_precheck_timeout_fails_a_reconnect_that_hangs() -> None:
-    async def body() -> None:
-        import asyncio
+async def test_precheck_timeout_fails_a_reconnect_that_hangs() -> None:
+    import asyncio
 
-        broker = ScriptedBroker(connected=False)
-        gate = asyncio.Event()
-        broker.connect_script.append(Hold(gate))
-        engine = make_engine(broker, timeouts={"PRECHECK": 30})
-        execution = engine.submit(intent(10, cid="H"))
-        await until_state(execution, "FAILED")
-        result = await finish(execution)
-        assert [s.state for s in result.path] == ["INIT", "PRECHECK", "FAILED"]
-        assert result.path[-1].event == "timeout"
-        gate.set()
-        await asyncio.sleep(0.005)
-        assert broker.calls_of("send") == []
-        await engine.close()
-
-    run(body)
+    broker = ScriptedBroker(connected=False)
+    gate = asyncio.Event()
+    broker.connect_script.append(Hold(gate))
+    engine = make_engine(broker, timeouts={"PRECHECK": 30})
+    execution = engine.submit(intent(10, cid="H"))
+    await until_state(execution, "FAILED")
+    result = await finish(execution)
+    assert [s.state for s in result.path] == ["INIT", "PRECHECK", "FAILED"]
+    assert result.path[-1].event == "timeout"
+    gate.set()
+    await asyncio.sleep(0.005)
+    assert broker.calls_of("send") == []
+    await engine.close()

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from engine_fixtures import ScriptedBroker, intent, make_context
 
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildStatus, PriceType, Side, SplitStrategy, Urgency
 from execution.stages.precheck import run_checks
 from execution.stages.split import split
+from execution.testing import ScriptedBroker, intent, make_context
 
 
 def _split(ctx: ExecutionContext) -> str:

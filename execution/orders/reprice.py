@@ -1,0 +1,80 @@
+"""Re-pricing child orders: where the next adjust round puts a price, and the modify
+itself (which may answer a new broker order id: a cancel-replace revise)."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from execution.broker import BrokerError
+from execution.context import AdjustOutcome, ExecutionContext
+from execution.contracts import ChildOrder, ChildStatus, Quote, Side
+from execution.orders.fills import register
+from execution.orders.status import move, settle_pending
+from execution.pricing import cap_to_limit, slippage_bps
+from execution.settings import EngineLimits
+from execution.ticks import snap, tick_size
+
+log = logging.getLogger("execution.orders")
+_HUNDRED = Decimal(100)
+_BPS = Decimal(10_000)
+
+
+def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,
+               limit: Decimal | None, limits: EngineLimits) -> tuple[Decimal, AdjustOutcome]:
+    """The next price of one child and how the round went for it: BREACH when the far
+    touch it would chase lies beyond the slippage maximum."""
+    far = quote.touch(side)
+    if slippage_bps(side, far, arrival) > limits.slippage_max_bps:
+        return price, AdjustOutcome.BREACH
+    step = max(price * limits.step_pct / _HUNDRED, tick_size(price))
+    if side is Side.BUY:
+        target = min(snap(price + step, "up"), far,
+                     snap(original * (1 + limits.max_price_move_pct / _HUNDRED), "down"))
+        warn_cap = snap(arrival * (1 + limits.slippage_warning_bps / _BPS), "down")
+        capped = target > warn_cap
+        target = max(min(target, warn_cap), price)
+    else:
+        target = max(snap(price - step, "down"), far,
+                     snap(original * (1 - limits.max_price_move_pct / _HUNDRED), "up"))
+        warn_cap = snap(arrival * (1 - limits.slippage_warning_bps / _BPS), "up")
+        capped = target < warn_cap
+        target = min(max(target, warn_cap), price)
+    target = cap_to_limit(target, side, limit)
+    return target, AdjustOutcome.CAPPED if capped else AdjustOutcome.ADJUSTED
+
+
+def price_at_level(ctx: ExecutionContext, quote: Quote, start: Decimal, rounds: int) -> Decimal:
+    """Where a child starting at ``start`` stands after ``rounds`` adjust rounds on ``quote``:
+    children released late (TWAP/VWAP slices, iceberg refills) join the parent's level."""
+    assert ctx.arrival_price is not None
+    price = start
+    for _ in range(rounds):
+        moved, outcome = next_price(ctx.intent.side, price, start, quote, ctx.arrival_price,
+                                    ctx.intent.limit_price, ctx.limits)
+        if outcome is AdjustOutcome.BREACH or moved == price:
+            break
+        price = moved
+    return price
+
+
+async def reprice_child(ctx: ExecutionContext, child: ChildOrder, price: Decimal) -> None:
+    """Move a live child to ``price``. A revise that answers a new order id is adopted; the
+    old id stays in the books (its late fills still count) until the broker confirms it
+    over. A failed modify leaves the old price (the order may be filled or gone: the
+    poller and settlement ask the broker)."""
+    if ctx.escaping or child.status not in (ChildStatus.ACCEPTED, ChildStatus.PARTIALLY_FILLED):
+        return
+    if not move(child, ChildStatus.PENDING_REPLACE, f"re-price to {price}"):
+        return
+    order_id = child.broker_order_id
+    try:
+        ack = await ctx.services.broker.modify(order_id, price, None)
+    except BrokerError as err:
+        log.info("%s: modify to %s not applied: %s", child.id, price, err)
+    else:
+        if ack.accepted:
+            child.price = price
+            if ack.broker_order_id and ack.broker_order_id != order_id:
+                register(ctx, child, ack.broker_order_id)
+    settle_pending(child, ChildStatus.PENDING_REPLACE, "re-price answered")

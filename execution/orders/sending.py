@@ -1,0 +1,186 @@
+"""Sending child orders: retries, and a send's outcome resolved by asking the broker.
+
+The client order id is the child id, so a resend can never create a second order at a
+broker that keeps client ids; and after any send whose answer was lost (a timeout, a
+disconnect), the order is looked up by client order id (``find_order``) before it is ever
+sent again, for brokers that keep none. A send whose outcome stays unknown leaves the
+child UNKNOWN: listed as unconfirmed, and looked up again until the broker answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+
+from execution.broker import (
+    BrokerDisconnected,
+    BrokerError,
+    OrderRejected,
+    OrderStatus,
+    RejectReason,
+    TransientBrokerError,
+)
+from execution.codes import Code
+from execution.context import ExecutionContext
+from execution.contracts import ChildOrder, ChildStatus
+from execution.orders.confirm import apply_status, reconnect, request_of
+from execution.orders.fills import register
+from execution.orders.reprice import price_at_level
+from execution.orders.status import move, working
+from execution.pricing import cap_to_slippage, entry_price
+
+log = logging.getLogger("execution.orders")
+
+
+async def send_all(ctx: ExecutionContext, children: list[ChildOrder]) -> None:
+    """Send ``children`` concurrently (each an in-flight task: never cancelled)."""
+    if len(children) == 1:
+        await send_child(ctx, children[0])
+    elif children:
+        await asyncio.wait([ctx.spawn(send_child(ctx, child), f"send-{child.sequence}",
+                                      inflight=True) for child in children])
+
+
+async def send_child(ctx: ExecutionContext, child: ChildOrder) -> bool:
+    """Send one child with retries; True when the broker holds it."""
+    if not move(child, ChildStatus.PENDING_SUBMIT, "send"):
+        return False
+    try:
+        return await _send(ctx, child)
+    finally:
+        if child.status is ChildStatus.PENDING_SUBMIT:  # left by an unexpected error
+            move(child, ChildStatus.UNKNOWN, "send ended without an answer")
+
+
+async def _send(ctx: ExecutionContext, child: ChildOrder) -> bool:
+    broker, limits = ctx.services.broker, ctx.limits
+    unknown = False  # did a failed attempt perhaps place the order?
+    for attempt in range(1, limits.send_max_attempts + 1):
+        if unknown:
+            found = await _lookup(ctx, child)
+            if found is not None:
+                return _adopt(ctx, child, found)
+        if ctx.escaping and attempt > 1:
+            break
+        try:
+            ack = await broker.send(request_of(ctx, child))
+        except OrderRejected as reject:
+            rejected(ctx, child, reject)
+            return False
+        except BrokerDisconnected:
+            log.warning("%s: broker disconnected on attempt %d, reconnecting", child.id, attempt)
+            unknown = True
+            await reconnect(broker)
+        except TransientBrokerError as err:
+            log.warning("%s: transient error on attempt %d: %s", child.id, attempt, err)
+            unknown = True
+        else:
+            if ack.accepted:
+                register(ctx, child, ack.broker_order_id)
+                move(child, working(child), "accepted")
+                _counted_send(ctx)
+                return True
+            rejected(ctx, child, OrderRejected(RejectReason.OTHER, ack.reason))
+            return False
+        if attempt < limits.send_max_attempts:
+            await asyncio.sleep(limits.retry_backoff_ms * attempt / 1000)
+    return await _give_up(ctx, child, unknown)
+
+
+async def _lookup(ctx: ExecutionContext, child: ChildOrder) -> OrderStatus | None:
+    """Did an earlier attempt place the order? None when the broker says no, or cannot
+    say now (the caller then treats the outcome as still unknown)."""
+    broker = ctx.services.broker
+    try:
+        return await broker.find_order(request_of(ctx, child))
+    except BrokerDisconnected:
+        await reconnect(broker)
+    except BrokerError as err:
+        log.warning("%s: lookup failed: %s", child.id, err)
+    return None
+
+
+def _adopt(ctx: ExecutionContext, child: ChildOrder, found: OrderStatus) -> bool:
+    log.warning("%s: an earlier send was placed as %s; adopting it", child.id,
+                found.broker_order_id)
+    register(ctx, child, found.broker_order_id)
+    move(child, working(child), "found by client order id")
+    apply_status(ctx, child, found)
+    _counted_send(ctx)
+    return True
+
+
+async def _give_up(ctx: ExecutionContext, child: ChildOrder, unknown: bool) -> bool:
+    """No attempt was answered: ask once more; REJECTED only when the broker confirms it
+    never placed the order, UNKNOWN (unconfirmed) when it cannot say."""
+    if unknown:
+        broker = ctx.services.broker
+        try:
+            found = await broker.find_order(request_of(ctx, child))
+        except BrokerError as err:
+            log.error("%s: send outcome unknown (lookup failed: %s)", child.id, err)
+            move(child, ChildStatus.UNKNOWN, "send outcome unknown")
+            ctx.send_failed += 1
+            return False
+        if found is not None:
+            return _adopt(ctx, child, found)
+    move(child, ChildStatus.REJECTED, "retries exhausted")
+    child.reject_reason = "retries exhausted"
+    ctx.send_failed += 1
+    return False
+
+
+def rejected(ctx: ExecutionContext, child: ChildOrder, reject: OrderRejected) -> None:
+    move(child, ChildStatus.REJECTED, str(reject))
+    child.reject_reason = str(reject)
+    ctx.send_failed += 1
+    if reject.reason is RejectReason.UNKNOWN_SYMBOL:
+        ctx.symbol_unknown = True
+        ctx.note(Code.FS091, symbol=ctx.intent.symbol, child=child.id)
+    elif reject.reason is RejectReason.INSUFFICIENT_BALANCE:
+        ctx.balance_short = True
+        ctx.note(Code.GR061, child=child.id, qty=child.qty)
+
+
+def _counted_send(ctx: ExecutionContext) -> None:
+    ctx.sent_ok += 1
+    if not ctx.counted_trade:
+        ctx.counted_trade = True
+        services = ctx.services
+        services.ledger.count_trade(services.sessions.trading_day(services.now_ns()))
+
+
+def schedule_later(ctx: ExecutionContext, now: int) -> None:
+    """Arm a release timer for every child scheduled after ``now`` (TWAP/VWAP slices)."""
+    for child in ctx.pending_children():
+        if child.after_previous or child.scheduled_ns <= now:
+            continue
+        delay_ms = (child.scheduled_ns - now) / 1e6
+        ctx.after(delay_ms, functools.partial(release, ctx, child))
+
+
+def release(ctx: ExecutionContext, child: ChildOrder) -> None:
+    """Send a child that was held back, priced from the current book at the parent's
+    current adjust level."""
+    if ctx.escaping or child.status is not ChildStatus.PENDING or ctx.run is None or ctx.run.done:
+        return
+    quote = ctx.services.broker.quote(ctx.intent.symbol)
+    start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price)
+    assert ctx.arrival_price is not None
+    start = cap_to_slippage(start, ctx.intent.side, ctx.arrival_price,
+                            ctx.limits.slippage_max_bps)
+    child.original_price = start
+    child.price = price_at_level(ctx, quote, start, ctx.adjust_rounds)
+    ctx.spawn(send_child(ctx, child), f"send-{child.sequence}", inflight=True)
+
+
+def release_next_iceberg(ctx: ExecutionContext, _done: ChildOrder | None = None) -> None:
+    """Iceberg refill: the first held-back child once every earlier child is done."""
+    for child in ctx.children:
+        if not child.status.is_terminal and child.status is not ChildStatus.PENDING:
+            return
+        if child.status is ChildStatus.PENDING:
+            if child.after_previous:
+                release(ctx, child)
+            return
