@@ -39,6 +39,7 @@ test: install
 lint: install
 	$(BIN)/ruff check statecharts execution tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 diagrams: install
 	$(BIN)/scalpchart render --format dot -o diagrams/scalp_execution.dot

@@ -61,7 +61,8 @@ async def test_escape_cancels_live_children_and_drops_pending_ones_without_a_bro
     engine.escape("E", "manual")
     result = await finish(execution)
     assert [c.status for c in result.children] == [ChildStatus.CANCELLED] * 3
-    assert [c.reject_reason for c in result.children[1:]] == ["cancelled before sending: escape: manual"] * 2
+    assert [c.reject_reason for c in result.children[1:]] == [
+        "cancelled before sending: escape: manual"] * 2
     assert [c.key for c in broker.calls_of("cancel")] == [broker.broker_id("E-1")]
     assert result.alerts[-1].details["cancelled"] == "1"
     await asyncio.sleep(0.01)
