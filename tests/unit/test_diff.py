@@ -6,17 +6,26 @@ say; ``changed.yaml`` combines most kinds and is checked against golden outputs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from typing import Any
 
 import pytest
-from conftest import CHARTS, MINIMAL_CHART, PRODUCT_CHART, build_flag_registry, read_limits
+from conftest import (
+    CHARTS,
+    MINIMAL_CHART,
+    PRODUCT_CHART,
+    FlagCtx,
+    build_flag_registry,
+    read_limits,
+)
 from golden import assert_golden
 
 from statecharts.compiler import compile_chart
 from statecharts.diff import ChartDiff, diff_charts, diff_limits, same_behaviour
 from statecharts.diff_report import summary, to_json, to_markdown, to_text
+from statecharts.errors import EventRejected
 from statecharts.limits import Limits
 from statecharts.lint import lint
 from statecharts.loader import load_chart
@@ -29,6 +38,7 @@ from statecharts.render_diff import (
     build_diff_graph,
     render_diff,
 )
+from statecharts.runtime import ChartRun
 from statecharts.spec import ChartSpec, TransitionSpec
 
 DIFF = CHARTS / "diff"
@@ -255,6 +265,55 @@ def test_same_behaviour_sees_through_shadowing() -> None:
                           [_t("B", (), ("a",)), _t("A", ("a",))])
     assert not same_behaviour([a], [])
     assert same_behaviour([_t("X")], [_t("X"), _t("Y")])  # Y is never tried
+
+
+CHECKED, DONE = ("CHECKING", "checked"), ("WORKING", "done")
+VARIANTS = {  # edits, and the cells the compiled charts must disagree on
+    "winner-changing swap": ([(FAILED_BLOCKED + FAILED_SHORT, FAILED_SHORT + FAILED_BLOCKED)],
+                             {CHECKED}),
+    "exclusive swap": ([(TO_WORKING + FAILED_BLOCKED, FAILED_BLOCKED + TO_WORKING)], set()),
+    "removed": ([(FAILED_SHORT, "")], {CHECKED}),
+    "guard changed": ([("target: DONE, guard: filled}", "target: DONE, guard: [filled, short]}")],
+                      {DONE}),
+    "dead added": ([(DONE_ESCAPE, DONE_ESCAPE + "  - {event: done, source: WORKING, "
+                                                "target: FAILED, guard: short}\n")], set()),
+    "live added": ([(DONE_ESCAPE, "  - {event: done, source: WORKING, target: FAILED, "
+                                  "guard: short}\n" + DONE_ESCAPE)], {DONE}),
+}
+
+
+def _outcome(spec: ChartSpec, path: tuple[str, ...], event: str,
+             flags: dict[str, bool]) -> tuple[str, frozenset[str]] | None:
+    """Where the compiled chart goes (and by which guard) for ``event`` under ``flags``."""
+    run = ChartRun(compile_chart(spec, build_flag_registry(spec, f"o-{spec.digest}")), spec,
+                   FlagCtx())
+    for step in path:
+        run.dispatch(step)
+    run.ctx.flags = flags
+    try:
+        run.dispatch(event)
+    except EventRejected:
+        return None
+    step = run.trace[-1]
+    return step.state, frozenset(step.guard.split(" and ")) if step.guard else frozenset()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_behaviour_verdict_agrees_with_the_compiled_chart(variant: str) -> None:
+    """Run both compiled charts under every guard combination: a cell differs in the
+    diff's matrix exactly when some combination ends elsewhere (or by another guard)."""
+    edits, expected = VARIANTS[variant]
+    new = edited(*edits)
+    reported = {(c.state, c.event) for c in diff_charts(BASE, new).matrix}
+    assert reported == expected
+    for (state, event), path in ((CHECKED, ("go",)), (DONE, ("go", "checked"))):
+        names = sorted({g for spec in (BASE, new) for t in spec.transitions
+                        if (t.source, t.event) == (state, event) for g in (*t.guards, *t.unless)})
+        differs = any(
+            _outcome(BASE, path, event, flags) != _outcome(new, path, event, flags)
+            for bits in itertools.product((False, True), repeat=len(names))
+            for flags in [dict(zip(names, bits, strict=True))])
+        assert differs == ((state, event) in reported), (state, event)
 
 
 def test_the_matrix_from_the_spec_equals_the_compiled_one() -> None:
