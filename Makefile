@@ -5,6 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out
+REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint diagrams bench simulate graphviz install clean
@@ -44,6 +45,9 @@ lint: install
 diagrams: install
 	$(BIN)/scalpchart render --format dot -o diagrams/scalp_execution.dot
 	$(BIN)/scalpchart render --format svg -o diagrams/scalp_execution.svg
+	$(BIN)/scalpchart diff $(REVIEW)/before.yaml $(REVIEW)/after.yaml \
+	  --limits-old $(REVIEW)/limits-before.yaml --limits-new $(REVIEW)/limits-after.yaml \
+	  --render svg -o diagrams/review-example.svg >/dev/null || [ $$? = 1 ]
 
 bench: install
 	$(BIN)/scalpchart bench

@@ -13,7 +13,7 @@ from typing import Any
 
 from statemachine import StateChart
 
-from statecharts.spec import ERROR_EVENT, ChartSpec
+from statecharts.spec import ERROR_EVENT, ChartSpec, TransitionSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +84,31 @@ def build_matrix(chart: type[StateChart[Any]], spec: ChartSpec) -> Matrix:
                     Cell(transition.target.id, _guard_label(transition)))
         cells[name] = {event: tuple(row[event]) for event in row}
     return Matrix(spec.state_names, events, cells)
+
+
+def spec_cells(spec: ChartSpec) -> dict[str, dict[str, tuple[TransitionSpec, ...]]]:
+    """The same cells as :func:`build_matrix`, read from the spec alone (no registry needed).
+
+    Each (state, event) holds its transitions in precedence order; the error event holds
+    the state's error route (what the compiler adds). A test checks both agree.
+    """
+    events = (*spec.events, ERROR_EVENT)
+    rows: dict[str, dict[str, list[TransitionSpec]]] = {
+        name: {event: [] for event in events} for name in spec.state_names}
+    for t in spec.transitions:
+        rows[t.source][t.event].append(t)
+    for state in spec.states:
+        route = spec.error_route(state.name)
+        if route is not None:
+            origin = f"states.{state.name}.on_error" if state.on_error else "errors"
+            rows[state.name][ERROR_EVENT].append(
+                TransitionSpec(ERROR_EVENT, state.name, route, origin=origin))
+    return {name: {event: tuple(ts) for event, ts in row.items()} for name, row in rows.items()}
+
+
+def matrix_from_spec(spec: ChartSpec) -> Matrix:
+    """The transition matrix of ``spec`` without compiling it."""
+    cells = {name: {event: tuple(Cell(t.target, t.label or None) for t in ts)
+                    for event, ts in row.items()}
+             for name, row in spec_cells(spec).items()}
+    return Matrix(spec.state_names, (*spec.events, ERROR_EVENT), cells)

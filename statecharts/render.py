@@ -31,7 +31,8 @@ class TraceStep:
     guard: str = ""  # the guard label of the transition taken ("" when unguarded)
 
 
-def _label(spec: ChartSpec, t: TransitionSpec) -> str:
+def edge_label(spec: ChartSpec, t: TransitionSpec) -> str:
+    """The event, and the guard expression with its codes when guarded."""
     if not t.guarded:
         return t.event
     codes = spec.codes_of(t)
@@ -49,24 +50,29 @@ def _taken(trace: Sequence[TraceStep]) -> dict[Key, list[int]]:
     return taken
 
 
+def new_graph(name: str, title: str, comment: str) -> graphviz.Digraph:
+    """An empty chart drawing with the house style."""
+    return graphviz.Digraph(name, graph_attr={
+        "rankdir": "TB", "compound": "true", "fontname": "Helvetica", "nodesep": "0.5",
+        "label": title, "labelloc": "t", "comment": comment,
+    }, node_attr={"fontname": "Helvetica", "shape": "box", "style": "rounded"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+
+
 def build_graph(spec: ChartSpec, trace: Sequence[TraceStep] = ()) -> graphviz.Digraph:
     visited = {step.state for step in trace}
     taken = _taken(trace)
-    graph = graphviz.Digraph(spec.id, graph_attr={
-        "rankdir": "TB", "compound": "true", "fontname": "Helvetica", "nodesep": "0.5",
-        "label": f"{spec.id} v{spec.version}", "labelloc": "t",
-        "comment": f"rendered from {spec.id} sha256:{spec.digest[:16]}",
-    }, node_attr={"fontname": "Helvetica", "shape": "box", "style": "rounded"},
-        edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    graph = new_graph(spec.id, f"{spec.id} v{spec.version}",
+                      f"rendered from {spec.id} {digest_mark(spec)}")
     working = [s for s in spec.states if not s.final and s.name != spec.escape_target]
     with graph.subgraph(name="cluster_working") as cluster:
         cluster.attr(label="working states", style="dashed", color="#868e96")
         for state in working:
-            cluster.node(state.name, **_node_attrs(state.name, state.entry, False, visited))
+            cluster.node(state.name, **node_attrs(state.name, state.entry, False, visited))
     for state in spec.states:
         if state in working:
             continue
-        graph.node(state.name, **_node_attrs(state.name, state.entry, state.final, visited))
+        graph.node(state.name, **node_attrs(state.name, state.entry, state.final, visited))
     escape_edges_drawn = False
     for t in spec.transitions:
         key = (t.source, t.event, t.target, t.label)
@@ -79,7 +85,7 @@ def build_graph(spec: ChartSpec, trace: Sequence[TraceStep] = ()) -> graphviz.Di
                            style="bold")
                 escape_edges_drawn = True
             continue
-        attrs = {"label": _label(spec, t)}
+        attrs = {"label": edge_label(spec, t)}
         if t.event == spec.timeout_event:
             attrs["style"] = "dashed"
         if key in taken:
@@ -94,8 +100,8 @@ def build_graph(spec: ChartSpec, trace: Sequence[TraceStep] = ()) -> graphviz.Di
     return graph
 
 
-def _node_attrs(name: str, entry: str | None, final: bool,
-                visited: set[str]) -> dict[str, str]:
+def node_attrs(name: str, entry: str | None, final: bool,
+               visited: set[str]) -> dict[str, str]:
     attrs = {"label": f"{name}\n({entry})" if entry else name}
     fills = []
     if final:
@@ -128,3 +134,23 @@ def render(spec: ChartSpec, fmt: str = "dot", trace: Sequence[TraceStep] = ()) -
     if fmt not in ("svg", "png"):
         raise ValueError(f"unknown format {fmt!r}: use dot, svg or png")
     return bytes(graph.pipe(format=fmt))
+
+
+def digest_mark(spec: ChartSpec) -> str:
+    """What every drawing of ``spec`` carries (in the DOT ``comment``, hence in SVG too)."""
+    return f"sha256:{spec.digest[:16]}"
+
+
+def staleness(spec: ChartSpec, suffix: str, committed: bytes) -> str | None:
+    """Why a committed drawing of ``spec`` is out of date, or None when it is current.
+
+    DOT (``.dot``, ``.gv``) must equal a fresh render byte for byte; SVG (whose bytes
+    depend on the Graphviz version) must carry the chart's digest mark.
+    """
+    if suffix in (".dot", ".gv"):
+        return None if committed == render(spec, "dot") else "differs from a fresh render"
+    if suffix == ".svg":
+        if digest_mark(spec).encode() in committed:
+            return None
+        return "was rendered from another version of the chart"
+    raise ValueError(f"cannot check {suffix or 'a file without suffix'!r}: use .dot or .svg")

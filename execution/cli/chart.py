@@ -16,7 +16,7 @@ from statecharts.errors import ChartInvalid, Problem
 from statecharts.lint import lint
 from statecharts.loader import load_chart
 from statecharts.matrix import build_matrix
-from statecharts.render import TraceStep, render
+from statecharts.render import TraceStep, render, staleness
 from statecharts.spec import ChartSpec
 
 
@@ -28,35 +28,40 @@ def _read_spec(path: Path | None) -> ChartSpec:
         raise UsageError(f"{chart}: cannot read: {err.strerror or err}") from err
 
 
-def _problems(args: argparse.Namespace) -> list[Problem]:
+def _limit_problems(limits: Path | None) -> tuple[list[str] | None, list[Problem]]:
     from execution.settings import read_limits
 
-    problems: list[Problem] = []
-    limit_keys = None
-    if args.limits is not None:
-        try:
-            limit_keys = list(read_limits(args.limits).keys())
-        except ChartInvalid as err:
-            problems.extend(err.problems)
-        except OSError as err:
-            raise UsageError(f"{args.limits}: cannot read: {err.strerror or err}") from err
+    if limits is None:
+        return None, []
     try:
-        spec = _read_spec(args.chart)
+        return list(read_limits(limits).keys()), []
     except ChartInvalid as err:
-        return problems + err.problems
-    problems += lint(spec, guards=REGISTRY.guards, handlers=REGISTRY.handlers, limits=limit_keys)
-    return problems
+        return None, err.problems
+    except OSError as err:
+        raise UsageError(f"{limits}: cannot read: {err.strerror or err}") from err
+
+
+def _chart_problems(chart: Path | None, limit_keys: list[str] | None) -> list[Problem]:
+    try:
+        spec = _read_spec(chart)
+    except ChartInvalid as err:
+        return err.problems
+    return lint(spec, guards=REGISTRY.guards, handlers=REGISTRY.handlers, limits=limit_keys)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    problems = _problems(args)
+    limit_keys, problems = _limit_problems(args.limits)
+    charts = args.charts or [None]
+    for chart in charts:
+        found = _chart_problems(chart, limit_keys)
+        problems += found
+        if not found and args.format == "text":
+            print(f"{chart or paths.default_chart()}: ok")
     if args.format == "json":
         print(json.dumps([p.to_json() for p in problems], indent=2))
     else:
         for problem in problems:
             print(problem)
-        if not problems:
-            print(f"{args.chart or paths.default_chart()}: ok")
     return EXIT_FINDINGS if problems else EXIT_OK
 
 
@@ -97,8 +102,34 @@ def read_trace(path: Path) -> list[TraceStep]:
     return out
 
 
+def check_drawings(spec: ChartSpec, files: list[Path]) -> int:
+    """``render --check``: exit 1 when a committed drawing no longer matches the chart."""
+    stale = 0
+    for path in files:
+        try:
+            reason = staleness(spec, path.suffix.lower(), path.read_bytes())
+        except FileNotFoundError:
+            reason = "missing"
+        except OSError as err:
+            raise UsageError(f"{path}: cannot read: {err.strerror or err}") from err
+        except ValueError as err:
+            raise UsageError(f"{path}: {err}") from err
+        if reason is None:
+            print(f"{path}: up to date")
+            continue
+        stale += 1
+        fmt = "svg" if path.suffix.lower() == ".svg" else "dot"
+        print(f"{path}: stale ({reason}); re-render it: "
+              f"scalpchart render {spec.file} --format {fmt} -o {path}")
+    return EXIT_FINDINGS if stale else EXIT_OK
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     spec = _read_spec(args.chart)
+    if args.check:
+        if args.trace or args.output:
+            raise UsageError("--check compares committed files: no --trace or -o with it")
+        return check_drawings(spec, args.check)
     trace = read_trace(args.trace) if args.trace else []
     data = render(spec, args.format, trace)
     if args.output:
@@ -112,8 +143,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def add_chart_parsers(sub: Any) -> None:
-    p = sub.add_parser("validate", help="schema-check and lint a chart (and a limits file)")
-    chart_arg(p)
+    p = sub.add_parser("validate", help="schema-check and lint charts (and a limits file)")
+    p.add_argument("charts", nargs="*", type=Path, metavar="chart",
+                   help="chart YAML files (default: config/scalp_execution.yaml)")
     p.add_argument("--limits", type=Path, help="also validate this limits YAML")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
@@ -128,4 +160,6 @@ def add_chart_parsers(sub: Any) -> None:
     p.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
     p.add_argument("-o", "--output", type=Path)
     p.add_argument("--trace", type=Path, help="a run's JSON (scalpchart run --trace-out)")
+    p.add_argument("--check", nargs="+", type=Path, metavar="FILE",
+                   help="exit 1 when these committed drawings (.dot, .svg) are stale")
     p.set_defaults(func=cmd_render)

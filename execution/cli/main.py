@@ -1,4 +1,4 @@
-"""``scalpchart``: validate, matrix, render, run (and simulate, bench).
+"""``scalpchart``: validate, matrix, render, diff, run (and simulate, bench).
 
 Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
 or unreadable input.
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from execution.cli.bench import add_bench_parser
 from execution.cli.chart import add_chart_parsers
 from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, UsageError
+from execution.cli.diff import add_diff_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
 from statecharts.errors import ChartInvalid
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scalpchart", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_chart_parsers(sub)
+    add_diff_parser(sub)
     add_run_parser(sub)
     add_bench_parser(sub)
     add_simulate_parser(sub)

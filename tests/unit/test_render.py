@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from statecharts.loader import load_chart
-from statecharts.render import TraceStep, build_graph, render
+from statecharts.render import TraceStep, build_graph, render, staleness
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "config" / "scalp_execution.yaml"
@@ -27,11 +27,15 @@ def test_dot_is_byte_stable(spec) -> None:  # type: ignore[no-untyped-def]
 def test_committed_dot_matches_the_chart(spec) -> None:  # type: ignore[no-untyped-def]
     committed = (DIAGRAMS / "scalp_execution.dot").read_bytes()
     assert committed == render(spec, "dot"), "diagrams/ is stale: run `make diagrams`"
+    assert staleness(spec, ".dot", committed) is None  # what `render --check` uses
+    assert staleness(spec, ".dot", committed + b" ") == "differs from a fresh render"
 
 
 def test_committed_svg_was_rendered_from_this_chart(spec) -> None:  # type: ignore[no-untyped-def]
     svg = (DIAGRAMS / "scalp_execution.svg").read_text(encoding="utf-8")
     assert f"sha256:{spec.digest[:16]}" in svg, "diagrams/ is stale: run `make diagrams`"
+    assert staleness(spec, ".svg", svg.encode()) is None
+    assert staleness(spec, ".svg", svg.replace(spec.digest[:16], "0" * 16).encode())
     for state in spec.state_names:
         assert f">{state}</text>" in svg
 
