@@ -72,6 +72,11 @@ def balance_short(ctx: ExecutionContext) -> bool:
     return ctx.balance_short
 
 
+@guard("nothing_filled")
+def nothing_filled(ctx: ExecutionContext) -> bool:
+    return ctx.fills.filled_qty == 0
+
+
 @guard("rounds_left")
 def rounds_left(ctx: ExecutionContext) -> bool:
     return ctx.adjust_rounds < ctx.limits.max_rounds

@@ -39,7 +39,7 @@ async def cancel_child(ctx: ExecutionContext, child: ChildOrder, deadline: float
             async with asyncio.timeout_at(max(deadline, loop.time())):
                 if child.status.is_live:
                     await _cancel_once(ctx, child)
-                if child.status is not ChildStatus.PENDING_SUBMIT and await confirm(ctx, child):
+                if await confirm(ctx, child):  # (a send in flight: is it placed yet?)
                     return True
         except BrokerDisconnected:
             log.warning("%s: disconnected while cancelling; reconnecting", child.id)

@@ -67,7 +67,8 @@ async def confirm(ctx: ExecutionContext, child: ChildOrder) -> bool:
     if not child.order_ids:
         found = await broker.find_order(request_of(ctx, child))
         if found is None:
-            if child.status in (ChildStatus.UNKNOWN, ChildStatus.PENDING_SUBMIT):
+            # Only once no send is in flight: one still on its way may yet be placed.
+            if child.status is ChildStatus.UNKNOWN:
                 move(child, ChildStatus.CANCELLED, "the broker never placed it")
                 child.reject_reason = "never placed (confirmed by the broker)"
             return child.status.is_terminal

@@ -78,7 +78,8 @@ async def _send(ctx: ExecutionContext, child: ChildOrder) -> bool:
         else:
             if ack.accepted:
                 register(ctx, child, ack.broker_order_id)
-                move(child, working(child), "accepted")
+                if child.status in (ChildStatus.PENDING_SUBMIT, ChildStatus.UNKNOWN):
+                    move(child, working(child), "accepted")  # (unless settlement got there)
                 _counted_send(ctx)
                 return True
             rejected(ctx, child, OrderRejected(RejectReason.OTHER, ack.reason))

@@ -38,8 +38,8 @@ async def settle(ctx: ExecutionContext, timeout_s: float) -> None:
     with the broker; what the broker has not confirmed by ``timeout_s`` is unconfirmed."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    if ctx.inflight:
-        await asyncio.wait(set(ctx.inflight), timeout=max(deadline - loop.time(), 0.0))
+    if ctx.inflight:  # half the time for sends and revises to answer; then ask the broker
+        await asyncio.wait(set(ctx.inflight), timeout=timeout_s / 2)
     run = ctx.run
     close_unsent(ctx, f"execution ended in {run.state if run else '?'}")
     open_orders = [c for c in _orders(ctx) if not c.status.is_terminal]

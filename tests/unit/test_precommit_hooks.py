@@ -58,7 +58,7 @@ def test_diagrams_hook_fails_when_the_chart_changed(monkeypatch: pytest.MonkeyPa
                                                    capsys: pytest.CaptureFixture[str],
                                                    tmp_path: Path) -> None:
     text = PRODUCT_CHART.read_text(encoding="utf-8").replace(
-        "  - {event: filled, source: MONITORING, target: COMPLETE}\n", "")
+        "  - {event: filled, source: MONITORING, target: COMPLETE, unless: nothing_filled}\n", "")
     monkeypatch.chdir(_tree(tmp_path, text))
     assert main(_hook_argv(hooks()["scalpchart-diagrams"], [])) == 1
     out = capsys.readouterr().out
