@@ -74,4 +74,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for path in write_plots(report.outcomes, report.data, args.out):
             print(f"wrote {path}", file=sys.stderr)
     sys.stdout.write(payload if args.format == "json" else text)
+    from execution.simulate.metrics import reconciliation_clean
+
+    engine = report.data["reconciliation"]["engine"]
+    if not reconciliation_clean(engine):
+        print("scalpchart simulate: the engine's fills or orders do not reconcile with the "
+              "exchange (see reconciliation)", file=sys.stderr)
+        return 1
     return 0

@@ -62,6 +62,9 @@ class FillDelivery:
     def schedule(self, event: FillEvent, age_s: float = 0.0) -> None:
         """Push ``event`` a latency after it happened, ``age_s`` seconds ago."""
         delay = self._latency.sample(self._rng) / 1000
+        rate = self._faults.lost_push_rate
+        if rate > 0 and self._rng.random() < rate:
+            return  # never pushed: polling or an order-status query finds it
         if self._faults.reorder_fills:
             delay += self._rng.uniform(0.0, REORDER_WINDOW_S)
         delays = [delay]

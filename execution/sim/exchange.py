@@ -24,6 +24,7 @@ from execution.broker import (
     OrderState,
     OrderStatus,
     RejectReason,
+    TransientBrokerError,
     UnknownOrder,
 )
 from execution.brokers.table import OrderRecord, OrderTable
@@ -216,6 +217,7 @@ class SimulatedExchange:
         if len(self.accepted) in self._drop_after:
             self._connected = False
             raise BrokerDisconnected(f"connection dropped after accepting {broker_id}")
+        self._maybe_lose_answer(f"send {broker_id}")
         return ack
 
     async def modify(
@@ -252,11 +254,16 @@ class SimulatedExchange:
             book.reduce(broker_order_id, new_qty - order.filled)  # keeps queue priority
             order.qty = new_qty
             reason = ""
+        elif self.config.faults.replace_on_modify:  # cancel-replace: a new order id
+            book.remove(broker_order_id)
+            order = self._table.replace(order, price, new_qty - order.filled)
+            reason = self._execute(order, now)
         else:
             book.remove(broker_order_id)  # re-priced: back of the queue, may trade now
             order.qty, order.price = new_qty, price
             reason = self._execute(order, now)
-        return OrderAck(order.request.client_order_id, broker_order_id, True, now, reason)
+        self._maybe_lose_answer(f"modify {broker_order_id}")
+        return OrderAck(order.request.client_order_id, order.broker_id, True, now, reason)
 
     async def cancel(self, broker_order_id: str) -> bool:
         self._require_connected()
@@ -268,6 +275,7 @@ class SimulatedExchange:
             return False
         self._books[order.request.symbol].remove(broker_order_id)
         order.close(OrderState.CANCELLED)
+        self._maybe_lose_answer(f"cancel {broker_order_id}")
         return True
 
     async def open_orders(self) -> list[str]:
@@ -377,6 +385,12 @@ class SimulatedExchange:
         if order is None:
             raise UnknownOrder(broker_order_id)
         return order
+
+    def _maybe_lose_answer(self, what: str) -> None:
+        """The lost-answer fault: the exchange has acted, the reply never arrives."""
+        rate = self.config.faults.lost_answer_rate
+        if rate > 0 and self._fault_rng.random() < rate:
+            raise TransientBrokerError(f"answer lost: {what} was carried out")
 
     def _require_connected(self) -> None:
         if not self._link_up():

@@ -26,7 +26,13 @@ class FaultConfig:
       session comes back by itself at the end of the window (as a broker SDK
       that reconnects does); without, it stays down until ``connect()``;
     - ``slow_ack_rate`` / ``slow_ack_ms``: that share of new orders waits
-      ``slow_ack_ms`` more before it reaches the market (and is acknowledged).
+      ``slow_ack_ms`` more before it reaches the market (and is acknowledged);
+    - ``replace_on_modify``: a re-price is a cancel-replace that answers a new order
+      id (KRX brokers' revise); the old id ends REPLACED;
+    - ``lost_answer_rate``: that share of sends, modifies and cancels is carried out
+      at the exchange but the answer is lost (TransientBrokerError);
+    - ``lost_push_rate``: that share of fill pushes never arrives (only polling or an
+      order-status query finds those fills).
     """
 
     reject_rate: float = 0.0
@@ -38,9 +44,13 @@ class FaultConfig:
     auto_reconnect: bool = True
     slow_ack_rate: float = 0.0
     slow_ack_ms: float = 0.0
+    replace_on_modify: bool = False
+    lost_answer_rate: float = 0.0
+    lost_push_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("reject_rate", "duplicate_fill_rate", "slow_ack_rate"):
+        for name in ("reject_rate", "duplicate_fill_rate", "slow_ack_rate", "lost_answer_rate",
+                     "lost_push_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {value}")
@@ -105,6 +115,9 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "latency": ("extra_latency_ms", _millis),
     "dup": ("duplicate_fill_rate", _rate),
     "reorder": ("reorder_fills", _flag),
+    "replace": ("replace_on_modify", _flag),
+    "lost_answer": ("lost_answer_rate", _rate),
+    "lost_push": ("lost_push_rate", _rate),
 }
 _ALIASES = {
     "reject_rate": "reject",
@@ -113,6 +126,9 @@ _ALIASES = {
     "duplicate": "dup",
     "duplicate_fill_rate": "dup",
     "reorder_fills": "reorder",
+    "replace_on_modify": "replace",
+    "lost_answer_rate": "lost_answer",
+    "lost_push_rate": "lost_push",
 }
 
 

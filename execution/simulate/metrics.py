@@ -158,4 +158,12 @@ def reconciliation(outcomes: Sequence[Outcome]) -> dict[str, object]:
         "position_mismatches": [o.index for o in position_off],
         "late_fill_qty": sum(o.late_fill_qty for o in outcomes),
         "overfilled_intents": [o.index for o in outcomes if o.exchange_filled_qty > o.qty],
+        "open_orders_left": [o.index for o in outcomes if o.open_orders_left],
     }
+
+
+def reconciliation_clean(section: dict[str, object]) -> bool:
+    """Every fill counted once and no order left live unreported: the order-truth
+    invariant, as the report can see it."""
+    return not any(section[key] for key in ("mismatched_intents", "position_mismatches",
+                                            "overfilled_intents", "open_orders_left"))

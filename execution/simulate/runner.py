@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from execution.broker import BrokerError, OrderRejected
+from execution.broker import BrokerError, OrderRejected, OrderState
 from execution.contracts import FillEvent, OrderRequest, PriceType
 from execution.sim.exchange import SimulatedExchange
 from execution.sim.vclock import ClockKind, run_on
@@ -49,8 +49,12 @@ async def run_engine(setup: IntentSetup) -> Outcome:
         # Let late pushes and cancels land, to see what the exchange did after the result.
         await asyncio.sleep(_SETTLE_S)
     await engine.close()
-    fills = [f for f in result.fills if f.side is setup.intent.side]
+    counted = result.fills + [a.fill for a in execution.amendments]  # late fills amend
+    fills = [f for f in counted if f.side is setup.intent.side]
     out = obs.finish(exchange, setup, "engine", fills, result.final_state)
+    unconfirmed = set(result.unconfirmed)
+    out.open_orders_left = sum(1 for o in exchange.records() if o.state is OrderState.LIVE
+                               and o.broker_order_id not in unconfirmed)
     out.end_ns = done_ns
     out.codes = result.codes()
     out.adjust_rounds = result.adjust_rounds

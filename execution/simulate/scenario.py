@@ -192,6 +192,9 @@ def _faults(body: dict[str, Any]) -> tuple[FaultConfig, DisconnectSpec | None]:
         slow_ack_rate=float(slow["rate"]),
         slow_ack_ms=float(slow["extra_ms"]),
         disconnect_windows=tuple((float(a), float(b)) for a, b in body.get("windows", [])),
+        replace_on_modify=bool(body.get("replace_on_modify", False)),
+        lost_answer_rate=float(body.get("lost_answer_rate", 0.0)),
+        lost_push_rate=float(body.get("lost_push_rate", 0.0)),
     )
     d = body.get("disconnect")
     disconnect = None if d is None else DisconnectSpec(
