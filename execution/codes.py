@@ -28,6 +28,8 @@ class Code(Enum):
     GR062 = ("daily trade limit reached", "block further trades")
     GR063 = ("slippage warning", "limit the price adjustment")
     GR064 = ("fill delay", "warning")
+    GR065 = ("self-trade prevented",
+             "refuse the new intent, or cancel the resting one first (limits' policy)")
 
     def __init__(self, condition: str, action: str) -> None:
         self.condition = condition

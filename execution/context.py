@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -36,6 +35,7 @@ from execution.contracts import (
 )
 from execution.fillbook import FillBook
 from execution.market_session import KrxSessions
+from execution.risk import RiskBook
 from execution.safety import SafetyState
 from execution.settings import EngineLimits
 from execution.split import SplitPlan
@@ -59,6 +59,7 @@ class PrecheckFailure(Enum):
     DAILY_LIMIT = "daily_limit"
     SPREAD_TOO_WIDE = "spread_too_wide"
     NOTIONAL_TOO_LARGE = "notional_too_large"
+    SELF_TRADE = "self_trade"
     UNKNOWN_SYMBOL = "unknown_symbol"
 
 
@@ -89,6 +90,7 @@ class ExecutionContext:
     sent_ok: int = 0
     send_failed: int = 0
     balance_short: bool = False
+    first_wave_sent: bool = False  # the send stage reported; later slices go on their own
     adjust_rounds: int = 0
     adjust_outcome: AdjustOutcome = AdjustOutcome.NONE
     escape_reason: str = ""
@@ -115,6 +117,10 @@ class ExecutionContext:
     settled: bool = False  # the result went out: later fills are amendments
     version: int = 1
     amendments: list[Amendment] = field(default_factory=list)
+    resting_to_cancel: list[str] = field(default_factory=list)  # self-trade: cancel_resting
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set once settled
+    delay_flagged: set[str] = field(default_factory=set)  # children warned of (GR064)
+    delay_pending: list[str] = field(default_factory=list)  # to be warned by a transition
 
     def __post_init__(self) -> None:
         self.limits = self.services.limits
@@ -235,21 +241,6 @@ class ExecutionContext:
             self.fail(exc)
 
 
-@dataclass(slots=True)
-class TradeLedger:
-    """What PreCheck needs across executions: trades per KRX day, live intents, positions."""
-
-    trades_per_day: Counter[date] = field(default_factory=Counter)
-    live: Counter[tuple[str, Side]] = field(default_factory=Counter)
-    positions: Counter[str] = field(default_factory=Counter)
-
-    def count_trade(self, day: date) -> None:
-        self.trades_per_day[day] += 1
-
-    def apply_fill(self, symbol: str, side: Side, qty: int) -> None:
-        self.positions[symbol] += side.sign * qty
-
-
 class OrderIndex:
     """Broker order id -> the execution and child that own it, for every order the engine
     has placed and not forgotten; fills of ids not registered yet wait as orphans (a fill
@@ -306,19 +297,33 @@ class Services:
     sessions: KrxSessions
     bus: EventBus
     profile: VolumeProfile
-    ledger: TradeLedger = field(default_factory=TradeLedger)
+    ledger: RiskBook = field(default_factory=RiskBook)
     safety_state: SafetyState = SafetyState.NORMAL
     capital_krw: Decimal | None = None
     position_listeners: list[PositionListener] = field(default_factory=list)
     amendment_listeners: list[AmendmentListener] = field(default_factory=list)
     index: OrderIndex = field(default_factory=OrderIndex)
+    live: dict[str, ExecutionContext] = field(default_factory=dict)  # by execution id
+    escape: Callable[[str, str], bool] | None = None  # the engine's escape(id, reason)
 
     def now_ns(self) -> int:
         return self.broker.now_ns()
 
+    def live_opposite(self, symbol: str, side: Side) -> list[str]:
+        """Live executions on the other side of ``symbol`` (self-trade candidates)."""
+        return [c.id for c in self.live.values()
+                if c.intent.symbol == symbol and c.intent.side is side.opposite]
+
     def available_capital(self) -> Decimal | None:
-        """The smaller of the engine's capital budget and the broker's available cash."""
+        """The smaller of the engine's capital budget (less what fills spent) and the
+        broker's available cash, each less what live executions have claimed and the
+        budget does not already reflect. None when neither is known."""
+        ledger = self.ledger
+        budgets: list[Decimal] = []
+        if self.capital_krw is not None:
+            budgets.append(self.capital_krw - ledger.spent_krw - ledger.capital_claimed())
         broker_cash = getattr(self.broker, "available_cash", None)
         cash = broker_cash() if callable(broker_cash) else None
-        budgets = [b for b in (self.capital_krw, cash) if b is not None]
+        if cash is not None:
+            budgets.append(cash - ledger.capital_claimed_beyond_broker())
         return min(budgets) if budgets else None

@@ -127,6 +127,7 @@ class ChildOrder:
     reject_reason: str = ""
     after_previous: bool = False  # ICEBERG refill: released when the previous child is done
     original_price: Decimal | None = None  # before any adjustment
+    live_since_ns: int = 0  # exchange time the broker accepted it (GR064 counts from here)
 
     @property
     def broker_order_id(self) -> str:

@@ -114,6 +114,7 @@ class Engine:
         self.poller = FillPoller(self.services, lambda: self._live, self._unconfirmed)
         self._poll_task: asyncio.Task[None] | None = None
         self._settling: set[asyncio.Task[None]] = set()
+        self.services.escape = self.escape
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, *, freeze_gc: bool = False) -> None:
@@ -190,6 +191,7 @@ class Engine:
         ctx.run = run
         execution = Execution(ctx, run, loop.create_future())
         self.executions[execution_id] = execution
+        self.services.live[execution_id] = ctx
         self.services.ledger.live[(intent.symbol, intent.side)] += 1
         self._live += 1
         run.dispatch("start")
@@ -271,6 +273,7 @@ class Engine:
         ctx: ExecutionContext = run.ctx
         run.cancel_timers()
         self.services.ledger.live[(ctx.intent.symbol, ctx.intent.side)] -= 1
+        self.services.live.pop(ctx.id, None)
         self._live -= 1
         if needs_broker(ctx):
             task = asyncio.get_running_loop().create_task(self._settle(ctx),
@@ -296,7 +299,9 @@ class Engine:
                 ctx.run.note_error(ctx.run.state, exc)
         if ctx.unconfirmed:
             self._unconfirmed[ctx.id] = ctx
+        self.services.ledger.release(ctx.id)  # fills stay; the unused claim goes
         ctx.settled = True
+        ctx.done.set()
         execution = self.executions.get(ctx.id)
         if execution is not None and not execution.result.done():
             execution.result.set_result(build_result(ctx))

@@ -42,6 +42,11 @@ def no_capital(ctx: ExecutionContext) -> bool:
     return _failed(ctx, PrecheckFailure.NO_CAPITAL)
 
 
+@guard("self_trade_refused")
+def self_trade_refused(ctx: ExecutionContext) -> bool:
+    return _failed(ctx, PrecheckFailure.SELF_TRADE)
+
+
 @guard("precheck_blocked")
 def precheck_blocked(ctx: ExecutionContext) -> bool:
     return ctx.precheck_failure is not None
@@ -84,9 +89,8 @@ def rounds_left(ctx: ExecutionContext) -> bool:
 
 @guard("fill_delayed")
 def fill_delayed(ctx: ExecutionContext) -> bool:
-    since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
-    waited_ms = (ctx.services.now_ns() - since) / 1e6
-    return waited_ms > ctx.limits.fill_delay_warning_ms
+    """Children waited past the fill-delay warning for their first fill, not yet warned."""
+    return bool(ctx.delay_pending)
 
 
 @guard("fill_timeout_partial")

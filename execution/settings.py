@@ -29,6 +29,7 @@ class EngineLimits:
     split: SplitParams = field(default_factory=SplitParams)
     send_max_attempts: int = 3
     retry_backoff_ms: float = 100
+    retry_backoff: str = "fixed"  # or "exponential": the wait before retry n is ms x 2^(n-1)
     fill_poll_interval_ms: float = 100
     adjust_interval_ms: float = 1000
     fill_delay_warning_ms: float = 5000
@@ -44,6 +45,8 @@ class EngineLimits:
     liquidate_on_escape: bool = False
     cancel_confirm_timeout_ms: float = 2000
     p0_queue_capacity: int = 100
+    fee_bps: Decimal = Decimal("1.5")  # commission estimate in capital claims
+    self_trade_policy: str = "refuse"  # or "cancel_resting" (GR065)
     raw: Limits | None = field(default=None, compare=False, repr=False)
 
     def with_(self, **changes: Any) -> EngineLimits:
@@ -57,6 +60,12 @@ class EngineLimits:
         scheduled = (first + max(span, 0.0)) / 100 * fill_timeout_ms
         return max(scheduled, round_number * self.adjust_interval_ms)
 
+    def retry_wait_ms(self, attempt: int) -> float:
+        """The wait after failed attempt ``attempt`` (1-based), per the backoff policy."""
+        if self.retry_backoff == "exponential":
+            return float(self.retry_backoff_ms * 2 ** (attempt - 1))
+        return self.retry_backoff_ms
+
     def stage_timeouts_ms(self, spec: ChartSpec) -> dict[str, float]:
         """State -> timeout in ms, resolved from the limit keys the chart names."""
         if self.raw is None:
@@ -66,6 +75,11 @@ class EngineLimits:
 
 def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def _optional(limits: Limits, key: str, default: Any) -> Any:
+    """A key the limits file may leave out (added after version 1 files were written)."""
+    return limits.get(key) if key in set(limits.keys()) else default
 
 
 def _per_urgency(section: Mapping[str, Any]) -> dict[Urgency, float]:
@@ -83,6 +97,7 @@ def from_limits(limits: Limits) -> EngineLimits:
         split=SplitParams.from_mapping(g("split")),
         send_max_attempts=g("send.max_attempts"),
         retry_backoff_ms=g("send.retry_backoff_ms"),
+        retry_backoff=_optional(limits, "send.retry_backoff", "fixed"),
         fill_poll_interval_ms=g("monitor.fill_poll_interval_ms"),
         adjust_interval_ms=g("monitor.adjust_interval_ms"),
         fill_delay_warning_ms=g("monitor.fill_delay_warning_ms"),
@@ -96,6 +111,8 @@ def from_limits(limits: Limits) -> EngineLimits:
         liquidate_on_escape=g("escape.liquidate_on_escape"),
         cancel_confirm_timeout_ms=g("escape.cancel_confirm_timeout_ms"),
         p0_queue_capacity=g("bus.p0_queue_capacity"),
+        fee_bps=_dec(_optional(limits, "precheck.fee_bps", "1.5")),
+        self_trade_policy=_optional(limits, "precheck.self_trade", "refuse"),
         raw=limits,
     )
 

@@ -77,7 +77,9 @@ def count(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent) -> int:
                   note="overfill not counted")
     if not outcome.counted_qty:
         return 0
-    ctx.services.ledger.apply_fill(ctx.intent.symbol, ctx.intent.side, outcome.counted_qty)
+    fee = fill.fee * outcome.counted_qty / fill.filled_qty
+    ctx.services.ledger.apply_fill(ctx.intent.symbol, ctx.intent.side, outcome.counted_qty,
+                                   fill.price, fee)
     # reported if the fill timeout comes with this partial fill (FS093 -> COMPLETE)
     ctx.note(Code.FS093, filled=ctx.fills.filled_qty, qty=ctx.qty,
              cancelled=max(ctx.remaining_qty, 0))
@@ -103,7 +105,7 @@ def _count_liquidation(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent
     if outcome.counted_qty:
         ctx.liquidated_qty = book.filled_qty
         ctx.services.ledger.apply_fill(ctx.intent.symbol, ctx.intent.side.opposite,
-                                       outcome.counted_qty)
+                                       outcome.counted_qty, fill.price, fill.fee)
         move(child, after_fill(child), f"fill {fill.event_id}")
         if ctx.settled:
             amend(ctx, fill)

@@ -27,7 +27,7 @@ from execution.contracts import ChildOrder, ChildStatus
 from execution.orders.confirm import apply_status, reconnect, request_of
 from execution.orders.fills import register
 from execution.orders.reprice import price_at_level
-from execution.orders.status import move, working
+from execution.orders.status import cancel_unsent, move, working
 from execution.pricing import cap_to_slippage, entry_price
 
 log = logging.getLogger("execution.orders")
@@ -80,12 +80,12 @@ async def _send(ctx: ExecutionContext, child: ChildOrder) -> bool:
                 register(ctx, child, ack.broker_order_id)
                 if child.status in (ChildStatus.PENDING_SUBMIT, ChildStatus.UNKNOWN):
                     move(child, working(child), "accepted")  # (unless settlement got there)
-                _counted_send(ctx)
+                _counted_send(ctx, child)
                 return True
             rejected(ctx, child, OrderRejected(RejectReason.OTHER, ack.reason))
             return False
         if attempt < limits.send_max_attempts:
-            await asyncio.sleep(limits.retry_backoff_ms * attempt / 1000)
+            await asyncio.sleep(limits.retry_wait_ms(attempt) / 1000)
     return await _give_up(ctx, child, unknown)
 
 
@@ -108,7 +108,7 @@ def _adopt(ctx: ExecutionContext, child: ChildOrder, found: OrderStatus) -> bool
     register(ctx, child, found.broker_order_id)
     move(child, working(child), "found by client order id")
     apply_status(ctx, child, found)
-    _counted_send(ctx)
+    _counted_send(ctx, child)
     return True
 
 
@@ -142,14 +142,38 @@ def rejected(ctx: ExecutionContext, child: ChildOrder, reject: OrderRejected) ->
     elif reject.reason is RejectReason.INSUFFICIENT_BALANCE:
         ctx.balance_short = True
         ctx.note(Code.GR061, child=child.id, qty=child.qty)
+        if ctx.first_wave_sent:  # a later slice: no chart transition will say it
+            unsent = ctx.pending_children()
+            cancel_unsent(unsent, "insufficient balance")
+            ctx.alert(Code.GR061, child=child.id, qty=child.qty, cancelled=len(unsent))
 
 
-def _counted_send(ctx: ExecutionContext) -> None:
+def _counted_send(ctx: ExecutionContext, child: ChildOrder) -> None:
     ctx.sent_ok += 1
+    child.live_since_ns = ctx.services.now_ns()
+    ctx.after(ctx.limits.fill_delay_warning_ms, functools.partial(_first_fill_due, ctx, child))
     if not ctx.counted_trade:
         ctx.counted_trade = True
         services = ctx.services
-        services.ledger.count_trade(services.sessions.trading_day(services.now_ns()))
+        services.ledger.count_trade(services.sessions.trading_day(services.now_ns()), ctx.id)
+
+
+def delayed_children(ctx: ExecutionContext) -> list[ChildOrder]:
+    """Live children still waiting for their first fill past the fill-delay warning, not
+    warned about yet (GR064)."""
+    now, warning_ns = ctx.services.now_ns(), ctx.limits.fill_delay_warning_ms * 1e6
+    return [c for c in ctx.live_children() if c.filled_qty == 0
+            and c.id not in ctx.delay_flagged and now - c.live_since_ns >= warning_ns]
+
+
+def _first_fill_due(ctx: ExecutionContext, child: ChildOrder) -> None:
+    """GR064 as soon as a child has waited the fill-delay warning for its first fill
+    (whatever the adjust schedule)."""
+    if child in delayed_children(ctx):
+        ctx.delay_flagged.add(child.id)
+        waited = round((ctx.services.now_ns() - child.live_since_ns) / 1e6)
+        ctx.alert(Code.GR064, child=child.id, waited_ms=waited,
+                  warning_ms=ctx.limits.fill_delay_warning_ms)
 
 
 def schedule_later(ctx: ExecutionContext, now: int) -> None:

@@ -11,7 +11,7 @@ from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus
 from execution.orders.cancelling import cancel_child
-from execution.orders.status import move
+from execution.orders.status import cancel_unsent, move
 
 log = logging.getLogger("execution.orders")
 
@@ -28,9 +28,7 @@ def _orders(ctx: ExecutionContext) -> list[ChildOrder]:
 
 
 def close_unsent(ctx: ExecutionContext, why: str) -> None:
-    for child in ctx.pending_children():
-        move(child, ChildStatus.CANCELLED, why)
-        child.reject_reason = f"cancelled before sending: {why}"
+    cancel_unsent(ctx.pending_children(), why)
 
 
 async def settle(ctx: ExecutionContext, timeout_s: float) -> None:

@@ -75,3 +75,10 @@ def settle_pending(child: ChildOrder, pending: ChildStatus, why: str) -> None:
     the child's fills, unless a fill or the broker has moved it on meanwhile."""
     if child.status is pending:
         move(child, working(child), why)
+
+
+def cancel_unsent(children: list[ChildOrder], why: str) -> None:
+    """Children never sent that will not be: CANCELLED, with the reason."""
+    for child in children:
+        if child.status is S.PENDING and move(child, S.CANCELLED, why):
+            child.reject_reason = f"cancelled before sending: {why}"

@@ -12,6 +12,7 @@ import asyncio
 
 from execution.codes import Code
 from execution.context import ExecutionContext
+from execution.orders.sending import delayed_children
 from statecharts.registry import RunView
 
 EMITS = ("filled", "stalled")
@@ -59,7 +60,13 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     if not ctx.live_children() or not round_due(ctx, asyncio.get_running_loop().time()):
         _arm(ctx, visit)  # (slices still to come count: look again after the interval)
         return
-    since = max(ctx.fills.last_fill_ns, ctx.send_started_ns)
-    ctx.note(Code.GR064, waited_ms=round((ctx.services.now_ns() - since) / 1e6),
-             warning_ms=limits.fill_delay_warning_ms)
+    delayed = delayed_children(ctx)  # not warned yet: the round's transition says it
+    ctx.delay_pending = [c.id for c in delayed]
+    if delayed:
+        now = ctx.services.now_ns()
+        ctx.note(Code.GR064, children=",".join(ctx.delay_pending),
+                 waited_ms=round((now - min(c.live_since_ns for c in delayed)) / 1e6),
+                 warning_ms=limits.fill_delay_warning_ms)
     ctx.dispatch("stalled", visit)
+    ctx.delay_flagged.update(ctx.delay_pending)
+    ctx.delay_pending = []

@@ -7,11 +7,13 @@ needs a coroutine (one reconnect attempt), which runs as a task.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
 from execution.contracts import Side
+from execution.risk import Claim, cost_per_share
 from statecharts.registry import RunView
 
 EVENT = "checked"
@@ -23,7 +25,26 @@ def precheck(ctx: ExecutionContext, run: RunView) -> str | None:
         ctx.spawn(_reconnect_then_check(ctx, ctx.visit()), "reconnect")
         return None
     run_checks(ctx)
+    if ctx.resting_to_cancel and ctx.precheck_failure is None:
+        ctx.spawn(_cancel_resting_then_go(ctx, ctx.visit()), "self-trade")
+        return None
     return EVENT
+
+
+async def _cancel_resting_then_go(ctx: ExecutionContext, visit: int) -> None:
+    """Self-trade policy ``cancel_resting``: escape the live executions on the other side and
+    wait until each has settled (its orders confirmed gone) before this one may trade."""
+    services = ctx.services
+    waits = []
+    for other_id in ctx.resting_to_cancel:
+        other = services.live.get(other_id)
+        if other is None:
+            continue
+        if services.escape is not None:
+            services.escape(other_id, f"self-trade: {ctx.id} on the other side")
+        waits.append(other.done.wait())
+    await asyncio.gather(*waits)
+    ctx.dispatch(EVENT, visit)
 
 
 async def _reconnect_then_check(ctx: ExecutionContext, visit: int) -> None:
@@ -44,12 +65,33 @@ def _fail(ctx: ExecutionContext, failure: PrecheckFailure, detail: str) -> None:
 
 
 def run_checks(ctx: ExecutionContext) -> None:
-    """Fill in ``ctx.precheck_failure`` (None when every check passed) and ``ctx.qty``."""
+    """Fill in ``ctx.precheck_failure`` (None when every check passed) and ``ctx.qty``;
+    when every check passed, claim what the execution may consume (atomically: nothing
+    awaits between the checks and the claim)."""
     ctx.qty = ctx.intent.qty
     for check in _CHECKS:
         check(ctx)
         if ctx.precheck_failure is not None:
             return
+    _claim(ctx)
+
+
+def _claim(ctx: ExecutionContext) -> None:
+    services, intent = ctx.services, ctx.intent
+    assert ctx.arrival_price is not None
+    cost = cost_per_share(intent.side, ctx.arrival_price, intent.limit_price,
+                          ctx.limits.slippage_max_bps, ctx.limits.fee_bps)
+    services.ledger.claim(Claim(
+        ctx.id, intent.symbol, intent.side, ctx.qty, cost,
+        services.sessions.trading_day(services.now_ns()),
+        filled=lambda: ctx.fills.filled_qty, at_broker=lambda: held_at_broker(ctx)))
+
+
+def held_at_broker(ctx: ExecutionContext) -> Decimal:
+    """What the broker itself holds for this execution's live buy orders."""
+    if ctx.intent.side is not Side.BUY:
+        return Decimal(0)
+    return sum(((c.price or Decimal(0)) * c.remaining for c in ctx.live_children()), Decimal(0))
 
 
 def _bus(ctx: ExecutionContext) -> None:
@@ -81,14 +123,34 @@ def _position(ctx: ExecutionContext) -> None:
     if ledger.live[(intent.symbol, intent.side)] > 1:  # this execution counts itself
         _fail(ctx, PrecheckFailure.DUPLICATE_INTENT, f"live {intent.side.value} on {intent.symbol}")
         return
-    after = ledger.positions[intent.symbol] + intent.side.sign * intent.qty
+    if ledger.live[(intent.symbol, intent.side.opposite)] > 0:
+        _self_trade(ctx)
+        if ctx.precheck_failure is not None:
+            return
+    after = ledger.position_claimed(intent.symbol) + intent.side.sign * intent.qty
     cap = ctx.limits.position_cap_shares
     if abs(after) > cap:
         _fail(ctx, PrecheckFailure.POSITION_CAP, f"position_after={after} cap={cap}")
 
 
+def _self_trade(ctx: ExecutionContext) -> None:
+    """A live execution on the other side of the same symbol: the two could trade with each
+    other (a wash trade). The limits' policy decides: refuse this intent (the default), or
+    cancel the resting one first (``cancel_resting``: escape it, then go on)."""
+    intent = ctx.intent
+    others = [o for o in ctx.services.live_opposite(intent.symbol, intent.side)]
+    ctx.note(Code.GR065, symbol=intent.symbol, policy=ctx.limits.self_trade_policy,
+             resting=",".join(others))
+    if ctx.limits.self_trade_policy != "cancel_resting":
+        _fail(ctx, PrecheckFailure.SELF_TRADE, f"live {intent.side.opposite.value} on "
+              f"{intent.symbol}: {','.join(others)}")
+        return
+    ctx.alert(Code.GR065, symbol=intent.symbol, policy="cancel_resting", cancelled=",".join(others))
+    ctx.resting_to_cancel = others
+
+
 def reference_price(ctx: ExecutionContext) -> Decimal:
-    """The price the capital and notional checks use: the limit, else the far touch."""
+    """The price the notional check uses: the limit, else the far touch."""
     assert ctx.arrival is not None
     touch = ctx.arrival.touch(ctx.intent.side)
     limit = ctx.intent.limit_price
@@ -98,16 +160,21 @@ def reference_price(ctx: ExecutionContext) -> Decimal:
 
 
 def _capital(ctx: ExecutionContext) -> None:
+    """Buys only: what capital (the engine's budget and the broker's cash, less what live
+    executions have claimed) pays for at the worst price the execution may reach, fees
+    included; the quantity is reduced to that (GR061), or the intent fails."""
     capital = ctx.services.available_capital()
     if ctx.intent.side is not Side.BUY or capital is None:
         return
-    price = reference_price(ctx)
-    affordable = int(capital // price)
+    assert ctx.arrival_price is not None
+    cost = cost_per_share(ctx.intent.side, ctx.arrival_price, ctx.intent.limit_price,
+                          ctx.limits.slippage_max_bps, ctx.limits.fee_bps)
+    affordable = max(int(capital // cost), 0)
     if affordable >= ctx.qty:
         return
     if affordable <= 0:
-        ctx.note(Code.GR061, capital=capital, price=price, qty=ctx.qty)
-        _fail(ctx, PrecheckFailure.NO_CAPITAL, f"capital={capital} price={price}")
+        ctx.note(Code.GR061, capital=capital, cost_per_share=round(cost, 2), qty=ctx.qty)
+        _fail(ctx, PrecheckFailure.NO_CAPITAL, f"capital={capital} cost_per_share={cost:.2f}")
         return
     ctx.note(Code.GR061, capital=capital, requested=ctx.qty, reduced_to=affordable)
     ctx.qty = affordable
@@ -122,7 +189,7 @@ def _session(ctx: ExecutionContext) -> None:
 def _daily_limit(ctx: ExecutionContext) -> None:
     services = ctx.services
     day = services.sessions.trading_day(services.now_ns())
-    used = services.ledger.trades_per_day[day]
+    used = services.ledger.trades_claimed(day)  # live executions' trades count already
     if used >= ctx.limits.daily_trade_limit:
         ctx.note(Code.GR062, day=day, used=used, limit=ctx.limits.daily_trade_limit)
         _fail(ctx, PrecheckFailure.DAILY_LIMIT, f"day={day} used={used}")

@@ -41,10 +41,13 @@ async def _send_due(ctx: ExecutionContext, due: list[ChildOrder], now: int,
     (never cancelled): cutting a send off after the broker placed the order would leave
     an order no escape knows about. A late ``sent`` after an escape is simply dropped."""
     await send_all(ctx, due)
+    ctx.first_wave_sent = True
     if ctx.balance_short:
         close_unsent(ctx, "insufficient balance")
     if ctx.sent_ok == 0 and not ctx.symbol_unknown:
         ctx.note(Code.FS090, children=len(due), failed=ctx.send_failed)
+        if ctx.balance_short:  # FAILED carries FS090; say why the sends failed too
+            ctx.alert(Code.GR061, **ctx.notes.get(Code.GR061, {}))
         close_unsent(ctx, "every send failed")
     elif ctx.sent_ok > 0:
         schedule_later(ctx, now)

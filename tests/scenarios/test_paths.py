@@ -130,15 +130,17 @@ async def test_failed_from_precheck_duplicate_live_intent() -> None:
     broker = ScriptedBroker()
     engine = make_engine(broker)
     first = engine.submit(intent(10, cid="D1"))
+    await until_state(first, "MONITORING")
     second = await engine.execute(intent(10, cid="D2"))
     assert second.final_state == "FAILED"
     assert second.precheck_failure == "duplicate_intent"
-    # the other side of the same symbol is a different intent
-    other = engine.submit(intent(10, Side.SELL, cid="D3"))
-    await until_state(other, "MONITORING")
+    # the other side of the same symbol would trade with it: refused (GR065)
+    other = await engine.execute(intent(10, Side.SELL, cid="D3"))
+    assert other.final_state == "FAILED" and other.precheck_failure == "self_trade"
+    assert "GR065" in other.codes()
     assert first.state == "MONITORING"
     engine.escape_all("done")
-    await asyncio.gather(finish(first), finish(other))
+    await finish(first)
     # once the first is final, the same intent is accepted again
     again = engine.submit(intent(10, cid="D4"))
     await until_state(again, "MONITORING")
@@ -524,7 +526,7 @@ async def test_micro_risk_loop_escapes_another_live_execution() -> None:
     broker = ScriptedBroker()
     engine = make_engine(broker)
     watched = engine.submit(intent(10, cid="W"))
-    other = engine.submit(intent(10, Side.SELL, cid="O"))
+    other = engine.submit(intent(10, Side.SELL, symbol=OTHER_SYMBOL, cid="O"))  # a hedge
     escapes: list[tuple[bool, str]] = []
 
     def risk_loop(position: Position) -> None:
@@ -550,12 +552,13 @@ async def test_micro_risk_loop_escapes_another_live_execution() -> None:
 
 # ------------------------------------------------------------------------ concurrency
 async def test_many_concurrent_executions_each_with_its_own_chart() -> None:
-    symbols = [f"{n:06d}" for n in range(100, 112)]
+    symbols = [f"{n:06d}" for n in range(100, 124)]  # one side per name: no self-trade
 
     broker = ScriptedBroker(symbols=[*symbols, OTHER_SYMBOL])
     engine = make_engine(broker)
-    executions = [engine.submit(intent(20, side, symbol=s, cid=f"{s}{side.value}"))
-                  for s in symbols for side in Side]
+    sides = (Side.BUY, Side.SELL)
+    executions = [engine.submit(intent(20, sides[n % 2], symbol=s, cid=f"{s}{sides[n % 2].value}"))
+                  for n, s in enumerate(symbols)]
     assert len({id(e.run) for e in executions}) == len(executions) == 24
     assert len({id(e.run.machine) for e in executions}) == 24
     for e in executions:

@@ -250,7 +250,8 @@ async def test_gr060_split_count_is_limited_to_max_children() -> None:
 # ---------------------------------------------------------------------------- GR061
 async def test_gr061_capital_reduces_the_quantity_at_precheck() -> None:
     broker = ScriptedBroker()
-    engine = make_engine(broker, capital_krw=Decimal(3_510_000))  # 50 x ask 70 100 + 5 000
+    # 50 shares at the worst price (70 050 + 50 bps) with 1.5 bps fees: 3 520 540.50
+    engine = make_engine(broker, capital_krw=Decimal(3_521_000))
     execution = engine.submit(intent(100, cid="C"))
     await until_state(execution, "MONITORING")
     broker.fill_child("C-1")
@@ -258,7 +259,7 @@ async def test_gr061_capital_reduces_the_quantity_at_precheck() -> None:
     assert result.final_state == "COMPLETE"
     assert _guards(result)[2] == "qty_reduced and not precheck_blocked"
     assert alert(result, "GR061") == (
-        "GR061: id=C guard=qty_reduced capital=3510000 requested=100 reduced_to=50")
+        "GR061: id=C guard=qty_reduced capital=3521000 requested=100 reduced_to=50")
     assert result.qty == 50
     assert sum(c.qty for c in result.children) == 50
     assert broker.calls_of("send")[0].qty == 50
@@ -267,13 +268,13 @@ async def test_gr061_capital_reduces_the_quantity_at_precheck() -> None:
 
 
 async def test_gr061_no_capital_for_one_share_fails() -> None:
-    broker = ScriptedBroker(cash=Decimal(70_099))  # the broker's cash: one share costs 70 100
+    broker = ScriptedBroker(cash=Decimal(70_099))  # one share may cost 70 410.81
     engine = make_engine(broker)
     result = await engine.execute(intent(10, cid="Z"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "FAILED"]
     assert alert(result, "GR061") == (
-        "GR061: id=Z guard=no_capital capital=70099 price=70100 qty=10")
+        "GR061: id=Z guard=no_capital capital=70099 cost_per_share=70410.81 qty=10")
     assert result.precheck_failure == "no_capital"
     assert broker.calls == []
     await engine.close()
@@ -359,7 +360,8 @@ async def test_gr064_fill_delay_warns_on_the_stall() -> None:
     broker.fill_child("L-1")
     result = await finish(execution)
     assert result.final_state == "COMPLETE"
-    assert alert(result, "GR064").startswith("GR064: id=L guard=fill_delayed waited_ms=5")
+    assert alert(result, "GR064").startswith(
+        "GR064: id=L guard=fill_delayed children=L-1 waited_ms=5")
     assert result.codes().count("GR064") == 1  # only the first stall was late
     await engine.close()
 

@@ -105,19 +105,20 @@ def test_capital_reduces_buys_only() -> None:
     ctx = make_context(ScriptedBroker(), intent(100), capital_krw=Decimal(701_000))
     run_checks(ctx)
     assert ctx.precheck_failure is None
-    assert ctx.qty == 10  # 701 000 // 70 100
+    # the worst price it may reach: arrival 70 050 + 50 bps = 70 400.25, plus 1.5 bps fees
+    assert ctx.qty == 9  # 701 000 // 70 410.81
     assert ctx.notes[Code.GR061] == {"capital": Decimal(701_000), "requested": 100,
-                                     "reduced_to": 10}
+                                     "reduced_to": 9}
     sell = make_context(ScriptedBroker(), intent(100, Side.SELL), capital_krw=Decimal(1))
     run_checks(sell)
     assert sell.precheck_failure is None and sell.qty == 100
 
 
 def test_capital_uses_the_smaller_of_budget_and_broker_cash() -> None:
-    ctx = make_context(ScriptedBroker(cash=Decimal(140_200)), intent(100),
+    ctx = make_context(ScriptedBroker(cash=Decimal(140_900)), intent(100),
                        capital_krw=Decimal(10**9))
     run_checks(ctx)
-    assert ctx.qty == 2
+    assert ctx.qty == 2  # 140 900 // 70 410.81
 
 
 def test_capital_for_not_one_share_fails() -> None:
@@ -181,7 +182,7 @@ def test_risk_spread_and_notional() -> None:
     # the notional uses the reduced quantity
     ctx = make_context(ScriptedBroker(), intent(8_000), capital_krw=Decimal(400_000_000))
     run_checks(ctx)
-    assert ctx.precheck_failure is None and ctx.qty == 5_706
+    assert ctx.precheck_failure is None and ctx.qty == 5_680  # 400 M // 70 410.81
 
 
 async def test_disconnected_broker_reconnects_once_then_fails() -> None:

@@ -107,7 +107,7 @@ def test_auto_strategy_reads_the_touch_on_the_taking_side(
 
 def test_split_uses_the_reduced_quantity() -> None:
     ctx = make_context(ScriptedBroker(), intent(1_000, strategy=SplitStrategy.TWAP),
-                       capital_krw=Decimal(70_100 * 333))
+                       capital_krw=Decimal("70410.82") * 333)  # the worst cost per share
     _split(ctx)
     assert ctx.qty == 333
     assert sum(c.qty for c in ctx.children) == 333
