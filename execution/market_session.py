@@ -262,6 +262,11 @@ class KrxSessions:
         """Whole minutes since midnight KST (09:00 -> 540)."""
         return (ts_ns + _KST_OFFSET_NS) % _DAY_NS // _MINUTE_NS
 
+    @staticmethod
+    def minute_of_day_exact(ts_ns: int) -> float:
+        """Minutes since midnight KST with the fraction (09:00:30 -> 540.5)."""
+        return (ts_ns + _KST_OFFSET_NS) % _DAY_NS / _MINUTE_NS
+
     def _load(self, key: int) -> tuple[int, int]:
         with _LOCK:
             if key not in self._bounds:

@@ -25,6 +25,10 @@ Decisions (all thresholds come from :class:`SplitParams`):
   children where the profile is heavier). Sub-windows without continuous-trading
   volume (the closing auction, before the open) get no child, so such a child's
   share moves to the others and the first release may come later than offset 0.
+  The start is the exact time (not its whole minute), so sub-windows near a bucket
+  edge are weighted by the buckets they really overlap. Inside one bucket the profile
+  is flat: a VWAP horizon shorter than the profile's buckets (the default 40 s against
+  5-minute buckets) that does not cross a bucket edge gives TWAP sizes.
   A window with no continuous-trading volume at all (before the open, in the
   closing auction, after the close) falls back to equal sizes, i.e. TWAP timing
   over the VWAP horizon.
@@ -155,7 +159,7 @@ def plan_split(
     params: SplitParams,
     *,
     touch_size: int,
-    start_minute_of_day: int,
+    start_minute_of_day: float,
     profile: VolumeProfile,
     lot: int = 1,
 ) -> SplitPlan:
@@ -207,7 +211,7 @@ def _plan_iceberg(qty: int, params: SplitParams, lot: int) -> SplitPlan:
 
 
 def _vwap_weights(
-    profile: VolumeProfile, start_minute: int, horizon_ms: int, count: int
+    profile: VolumeProfile, start_minute: float, horizon_ms: int, count: int
 ) -> list[float]:
     """Profile volume in each of ``count`` equal sub-windows of the VWAP window."""
     step = horizon_ms / count / _MS_PER_MINUTE

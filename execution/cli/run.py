@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execution.cli.common import positive_decimal
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
@@ -16,6 +16,9 @@ from execution.market_session import KST, KrxSessions, default_sim_start, parse_
 from execution.safety import SafetyState
 from execution.settings import load_engine_limits
 from execution.sim import SimulatedExchange, parse_faults
+
+if TYPE_CHECKING:
+    from execution.engine import Engine
 
 
 def _at(text: str) -> datetime:
@@ -33,10 +36,16 @@ def _faults(text: str) -> Any:
 
 
 def add_run_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="execute one intent against the simulated exchange")
-    p.add_argument("--symbol", required=True)
-    p.add_argument("--side", required=True, choices=[s.value for s in Side])
-    p.add_argument("--qty", required=True, type=int)
+    p = sub.add_parser("run", help="execute one intent (or a --batch of them) against the "
+                                   "simulated exchange")
+    p.add_argument("--symbol", help="the intent's symbol (required unless --batch)")
+    p.add_argument("--side", choices=[s.value for s in Side],
+                   help="buy or sell (required unless --batch)")
+    p.add_argument("--qty", type=int, help="shares (required unless --batch)")
+    p.add_argument("--batch", type=Path, help="a YAML list of intents, submitted into one "
+                   "engine at their after_ms (see execution/schemas/batch.schema.json)")
+    p.add_argument("--cash", type=positive_decimal,
+                   help="the simulated account's cash in KRW (default: unlimited)")
     p.add_argument("--limit", type=positive_decimal, help="limit price in KRW")
     p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
     p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
@@ -66,7 +75,7 @@ def _start_moment(args: argparse.Namespace, sessions: KrxSessions) -> datetime:
     return start
 
 
-async def execute(args: argparse.Namespace) -> ExecutionResult:
+def _engine_and_exchange(args: argparse.Namespace) -> tuple[Engine, SimulatedExchange]:
     from execution.engine import Engine
 
     loop = asyncio.get_running_loop()
@@ -74,10 +83,16 @@ async def execute(args: argparse.Namespace) -> ExecutionResult:
     start = _start_moment(args, sessions)
     exchange = SimulatedExchange(seed=args.seed, start_ns=int(start.timestamp() * 1e9),
                                  time_source=loop.time, is_open=sessions.is_open,
-                                 faults=args.broker_faults)
+                                 faults=args.broker_faults, cash_krw=args.cash)
     engine = Engine(exchange, limits=load_engine_limits(args.limits), chart=args.chart,
                     sessions=sessions, safety_state=SafetyState(args.safety_state),
                     capital_krw=args.capital)
+    return engine, exchange
+
+
+async def execute(args: argparse.Namespace) -> ExecutionResult:
+    loop = asyncio.get_running_loop()
+    engine, exchange = _engine_and_exchange(args)
     intent = ExecutionIntent(args.symbol, Side(args.side), args.qty, args.limit,
                              Urgency(args.urgency), SplitStrategy(args.strategy))
     async with exchange:
@@ -114,6 +129,17 @@ def print_text(result: ExecutionResult) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        if any(v is not None for v in (args.symbol, args.side, args.qty)):
+            print("scalpchart run: error: --batch replaces --symbol/--side/--qty",
+                  file=sys.stderr)
+            return 2
+        return cmd_batch(args)
+    missing = [f"--{n}" for n in ("symbol", "side", "qty") if getattr(args, n) is None]
+    if missing:
+        print(f"scalpchart run: error: {', '.join(missing)} required (or --batch FILE)",
+              file=sys.stderr)
+        return 2
     if args.qty <= 0:
         print("scalpchart run: error: --qty must be positive", file=sys.stderr)
         return 2
@@ -128,3 +154,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print_text(result)
     return 0 if result.final_state == "COMPLETE" else 1
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from execution.cli.batch import batch_json, load_batch, print_batch, run_batch
+    from execution.sim.vclock import run_on
+
+    try:
+        entries = load_batch(args.batch)
+    except OSError as err:
+        print(f"scalpchart run: error: {args.batch}: cannot read: {err.strerror or err}",
+              file=sys.stderr)
+        return 2
+
+    async def replay() -> dict[str, Any]:
+        engine, exchange = _engine_and_exchange(args)
+        async with exchange:
+            results = await run_batch(engine, exchange, entries)
+        await engine.close()
+        return batch_json(results, exchange)
+
+    data = run_on(replay(), getattr(args, "clock", "real"))
+    if args.trace_out:
+        args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if args.format == "json":
+        print(json.dumps(data, indent=2))
+    else:
+        print_batch(data)
+    return 0

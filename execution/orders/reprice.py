@@ -7,13 +7,14 @@ import logging
 from decimal import Decimal
 
 from execution.broker import BrokerError
+from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, Quote, Side
 from execution.orders.fills import register
 from execution.orders.status import move, settle_pending
 from execution.pricing import cap_to_limit, slippage_bps
 from execution.settings import EngineLimits
-from execution.ticks import snap, tick_size
+from execution.ticks import add_ticks, snap
 
 log = logging.getLogger("execution.orders")
 _HUNDRED = Decimal(100)
@@ -27,15 +28,15 @@ def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arri
     far = quote.touch(side)
     if slippage_bps(side, far, arrival) > limits.slippage_max_bps:
         return price, AdjustOutcome.BREACH
-    step = max(price * limits.step_pct / _HUNDRED, tick_size(price))
-    if side is Side.BUY:
-        target = min(snap(price + step, "up"), far,
+    step = price * limits.step_pct / _HUNDRED  # to the nearest tick, at least one tick:
+    if side is Side.BUY:                       # rounding up could double a small step
+        target = min(max(snap(price + step), add_ticks(price, 1)), far,
                      snap(original * (1 + limits.max_price_move_pct / _HUNDRED), "down"))
         warn_cap = snap(arrival * (1 + limits.slippage_warning_bps / _BPS), "down")
         capped = target > warn_cap
         target = max(min(target, warn_cap), price)
     else:
-        target = max(snap(price - step, "down"), far,
+        target = max(min(snap(price - step), add_ticks(price, -1)), far,
                      snap(original * (1 - limits.max_price_move_pct / _HUNDRED), "up"))
         warn_cap = snap(arrival * (1 - limits.slippage_warning_bps / _BPS), "up")
         capped = target < warn_cap
@@ -58,12 +59,30 @@ def price_at_level(ctx: ExecutionContext, quote: Quote, start: Decimal, rounds: 
     return price
 
 
+def crosses_own(ctx: ExecutionContext, price: Decimal) -> str:
+    """The engine's own resting order (another execution, the other side of the symbol)
+    that ``price`` would trade with; "" when none would (self-trade prevention)."""
+    side, symbol = ctx.intent.side, ctx.intent.symbol
+    for other in ctx.services.live.values():
+        if other is ctx or other.intent.symbol != symbol or other.intent.side is side:
+            continue
+        for child in other.live_children():
+            if child.price is not None and side.sign * (price - child.price) >= 0:
+                return child.broker_order_id
+    return ""
+
+
 async def reprice_child(ctx: ExecutionContext, child: ChildOrder, price: Decimal) -> None:
     """Move a live child to ``price``. A revise that answers a new order id is adopted; the
     old id stays in the books (its late fills still count) until the broker confirms it
     over. A failed modify leaves the old price (the order may be filled or gone: the
     poller and settlement ask the broker)."""
     if ctx.escaping or child.status not in (ChildStatus.ACCEPTED, ChildStatus.PARTIALLY_FILLED):
+        return
+    crossed = crosses_own(ctx, price)
+    if crossed:
+        ctx.alert(Code.GR065, child=child.id, price=price, resting=crossed,
+                  action="re-price skipped")
         return
     if not move(child, ChildStatus.PENDING_REPLACE, f"re-price to {price}"):
         return

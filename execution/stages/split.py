@@ -23,7 +23,7 @@ def split(ctx: ExecutionContext, run: RunView) -> str:
         strategy = choose_strategy(ctx.qty, touch_size, intent.urgency, params)
     now = services.now_ns()
     plan = plan_split(strategy, ctx.qty, params, touch_size=touch_size,
-                      start_minute_of_day=services.sessions.minute_of_day(now),
+                      start_minute_of_day=services.sessions.minute_of_day_exact(now),
                       profile=services.profile)
     ctx.plan = plan
     if plan.capped:
