@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from execution.cli.bench import add_bench_parser
 from execution.cli.chart import add_chart_parsers
 from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, UsageError
+from execution.cli.exchange import add_exchange_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
 from statecharts.errors import ChartInvalid
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_bench_parser(sub)
     add_simulate_parser(sub)
+    add_exchange_parser(sub)
     return parser
 
 

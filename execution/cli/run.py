@@ -11,12 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from execution.cli.brokers import add_broker_args, make_broker, prepare
 from execution.cli.common import positive_decimal
 from execution.context import SafetyState
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
 from execution.settings import load_engine_limits
-from execution.sim import SimulatedExchange, parse_faults
+from execution.sim import parse_faults
 
 
 def _at(text: str) -> datetime:
@@ -34,7 +35,7 @@ def _faults(text: str) -> Any:
 
 
 def add_run_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="execute one intent against the simulated exchange")
+    p = sub.add_parser("run", help="execute one intent (on the simulated exchange, or KIS)")
     p.add_argument("--symbol", required=True)
     p.add_argument("--side", required=True, choices=[s.value for s in Side])
     p.add_argument("--qty", required=True, type=int)
@@ -57,6 +58,7 @@ def add_run_parser(sub: Any) -> None:
                    help="trigger an external emergency escape N ms after the start")
     p.add_argument("--broker-faults", type=_faults, default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
+    add_broker_args(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -73,21 +75,20 @@ async def execute(args: argparse.Namespace) -> ExecutionResult:
     loop = asyncio.get_running_loop()
     sessions = KrxSessions()
     start = _start_moment(args, sessions)
-    exchange = SimulatedExchange(seed=args.seed, start_ns=int(start.timestamp() * 1e9),
-                                 time_source=loop.time, is_open=sessions.is_open,
-                                 faults=args.broker_faults)
-    engine = Engine(exchange, limits=load_engine_limits(args.limits), chart=args.chart,
+    broker = make_broker(args, sessions, start, loop.time)
+    engine = Engine(broker, limits=load_engine_limits(args.limits), chart=args.chart,
                     sessions=sessions, safety_state=SafetyState(args.safety_state),
                     capital_krw=args.capital)
     intent = ExecutionIntent(args.symbol, Side(args.side), args.qty, args.limit,
                              Urgency(args.urgency), SplitStrategy(args.strategy))
-    async with exchange:
+    async with broker:
+        await prepare(broker, intent.symbol)
         execution = engine.submit(intent)
         if args.escape_after_ms is not None:
             loop.call_later(args.escape_after_ms / 1000, engine.escape, execution.id,
                             f"external escape after {args.escape_after_ms:g} ms")
         result = await execution.result
-    await engine.close()
+        await engine.close()
     return result
 
 
