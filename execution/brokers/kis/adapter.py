@@ -236,8 +236,9 @@ class KisBroker:
 
     async def _poll_loop(self) -> None:
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._poke.wait(), self.config.fill_poll_s)
+            with contextlib.suppress(TimeoutError):  # (not wait_for: its 3.11 cancel races)
+                async with asyncio.timeout(self.config.fill_poll_s):
+                    await self._poke.wait()
             poked = self._poke.is_set()
             self._poke.clear()
             unsettled = self.registry.unsettled()
