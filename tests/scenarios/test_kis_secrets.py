@@ -32,16 +32,23 @@ class Everything(logging.Handler):
 
 @pytest.fixture
 def capture_all_logs() -> Iterator[Everything]:
+    """Every record of every logger, DEBUG included (other tests may have quietened some
+    loggers: their levels are lowered for this test and restored afterwards)."""
     handler = Everything()
     root = logging.getLogger()
-    old_level = root.level
+    loggers = [root] + [logging.getLogger(name) for name in list(root.manager.loggerDict)]
+    saved = [(lg, lg.level, lg.disabled) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.disabled = False
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
     try:
         yield handler
     finally:
         root.removeHandler(handler)
-        root.setLevel(old_level)
+        for lg, level, disabled in saved:
+            lg.setLevel(level)
+            lg.disabled = disabled
 
 
 def test_no_secret_in_any_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -80,3 +80,20 @@ def test_url_overrides_are_checked() -> None:
     assert moved.rest_url == "http://127.0.0.1:9" and moved.ws_url.endswith("/tryitout")
     with pytest.raises(KisConfigError, match="must start with"):
         config.with_urls("ftp://x")
+
+
+def test_cross_checks(tmp_path: Path) -> None:
+    text = SHIPPED.read_text(encoding="utf-8").replace("reconnect_min_ms: 500",
+                                                       "reconnect_min_ms: 50000")
+    with pytest.raises(ChartInvalid) as caught:
+        load_kis_config(tmp_path / "kis.yaml", text, environ={})
+    assert "[kis-config] reconnect_min_ms 50000 exceeds" in str(caught.value.problems[0])
+
+
+def test_the_adapter_is_a_broker() -> None:
+    from execution.broker import Broker
+    from execution.brokers.kis import KisBroker
+
+    broker = KisBroker(load_kis_config(SHIPPED, environ={}),
+                       KisCredentials("k", "s", "h"))
+    assert isinstance(broker, Broker)

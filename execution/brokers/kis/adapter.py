@@ -20,9 +20,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from execution.broker import (
+    Broker,
     BrokerDisconnected,
     BrokerError,
     FillCallback,
@@ -268,3 +269,8 @@ class KisBroker:
             raise
         self._link_ok = True
         return result
+
+
+if TYPE_CHECKING:  # the adapter is a Broker (checked by mypy, structurally)
+    def _is_a_broker(broker: KisBroker) -> Broker:
+        return broker

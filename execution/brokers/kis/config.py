@@ -21,7 +21,7 @@ from typing import Any, Literal
 from execution.brokers.kis.wire import DEFAULT_NOTICE_COLUMNS
 from statecharts.errors import ChartInvalid, Problem
 from statecharts.loader import schema_problems
-from statecharts.yamlsrc import read_yaml
+from statecharts.yamlsrc import Source, read_yaml
 
 Mode = Literal["real", "virtual"]
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "kis.schema.json"
@@ -149,7 +149,7 @@ def load_kis_config(path: Path | str | None = None, text: str | None = None, *,
     ``KIS_ACCOUNT`` in the environment overrides the file's account."""
     file = Path(path) if path is not None else default_config_path()
     source = read_yaml(file, text)
-    problems: list[Problem] = schema_problems(source, kis_schema())
+    problems: list[Problem] = schema_problems(source, kis_schema()) or _cross_checks(source)
     if problems:
         raise ChartInvalid(problems)
     config = _build(source.data, str(file))
@@ -161,6 +161,15 @@ def load_kis_config(path: Path | str | None = None, text: str | None = None, *,
         except KisConfigError as err:
             raise KisConfigError(f"{ENV_ACCOUNT}: {err}") from None
     return config
+
+
+def _cross_checks(source: Source) -> list[Problem]:
+    ws = source.data.get("websocket", {})
+    low, high = ws.get("reconnect_min_ms"), ws.get("reconnect_max_ms")
+    if low is not None and high is not None and low > high:
+        return [source.problem("websocket.reconnect_min_ms", "kis-config",
+                               f"reconnect_min_ms {low} exceeds reconnect_max_ms {high}")]
+    return []
 
 
 def _pick(data: Mapping[str, Any], section: str, key: str, mode: Mode, default: float) -> float:
