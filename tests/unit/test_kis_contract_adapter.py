@@ -188,6 +188,25 @@ def test_a_lost_send_is_looked_up_before_it_is_ever_sent_again() -> None:
                                                                                "00")
 
 
+def test_find_order_by_client_id_or_by_details() -> None:
+    async def scenario(fake: FakeKis, broker: KisBroker) -> None:
+        fake.script(ORDER, order_answer("0000117090"))
+        await broker.send(BUY)
+        fake.script(DAILY, daily_page([daily_row("0000117091", pdno="000660", ord_unpr="180000"),
+                                       daily_row("0000117090")]))
+        known = await broker.find_order(BUY)
+        assert known is not None and (known.broker_order_id, known.client_order_id) == (
+            "0000117090", "C-1")
+        other = OrderRequest("C-7", "000660", Side.BUY, 100, Decimal(180000), PriceType.LIMIT)
+        found = await broker.find_order(other)  # placed by a process that did not hear back
+        assert found is not None and found.broker_order_id == "0000117091"
+        assert found.client_order_id == "C-7" and found.state is OrderState.LIVE
+        missing = OrderRequest("C-8", "035720", Side.SELL, 5, Decimal(45000), PriceType.LIMIT)
+        assert await broker.find_order(missing) is None
+
+    with_broker(scenario)
+
+
 def test_a_lost_send_not_found_is_sent_once_more() -> None:
     async def scenario(fake: FakeKis, broker: KisBroker) -> None:
         fake.script(ORDER, lambda _s: web.Response(status=502, text="Bad Gateway"),
@@ -230,6 +249,29 @@ def test_revise_adopts_the_new_odno_and_cancel_uses_it() -> None:
             revise.body["QTY_ALL_ORD_YN"]) == ("01", "75100", "Y")
     assert (cancel.body["ORGN_ODNO"], cancel.body["RVSE_CNCL_DVSN_CD"],
             cancel.body["QTY_ALL_ORD_YN"]) == ("0000117065", "02", "Y")
+
+
+def test_reducing_an_order_is_a_partial_cancel_and_keeps_its_odno() -> None:
+    async def scenario(fake: FakeKis, broker: KisBroker) -> None:
+        fake.script(ORDER, order_answer("0000117080"))
+        fake.script(RVSE, ok(output={"KRX_FWDG_ORD_ORGNO": "91252", "ODNO": "0000117081",
+                                     "ORD_TMD": "100002"}),
+                    ok(output={"KRX_FWDG_ORD_ORGNO": "91252", "ODNO": "0000117082",
+                               "ORD_TMD": "100003"}),
+                    ok(output={"KRX_FWDG_ORD_ORGNO": "91252", "ODNO": "0000117083",
+                               "ORD_TMD": "100004"}))
+        await broker.send(BUY)
+        ack = await broker.modify("0000117080", Decimal(75000), 60)  # same price: reduce
+        assert ack.broker_order_id == "0000117080"
+        order = broker.registry.get("0000117080")
+        assert order is not None and order.qty == 60 and order.live
+        ack = await broker.modify("0000117080", Decimal(75100), 50)  # reduce, then revise
+        assert ack.broker_order_id == "0000117083"
+
+    calls = with_broker(scenario).calls(RVSE)
+    bodies = [c.body for c in calls]
+    assert [(b["RVSE_CNCL_DVSN_CD"], b["ORD_QTY"], b["QTY_ALL_ORD_YN"]) for b in bodies
+            if b is not None] == [("02", "40", "N"), ("02", "10", "N"), ("01", "0", "Y")]
 
 
 def test_a_refused_cancel_of_a_filled_order_is_false() -> None:

@@ -48,6 +48,12 @@ def _dec(row: Mapping[str, Any], key: str) -> Decimal:
         raise BadAnswer(f"field {key!r} is not a number: {text!r}") from None
 
 
+def _origin(row: Mapping[str, Any]) -> str:
+    """``orgn_odno``; empty (or all zeros) for an original order."""
+    text = str(row.get("orgn_odno", "") or "").strip()
+    return "" if not text.strip("0") else text
+
+
 @dataclass(frozen=True, slots=True)
 class DailyRow:
     odno: str
@@ -62,13 +68,14 @@ class DailyRow:
     remaining: int
     cancelled: bool
     rejected_qty: int
+    cancelled_qty: int  # cnc_cfrm_qty: cancels of part (or all) of this order confirmed
     ord_tmd: str
 
     @classmethod
     def parse(cls, row: Mapping[str, Any]) -> DailyRow:
         return cls(
             odno=_text(row, "odno"),
-            orgn_odno=str(row.get("orgn_odno", "") or "").strip(),
+            orgn_odno=_origin(row),
             symbol=_text(row, "pdno"),
             side=Side.SELL if _text(row, "sll_buy_dvsn_cd") == SELL_CODE else Side.BUY,
             ord_qty=_int(row, "ord_qty"),
@@ -79,6 +86,7 @@ class DailyRow:
             remaining=_int(row, "rmn_qty"),
             cancelled=str(row.get("cncl_yn", "N")).strip().upper() == "Y",
             rejected_qty=_int(row, "rjct_qty", default=0),
+            cancelled_qty=_int(row, "cnc_cfrm_qty", default=0),
             ord_tmd=str(row.get("ord_tmd", "") or ""),
         )
 

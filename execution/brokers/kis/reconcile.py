@@ -93,9 +93,9 @@ class Reconciler:
 
     def _settle(self, order: KisOrder, row: DailyRow, now: int) -> None:
         req = order.request
-        order.qty = row.ord_qty
+        order.qty = row.ord_qty if row.is_cancel else row.ord_qty - row.cancelled_qty
         self._journal.on_total(row.odno, req.symbol, req.side, row.filled, row.avg_price, now,
-                               row.ord_qty)
+                               order.qty)
         state = self.states[row.odno]
         if state.state is OrderState.LIVE:
             return
