@@ -164,7 +164,10 @@ class KisBroker:
         """Our live orders; checked against KIS when older than ``open_orders_max_age_s``
         (real: the cancellable orders, then the daily orders of any we miss there;
         virtual, which has no cancellable-orders call: the daily orders)."""
-        if time.monotonic() - self._open_checked >= self.config.open_orders_max_age_s:
+        checked = self._open_checked
+        if not self.config.is_real:  # the daily orders are what virtual checks against
+            checked = max(checked, self.reconciler.refreshed_at)
+        if time.monotonic() - checked >= self.config.open_orders_max_age_s:
             await self._guard(self._check_open())
         return [order.odno for order in self.registry.live()]
 

@@ -148,12 +148,13 @@ class NoticeStream:
         body = message.get("body") or {}
         if tr_id != self.tr_id or not body:
             return
-        if str(body.get("rt_cd")) != "0":
-            raise _Refused(f"{body.get('msg_cd', '')} {body.get('msg1', '')}".strip())
+        msg1 = str(body.get("msg1", ""))
+        if str(body.get("rt_cd")) != "0" and "ALREADY" not in msg1.upper():
+            raise _Refused(f"{body.get('msg_cd', '')} {msg1}".strip())
         output = body.get("output") or {}
         if output.get("key") and output.get("iv"):
             self._key, self._iv = str(output["key"]), str(output["iv"])
-        if str(body.get("msg1", "")).startswith("SUBSCRIBE"):
+        if not msg1.upper().startswith("UNSUB"):  # SUBSCRIBE SUCCESS, ALREADY IN SUBSCRIBE
             self.subscribed = True
             self._on_subscribed()
 

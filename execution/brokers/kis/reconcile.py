@@ -11,6 +11,7 @@ order's replacement. ``find`` looks a lost send up by its details.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -45,6 +46,7 @@ class Reconciler:
         self.rows: dict[str, DailyRow] = {}
         self.states: dict[str, RowState] = {}
         self.refreshes = 0
+        self.refreshed_at = float("-inf")  # monotonic time of the last completed refresh
 
     async def refresh(self, need: Iterable[str] = (), since_tmd: str | None = None) -> None:
         """Read today's orders until every ODNO in ``need`` was seen (and, with
@@ -67,6 +69,7 @@ class Reconciler:
             if not wanted and (since_tmd is None or (fresh and fresh[-1].ord_tmd < since_tmd)):
                 break
         self.refreshes += 1
+        self.refreshed_at = time.monotonic()
         self.apply(fresh)
 
     def apply(self, fresh: list[DailyRow]) -> None:
