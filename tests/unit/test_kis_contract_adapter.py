@@ -3,6 +3,7 @@ scripted server answering with samples written from the spec (tests/kis_fake.py)
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -23,6 +24,7 @@ from kis_fake import (
 )
 
 from execution.broker import (
+    BrokerError,
     OrderRejected,
     OrderState,
     RejectReason,
@@ -54,12 +56,12 @@ Scenario = Callable[[FakeKis, KisBroker], Awaitable[None]]
 def with_broker(scenario: Scenario, mode: str = "virtual", tmp: Path | None = None,
                 **changes: Any) -> FakeKis:
     """Run ``scenario`` with a broker (REST open, no background tasks) on a fresh fake."""
-    async def main() -> FakeKis:
+    async def main(cache: Path) -> FakeKis:
         fake = await FakeKis().start()
         config = replace(KisConfig(mode=mode, rate_per_s=1000, burst=1000,  # type: ignore[arg-type]
                                    throttled_wait_s=0.01, min_issue_interval_s=0,
-                                   token_cache_dir=tmp or Path("/nonexistent/cache"),
-                                   allow_real_orders=True), **changes).with_urls(fake.url)
+                                   token_cache_dir=cache, allow_real_orders=True),
+                         **changes).with_urls(fake.url)
         broker = KisBroker(config, CREDS)
         await broker.rest.open()
         try:
@@ -68,7 +70,11 @@ def with_broker(scenario: Scenario, mode: str = "virtual", tmp: Path | None = No
             await broker.close()
             await fake.stop()
         return fake
-    result: FakeKis = run(main())
+    if tmp is not None:
+        result: FakeKis = run(main(tmp))
+        return result
+    with tempfile.TemporaryDirectory() as cache:  # never a token cached by another test
+        result = run(main(Path(cache)))
     return result
 
 
@@ -156,6 +162,19 @@ def _token(token: str) -> dict[str, Any]:
             "access_token_token_expired": "2024-06-04 10:00:00"}
 
 
+def test_gateway_failures_are_transient_and_kis_refusals_are_not() -> None:
+    async def scenario(fake: FakeKis, broker: KisBroker) -> None:
+        fake.script(BALANCE, gateway("EGW00001", "일시적인 오류가 발생했습니다."),
+                    refused("OPSQ0002", "없는 서비스 코드 입니다"))
+        with pytest.raises(TransientBrokerError, match="EGW00001"):
+            await broker.refresh_balance()
+        with pytest.raises(BrokerError) as caught:
+            await broker.refresh_balance()
+        assert not isinstance(caught.value, TransientBrokerError)
+
+    with_broker(scenario)
+
+
 def test_throttled_past_the_retries_is_transient() -> None:
     async def scenario(fake: FakeKis, broker: KisBroker) -> None:
         fake.script(BALANCE, gateway("EGW00201", "초당 거래건수를 초과하였습니다."))
@@ -174,10 +193,12 @@ def test_a_lost_send_is_looked_up_before_it_is_ever_sent_again() -> None:
         assert BUY.client_order_id in broker.registry.in_doubt
         # the daily orders show it was placed (with another order of the same details
         # that is older than the send: not ours)
-        fake.script(DAILY, daily_page([daily_row("0000117062"),
+        fake.script(DAILY, daily_page([daily_row("0000117062", ord_gno_brno="06010"),
                                        daily_row("0000000001", ord_tmd="000001")]))
         ack = await broker.send(BUY)
         assert ack.broker_order_id == "0000117062"
+        adopted = broker.registry.get("0000117062")
+        assert adopted is not None and adopted.ref.orgno == "06010"  # to cancel it with
 
     fake = with_broker(scenario)
     assert len(fake.calls(ORDER)) == 1  # never sent twice

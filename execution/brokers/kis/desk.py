@@ -80,9 +80,8 @@ class OrderDesk:
         try:
             resp = await self._rest.call("POST", ORDER_CASH, tr_id(call, config.mode),
                                          body=order_body(config, order), urgent=True)
-        except KisAnswerError as err:
-            if err.msg_cd:  # KIS answered: the order was not placed
-                del self._registry.in_doubt[cid]
+        except KisAnswerError as err:  # KIS answered: the order was not placed
+            del self._registry.in_doubt[cid]
             raise order_error(err, config.errors) from None
         ref = _ref(resp)
         if ref is None:
@@ -99,20 +98,15 @@ class OrderDesk:
         row = self._reconciler.find(request, sent_ns)
         if row is None:
             return None
-        ack = self._registry.add(request, OrderRef(row.odno, ""), self._now_ns(),
-                                 "found in the daily orders after a lost answer")
-        order = self._registry.get(row.odno)
-        assert order is not None
+        ack = self._registry.add(request, OrderRef(row.odno, row.branch or self._orgno_hint()),
+                                 self._now_ns(), "found in the daily orders after a lost answer")
         self._reconciler.apply([row])  # book its fills and state now
-        if not order.ref.orgno:
-            order.ref = OrderRef(row.odno, self._orgno_hint())
         self._on_change()
         return ack
 
     def _orgno_hint(self) -> str:
-        """The org number of a looked-up order: KIS's daily orders do not carry the KRX
-        forwarding org number, which is the same for an account's orders; take one of
-        ours."""
+        """The org number of a looked-up order whose row has no ``ord_gno_brno``: the KRX
+        forwarding org number is the same for an account's orders; take one of ours."""
         for known in self._registry.orders.values():
             if known.ref.orgno:
                 return known.ref.orgno
@@ -175,8 +169,6 @@ class OrderDesk:
                                          tr_id("revise_cancel", config.mode), body=body,
                                          urgent=True)
         except KisAnswerError as err:
-            if not err.msg_cd:
-                raise TransientBrokerError(str(err)) from None
             await self._reconciler.refresh(need={order.odno})
             if not order.live:
                 raise UnknownOrder(f"{order.odno} is {order.state.value}: {err}") from None

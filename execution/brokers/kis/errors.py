@@ -29,6 +29,11 @@ class KisAnswerError(BrokerError):
         super().__init__(f"KIS {code} on {path}: {msg1}".rstrip(": "))
 
 
+class KisServerError(TransientBrokerError):
+    """The server failed without a KIS answer (HTTP 5xx, or a gateway error): the
+    request may or may not have been carried out."""
+
+
 class KisThrottled(TransientBrokerError):
     """Still throttled (EGW00201) after the configured retries."""
 
@@ -57,11 +62,8 @@ def reject_reason(msg_cd: str, codes: ErrorCodes) -> RejectReason:
     return RejectReason.OTHER
 
 
-def order_error(err: KisAnswerError, codes: ErrorCodes) -> BrokerError:
-    """What an order call's refusal means to the engine: a reject (never retried), or a
-    transient failure when the server itself failed (HTTP 5xx without a KIS answer)."""
-    if not err.msg_cd and err.http_status >= 500:
-        return TransientBrokerError(str(err))
+def order_error(err: KisAnswerError, codes: ErrorCodes) -> OrderRejected:
+    """What KIS refusing an order call means to the engine: a reject, never retried."""
     return OrderRejected(reject_reason(err.msg_cd, codes), f"{err.msg_cd} {err.msg1}".strip())
 
 

@@ -58,6 +58,7 @@ def _origin(row: Mapping[str, Any]) -> str:
 class DailyRow:
     odno: str
     orgn_odno: str
+    branch: str  # ord_gno_brno: the org number to revise or cancel the order with
     symbol: str
     side: Side
     ord_qty: int
@@ -76,6 +77,7 @@ class DailyRow:
         return cls(
             odno=_text(row, "odno"),
             orgn_odno=_origin(row),
+            branch=str(row.get("ord_gno_brno", "") or "").strip(),
             symbol=_text(row, "pdno"),
             side=Side.SELL if _text(row, "sll_buy_dvsn_cd") == SELL_CODE else Side.BUY,
             ord_qty=_int(row, "ord_qty"),

@@ -24,7 +24,12 @@ import aiohttp
 from execution.brokers.kis.auth import TokenManager
 from execution.brokers.kis.clock import ServerClock
 from execution.brokers.kis.config import KisConfig, KisCredentials
-from execution.brokers.kis.errors import KisAnswerError, KisThrottled, transport_error
+from execution.brokers.kis.errors import (
+    KisAnswerError,
+    KisServerError,
+    KisThrottled,
+    transport_error,
+)
 from execution.brokers.kis.limiter import NORMAL, URGENT, bucket_for
 
 log = logging.getLogger("execution.brokers.kis.rest")
@@ -91,6 +96,8 @@ class KisRest:
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):
+            if status >= 500:
+                raise KisServerError(f"HTTP {status} without a KIS answer on {path}")
             raise KisAnswerError(path, "", "answer is not a JSON object", status)
         return KisResponse(status, tr_cont, parsed)
 
@@ -141,7 +148,10 @@ class KisRest:
                 self.tokens.invalidate(token)
                 renewed = True
                 continue
-            raise KisAnswerError(path, msg_cd, str(resp.body.get("msg1", "")), resp.status)
+            msg1 = str(resp.body.get("msg1", ""))
+            if resp.status >= 500 and (not msg_cd or msg_cd.startswith("EGW")):
+                raise KisServerError(f"HTTP {resp.status} {msg_cd} on {path}: {msg1}".strip())
+            raise KisAnswerError(path, msg_cd, msg1, resp.status)
 
     # -- paging ---------------------------------------------------------------------------
     async def pages(self, path: str, tr_id: str, params: Mapping[str, str], *,
