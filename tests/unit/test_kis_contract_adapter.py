@@ -376,6 +376,8 @@ def test_balance_and_asking_price() -> None:
                                output2={"stck_prpr": "75000"}))
         await broker.refresh_balance()
         assert broker.available_cash() == Decimal(9_500_000)
+        broker.journal.on_total("0000000001", "005930", Side.BUY, 10, Decimal(75000), 0, 10)
+        assert broker.available_cash() == Decimal(9_500_000 - 750_000) - Decimal("112.50")
         assert await broker.watch("005930")
         quote = broker.quote("005930")
         assert (quote.bid, quote.ask, quote.bid_size, quote.ask_size) == (

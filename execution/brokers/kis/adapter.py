@@ -73,6 +73,7 @@ class KisBroker:
         self._link_ok = False
         self._open_checked = float("-inf")
         self._cash: Decimal | None = None
+        self._cash_seq = 0  # journal length when the balance was read
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -219,18 +220,22 @@ class KisBroker:
 
     # -- cash -----------------------------------------------------------------------------
     def available_cash(self) -> Decimal | None:
-        """The last balance's orderable cash less what our live buy orders hold."""
+        """The last balance's orderable cash, moved by our fills since it was read, less
+        what our live buy orders hold (an estimate between balance reads)."""
         if self._cash is None:
             return None
+        since, _ = self.journal.since(self._cash_seq)
+        spent = sum((e.side.sign * e.price * e.filled_qty + e.fee for e in since), Decimal(0))
         held = sum(((o.price or Decimal(0)) * max(o.qty - self.journal.filled(o.odno), 0)
                     for o in self.registry.live() if o.request.side is Side.BUY), Decimal(0))
-        return self._cash - held
+        return self._cash - spent - held
 
     async def refresh_balance(self) -> None:
+        seq = len(self.journal.events)
         resp = await self.rest.call("GET", BALANCE, tr_id("balance", self.config.mode),
                                     params=balance_params(self.config))
         try:
-            self._cash = balance_cash(resp.body)
+            self._cash, self._cash_seq = balance_cash(resp.body), seq
         except BadAnswer as err:
             log.warning("balance unreadable: %s", err)
 
