@@ -1,4 +1,4 @@
-"""``scalpchart``: validate, matrix, render, run (and simulate, bench).
+"""``scalpchart``: validate, matrix, render, run (and simulate, bench, exchange serve).
 
 Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
 or unreadable input.

@@ -109,7 +109,8 @@ class NoticeStream:
                             "key", err)
                 renew = True
             except Exception as err:  # any failure of the link: reconnect after a wait
-                log.warning("fill notices: connection lost (%s)", type(err).__name__)
+                log.warning("fill notices: connection lost (%s); reconnecting in %.1f s",
+                            f"{type(err).__name__}: {err}"[:200], delay)
             self.subscribed = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
