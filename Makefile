@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint diagrams bench simulate graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -34,6 +34,11 @@ demo: install
 	$(BIN)/scalpchart render --trace $(OUT)/demo-run.json --format svg -o $(OUT)/demo-run.svg
 	@echo "the run's path is drawn in $(OUT)/demo-run.svg"
 
+# The KIS adapter against the local paper exchange (no credentials needed); RUN=... overrides
+# the intent, e.g. make paper RUN="--symbol 000660 --side sell --qty 50 --format json"
+paper: install
+	$(BIN)/python -m execution.paper.demo $(RUN)
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -52,6 +57,7 @@ diagrams: install
 bench: install
 	$(BIN)/scalpchart bench
 	$(BIN)/python -m pytest tests/bench -m bench --benchmark-only
+	$(BIN)/python -m execution.perf.loopback --intents 300
 
 simulate: install
 	@mkdir -p $(OUT)

@@ -1,4 +1,4 @@
-"""``scalpchart``: validate, matrix, render, diff, run (and simulate, bench).
+"""``scalpchart``: validate, matrix, render, diff, run (and simulate, bench, exchange serve).
 
 Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
 or unreadable input.
@@ -15,6 +15,7 @@ from execution.cli.bench import add_bench_parser
 from execution.cli.chart import add_chart_parsers
 from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, UsageError
 from execution.cli.diff import add_diff_parser
+from execution.cli.exchange import add_exchange_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
 from statecharts.errors import ChartInvalid
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_bench_parser(sub)
     add_simulate_parser(sub)
+    add_exchange_parser(sub)
     return parser
 
 

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from execution.cli.brokers import add_broker_args, make_broker, prepare
 from execution.cli.common import positive_decimal
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
 from execution.safety import SafetyState
 from execution.settings import load_engine_limits
-from execution.sim import SimulatedExchange, parse_faults
+from execution.sim import parse_faults
 
 if TYPE_CHECKING:
     from execution.engine import Engine
@@ -36,8 +37,8 @@ def _faults(text: str) -> Any:
 
 
 def add_run_parser(sub: Any) -> None:
-    p = sub.add_parser("run", help="execute one intent (or a --batch of them) against the "
-                                   "simulated exchange")
+    p = sub.add_parser("run", help="execute one intent (or a --batch of them) on the "
+                                   "simulated exchange, or KIS")
     p.add_argument("--symbol", help="the intent's symbol (required unless --batch)")
     p.add_argument("--side", choices=[s.value for s in Side],
                    help="buy or sell (required unless --batch)")
@@ -65,6 +66,7 @@ def add_run_parser(sub: Any) -> None:
                    help="trigger an external emergency escape N ms after the start")
     p.add_argument("--broker-faults", type=_faults, default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
+    add_broker_args(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -75,33 +77,31 @@ def _start_moment(args: argparse.Namespace, sessions: KrxSessions) -> datetime:
     return start
 
 
-def _engine_and_exchange(args: argparse.Namespace) -> tuple[Engine, SimulatedExchange]:
+def _engine_and_broker(args: argparse.Namespace) -> tuple[Engine, Any]:
     from execution.engine import Engine
 
-    loop = asyncio.get_running_loop()
     sessions = KrxSessions()
     start = _start_moment(args, sessions)
-    exchange = SimulatedExchange(seed=args.seed, start_ns=int(start.timestamp() * 1e9),
-                                 time_source=loop.time, is_open=sessions.is_open,
-                                 faults=args.broker_faults, cash_krw=args.cash)
-    engine = Engine(exchange, limits=load_engine_limits(args.limits), chart=args.chart,
+    broker = make_broker(args, sessions, start, asyncio.get_running_loop().time)
+    engine = Engine(broker, limits=load_engine_limits(args.limits), chart=args.chart,
                     sessions=sessions, safety_state=SafetyState(args.safety_state),
                     capital_krw=args.capital)
-    return engine, exchange
+    return engine, broker
 
 
 async def execute(args: argparse.Namespace) -> ExecutionResult:
     loop = asyncio.get_running_loop()
-    engine, exchange = _engine_and_exchange(args)
+    engine, broker = _engine_and_broker(args)
     intent = ExecutionIntent(args.symbol, Side(args.side), args.qty, args.limit,
                              Urgency(args.urgency), SplitStrategy(args.strategy))
-    async with exchange:
+    async with broker:
+        await prepare(broker, intent.symbol)
         execution = engine.submit(intent)
         if args.escape_after_ms is not None:
             loop.call_later(args.escape_after_ms / 1000, engine.escape, execution.id,
                             f"external escape after {args.escape_after_ms:g} ms")
         result = await execution.result
-    await engine.close()
+        await engine.close()
     return result
 
 
@@ -168,11 +168,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
         return 2
 
     async def replay() -> dict[str, Any]:
-        engine, exchange = _engine_and_exchange(args)
-        async with exchange:
-            results = await run_batch(engine, exchange, entries)
-        await engine.close()
-        return batch_json(results, exchange)
+        engine, broker = _engine_and_broker(args)
+        async with broker:
+            for symbol in sorted({intent.symbol for _, intent in entries}):
+                await prepare(broker, symbol)
+            results = await run_batch(engine, broker, entries)
+            await engine.close()
+        return batch_json(results, broker)
 
     data = run_on(replay(), getattr(args, "clock", "real"))
     if args.trace_out:

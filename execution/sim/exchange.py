@@ -265,6 +265,37 @@ class SimulatedExchange:
         self._maybe_lose_answer(f"modify {broker_order_id}")
         return OrderAck(order.request.client_order_id, order.broker_id, True, now, reason)
 
+    async def replace(self, broker_order_id: str, price: Decimal | None,
+                      qty: int | None = None) -> OrderAck:
+        """Cancel-replace (a KRX revise): what is left of the order moves, as a *new* order
+        of ``qty`` shares (default: all that is left) at ``price`` (None: market), to the
+        back of its new level (or trades now); the old order ends REPLACED. Rejected
+        without touching the old order when the new one would be refused."""
+        self._require_connected()
+        order = self._order(broker_order_id)
+        await self._delay(self.latency.modify, self._modify_rng)
+        self._require_connected()
+        now = self._sync()
+        if not order.live:
+            raise UnknownOrder(f"{broker_order_id} is no longer live")
+        self._check_open(now)
+        rest = order.remaining if qty is None else qty
+        if not 0 < rest <= order.remaining:
+            raise OrderRejected(RejectReason.INVALID_ORDER,
+                                f"qty {rest} outside 1..{order.remaining}")
+        spec = self._specs[order.request.symbol]
+        if price is not None:
+            check_price(spec, price)
+        book = self._books[spec.code]
+        if order.request.side is Side.BUY and self._ledger.cash is not None:
+            held = (order.price or Decimal(0)) * order.remaining
+            self._check_cash((price or book.top()[2]) * rest - held)
+        book.remove(broker_order_id)
+        order.qty = order.filled  # the old order ends with what it filled; the rest moved
+        new = self._table.replace(order, price, rest)
+        reason = self._execute(new, now)
+        return OrderAck(order.request.client_order_id, new.broker_id, True, now, reason)
+
     async def cancel(self, broker_order_id: str) -> bool:
         self._require_connected()
         order = self._order(broker_order_id)

@@ -19,6 +19,7 @@ from execution.testing import (
     finish,
     intent,
     make_engine,
+    make_limits,
     path,
     until,
     until_state,
@@ -37,7 +38,7 @@ async def test_transient_errors_are_retried_with_the_same_client_order_id() -> N
     assert [(c.key, c.outcome) for c in broker.calls] == [
         ("T-1", "raised:TransientBrokerError"), ("T-1", "raised:TransientBrokerError"),
         ("T-1", "accepted")]
-    assert 10 + 10 <= elapsed_ms < 10 + 20  # fixed backoff (the default): 10 ms, 10 ms
+    assert elapsed_ms >= 10 + 10  # two waits of retry_backoff_ms (the policy: see below)
     assert execution.ctx.sent_ok == 1 and execution.ctx.send_failed == 0
     broker.assert_no_duplicate_orders()
     engine.escape("T", "done")
@@ -170,3 +171,11 @@ async def test_a_trade_is_counted_once_per_execution() -> None:
     assert failed.final_state == "FAILED"
     assert engine.services.ledger.trades_per_day[day] == 1
     await engine.close()
+
+
+def test_the_retry_backoff_policy_is_explicit() -> None:
+    fixed = make_limits(retry_backoff_ms=100)
+    assert fixed.retry_backoff == "fixed"  # the shipped default: what the limits say
+    assert [fixed.retry_wait_ms(n) for n in (1, 2, 3)] == [100, 100, 100]
+    doubling = make_limits(retry_backoff_ms=100, retry_backoff="exponential")
+    assert [doubling.retry_wait_ms(n) for n in (1, 2, 3)] == [100, 200, 400]
