@@ -65,3 +65,51 @@ async def test_accepted_limits_edit_applies_to_new_executions(tmp_path: Path) ->
     engine.reload(limits=edited)
     assert engine.services.limits.max_rounds == 1
     await engine.close()
+
+
+async def test_a_reload_never_changes_a_live_execution(tmp_path: Path) -> None:
+    """max_rounds 3 -> 1 while an execution is live: it keeps the limits it started with."""
+    broker = ScriptedBroker()
+    engine = make_engine(broker, adjust_interval_ms=15)
+    live = engine.submit(intent(10, cid="LIVE"))
+    await until_state(live, "MONITORING")
+    engine.reload(limits=_edited(tmp_path, "limits.yaml", "max_rounds: 3", "max_rounds: 1"))
+    assert live.ctx.limits.max_rounds == 3 and engine.services.limits.max_rounds == 1
+    result = await finish(live, timeout=5)
+    assert result.adjust_rounds == 3  # the live execution's own limits, to its end
+    fresh = engine.submit(intent(10, cid="NEW"))
+    assert fresh.ctx.limits.max_rounds == 1
+    engine.escape("NEW", "done")
+    await finish(fresh)
+    await engine.close()
+
+
+async def test_a_reload_keeps_the_constructors_stage_timeout_overrides(tmp_path: Path) -> None:
+    engine = make_engine(ScriptedBroker(), timeouts={"MONITORING": 123})
+    engine.reload(limits=_edited(tmp_path, "limits.yaml", "max_rounds: 3", "max_rounds: 2"))
+    assert engine.timeouts_ms["MONITORING"] == 123
+    engine.reload(chart=ROOT / "config" / "scalp_execution.yaml")
+    assert engine.timeouts_ms["MONITORING"] == 123
+    await engine.close()
+
+
+async def test_escape_works_for_a_live_execution_after_a_reload_renames_the_event(
+        tmp_path: Path) -> None:
+    broker = ScriptedBroker()
+    engine = make_engine(broker)
+    live = engine.submit(intent(10, cid="OLD"))
+    await until_state(live, "MONITORING")
+    renamed = _edited(tmp_path, "scalp_execution.yaml", "escape: {event: escape,",
+                      "escape: {event: bail_out,")
+    text = renamed.read_text(encoding="utf-8").replace("  - event: escape\n",
+                                                       "  - event: bail_out\n")
+    renamed.write_text(text, encoding="utf-8")
+    engine.reload(chart=renamed)
+    assert engine.spec.escape_event == "bail_out"
+    assert engine.escape("OLD", "risk") is True  # by its own chart's escape event
+    assert (await finish(live)).final_state == "ESCAPED"
+    fresh = engine.submit(intent(10, symbol="000660", cid="NEW"))
+    await until_state(fresh, "MONITORING")
+    assert engine.escape("NEW", "risk") is True
+    assert (await finish(fresh)).final_state == "ESCAPED"
+    await engine.close()
