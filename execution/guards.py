@@ -16,13 +16,16 @@ from execution.stages.send import send
 from execution.stages.split import split
 from statecharts.registry import Registry
 
-REGISTRY = Registry("scalp_execution")
+REGISTRY = Registry("scalp_execution", start_event="start")  # the engine starts runs so
 guard = REGISTRY.guard
 
-for _name, _handler in (("precheck", precheck), ("split", split), ("send", send),
-                        ("monitor", monitor), ("adjust", adjust), ("escape", escape),
-                        ("finish", finish)):
-    REGISTRY.handler(_name)(_handler)
+# Each handler with the events it returns or dispatches (lint: each needs a transition).
+for _name, _handler, _emits in (
+        ("precheck", precheck, ("checked",)), ("split", split, ("split",)),
+        ("send", send, ("sent",)), ("monitor", monitor, ("filled", "stalled")),
+        ("adjust", adjust, ("adjusted", "exhausted")), ("escape", escape, ("escaped",)),
+        ("finish", finish, ())):
+    REGISTRY.handler(_name, emits=_emits)(_handler)
 
 
 def _failed(ctx: ExecutionContext, failure: PrecheckFailure) -> bool:

@@ -139,7 +139,7 @@ def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart[Any]]:
     cached = _CACHE.get(key)
     if cached is not None and cached[0] is registry:
         return cached[1]
-    problems = lint(spec, guards=registry.guards, handlers=registry.handlers)
+    problems = lint(spec, registry=registry)
     if problems:
         raise ChartInvalid(problems)
     cls = create_machine_class_from_definition(

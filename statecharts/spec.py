@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ERROR_EVENT = "error.execution"
+# What reaching a final state means. Error routes may end only where the outcome is not
+# success: an exception must never be reported as a clean run.
+ROLES = ("success", "escaped", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,7 @@ class StateSpec:
     timeout: Timeout | None = None
     on_error: str | None = None
     description: str = ""
+    role: str | None = None  # final states: what the outcome means (see ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class TransitionSpec:
     unless: tuple[str, ...] = ()
     description: str = ""
     origin: str = ""  # JSON path of the declaration, for error positions
+    source_path: str = ""  # JSON path of this source's name (an item of a source list)
 
     @property
     def guarded(self) -> bool:

@@ -12,6 +12,7 @@ from execution import paths
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, chart_arg
 from execution.guards import REGISTRY
 from statecharts.compiler import compile_chart
+from statecharts.document import DocumentBudget, read_text
 from statecharts.errors import ChartInvalid, Problem
 from statecharts.lint import lint
 from statecharts.loader import load_chart
@@ -44,7 +45,7 @@ def _problems(args: argparse.Namespace) -> list[Problem]:
         spec = _read_spec(args.chart)
     except ChartInvalid as err:
         return problems + err.problems
-    problems += lint(spec, guards=REGISTRY.guards, handlers=REGISTRY.handlers, limits=limit_keys)
+    problems += lint(spec, registry=REGISTRY, limits=limit_keys)
     return problems
 
 
@@ -77,11 +78,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+TRACE_BUDGET = DocumentBudget(max_bytes=64 << 20)
+
+
 def read_trace(path: Path) -> list[TraceStep]:
     """A trace file: a run's JSON (``scalpchart run --trace-out``) or a list of steps."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
+        data = json.loads(read_text(path, TRACE_BUDGET))
+    except (ChartInvalid, ValueError, RecursionError) as err:
         raise UsageError(f"{path}: cannot read trace: {err}") from err
     steps = data.get("trace", data.get("path")) if isinstance(data, dict) else data
     if not isinstance(steps, list):

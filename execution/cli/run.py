@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from execution.cli.common import positive_decimal
+from execution.cli.common import (
+    UsageError,
+    non_empty,
+    non_negative_float,
+    positive_decimal,
+    positive_int,
+    seed,
+)
 from execution.context import SafetyState
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
@@ -35,13 +41,13 @@ def _faults(text: str) -> Any:
 
 def add_run_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="execute one intent against the simulated exchange")
-    p.add_argument("--symbol", required=True)
+    p.add_argument("--symbol", required=True, type=non_empty)
     p.add_argument("--side", required=True, choices=[s.value for s in Side])
-    p.add_argument("--qty", required=True, type=int)
+    p.add_argument("--qty", required=True, type=positive_int)
     p.add_argument("--limit", type=positive_decimal, help="limit price in KRW")
     p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
     p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=seed, default=7)
     p.add_argument("--clock", choices=("real", "virtual"), default="real",
                    help="virtual: simulated waits cost no wall time (deterministic with --seed)")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -53,7 +59,7 @@ def add_run_parser(sub: Any) -> None:
                    help="start the exchange clock outside the session")
     p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState])
     p.add_argument("--capital", type=positive_decimal, help="capital available in KRW")
-    p.add_argument("--escape-after-ms", type=float,
+    p.add_argument("--escape-after-ms", type=non_negative_float,
                    help="trigger an external emergency escape N ms after the start")
     p.add_argument("--broker-faults", type=_faults, default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
@@ -143,15 +149,15 @@ def print_text(result: ExecutionResult) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.qty <= 0:
-        print("scalpchart run: error: --qty must be positive", file=sys.stderr)
-        return 2
     from execution.sim.vclock import run_on
 
     result = run_on(execute(args), getattr(args, "clock", "real"))
     data = result_json(result)
     if args.trace_out:
-        args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        try:
+            args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"{args.trace_out}: cannot write: {err.strerror or err}") from err
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
