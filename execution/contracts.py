@@ -13,6 +13,10 @@ from enum import Enum
 
 from execution.codes import Alert
 
+# Prices and money beyond this (a quadrillion won) are mistakes, and past it Decimal
+# arithmetic at the default precision stops being exact.
+MAX_AMOUNT_KRW = Decimal(10) ** 15
+
 
 class Side(Enum):
     BUY = "buy"
@@ -105,9 +109,9 @@ def _intent_problems(intent: ExecutionIntent) -> list[tuple[str, str]]:
     elif qty <= 0:
         found.append(("qty", f"must be positive, got {qty}"))
     if price is not None and (not isinstance(price, Decimal) or not price.is_finite()
-                              or price <= 0):
-        found.append(("limit_price", "must be None or a finite positive Decimal, got "
-                                     f"{type(price).__name__} {price!r}"))
+                              or not 0 < price <= MAX_AMOUNT_KRW):
+        found.append(("limit_price", f"must be None or a Decimal in (0, {MAX_AMOUNT_KRW:,}], "
+                                     f"got {type(price).__name__} {price!r}"))
     if not isinstance(intent.client_intent_id, str):
         found.append(("client_intent_id", f"must be a string, got {intent.client_intent_id!r}"))
     return found

@@ -76,16 +76,18 @@ class ChartSpec:
     digest: str = ""
     description: str = ""
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    _by_name: dict[str, StateSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {state.name: state for state in self.states})
 
     @property
     def state_names(self) -> tuple[str, ...]:
         return tuple(state.name for state in self.states)
 
     def state(self, name: str) -> StateSpec:
-        for state in self.states:
-            if state.name == name:
-                return state
-        raise KeyError(name)
+        """The state called ``name`` (KeyError if there is none)."""
+        return self._by_name[name]
 
     @property
     def final_states(self) -> tuple[str, ...]:

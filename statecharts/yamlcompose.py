@@ -22,15 +22,18 @@ _Collection = yaml.MappingNode | yaml.SequenceNode
 
 
 class _Open:
-    """A collection being composed; a mapping also holds its key until the value comes."""
+    """A collection being composed; a mapping also holds its key until the value comes.
+    ``size`` counts its values so far with aliases expanded (itself included)."""
 
-    __slots__ = ("key", "node")
+    __slots__ = ("key", "node", "size")
 
     def __init__(self, node: _Collection) -> None:
         self.node = node
         self.key: yaml.Node | None = None
+        self.size = 1
 
-    def add(self, child: yaml.Node) -> None:
+    def add(self, child: yaml.Node, size: int) -> None:
+        self.size += size
         if isinstance(self.node, yaml.SequenceNode):
             self.node.value.append(child)
         elif self.key is None:
@@ -49,7 +52,8 @@ class Composer:
         self.budget = budget
         self.problems: list[Problem] = []
         self.anchors: dict[str, yaml.Node] = {}
-        self.nodes = 0
+        self.sizes: dict[int, int] = {}  # id(collection) -> its size with aliases expanded
+        self.values = 0  # in the document so far, aliases expanded
         self.aliases = 0
 
     def _problem(self, event: yaml.Event, rule: str, message: str) -> Problem:
@@ -70,27 +74,34 @@ class Composer:
                     raise self._stop(event, "yaml-syntax",
                                      "expected a single document, found a second one")
             elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                done = stack.pop().node
-                done.end_mark = event.end_mark
-                if not stack:
-                    root = done
+                done = stack.pop()
+                done.node.end_mark = event.end_mark
+                self.sizes[id(done.node)] = done.size
+                if stack:
+                    stack[-1].add(done.node, done.size)
+                else:
+                    root = done.node
             elif isinstance(event, yaml.NodeEvent):
                 node = self._node(event, stack)
-                if stack:
-                    stack[-1].add(node)
-                elif not isinstance(node, _Collection) or isinstance(event, yaml.AliasEvent):
-                    root = node
                 if isinstance(event, yaml.CollectionStartEvent):
                     stack.append(_Open(node))  # type: ignore[arg-type]  # a collection
+                elif stack:
+                    stack[-1].add(node, self.sizes.get(id(node), 1))
+                else:
+                    root = node
         return root
+
+    def _count(self, event: yaml.Event, size: int) -> None:
+        self.values += size
+        if self.values > self.budget.max_nodes:
+            raise self._stop(event, "yaml-limit",
+                             f"more than {self.budget.max_nodes} values in the document "
+                             "(an alias counts as a copy of what it names)")
 
     def _node(self, event: yaml.NodeEvent, stack: list[_Open]) -> yaml.Node:
         if isinstance(event, yaml.AliasEvent):
             return self._alias(event, stack)
-        self.nodes += 1
-        if self.nodes > self.budget.max_nodes:
-            raise self._stop(event, "yaml-limit",
-                             f"more than {self.budget.max_nodes} values in the document")
+        self._count(event, 1)
         tag: str | None = getattr(event, "tag", None)
         if tag is not None:
             self.problems.append(self._problem(
@@ -124,5 +135,6 @@ class Composer:
         if any(entry.node is target for entry in stack):
             raise self._stop(event, "yaml-syntax",
                              f"alias *{event.anchor} refers to a collection that contains it")
+        self._count(event, self.sizes.get(id(target), 1))
         return target
 

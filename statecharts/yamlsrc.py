@@ -35,6 +35,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)\.[0-9]+([eE][-+]?[0-9]+)?")
 _NULLS = {"null", "~", ""}
+_TRAP_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # any case
 _TRAPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(y|n|yes|no|on|off)"), "YAML 1.1 reads {v!r} as a boolean"),
     (re.compile(r"(?i)(True|False|TRUE|FALSE|Null|NULL)"),
@@ -95,6 +96,8 @@ def _resolve(text: str, budget: DocumentBudget) -> tuple[Any, str | None, str]:
         return text == "true", None, ""
     if text in _NULLS:
         return None, None, ""
+    if text[0].isalpha() and text.lower() not in _TRAP_WORDS:
+        return text, None, ""  # most scalars: names, descriptions (no number, no trap)
     if _INT.fullmatch(text):
         digits = len(text.lstrip("+-"))
         if digits > budget.max_int_digits:
@@ -119,7 +122,6 @@ class _Reader:
         self.source = Source(file, None)
         self.problems: list[Problem] = []
         self.budget = budget
-        self.nodes = 0
 
     def _note(self, node: yaml.Node, path: str) -> None:
         self.source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -128,11 +130,7 @@ class _Reader:
         self.problems.append(_at(self.source.file, node.start_mark, rule, message))
 
     def convert(self, node: yaml.Node, path: str) -> Any:
-        self.nodes += 1
-        if self.nodes > self.budget.max_nodes:
-            raise ChartInvalid([_at(self.source.file, node.start_mark, "yaml-limit",
-                                    f"the document expands to more than "
-                                    f"{self.budget.max_nodes} values (aliases?)")])
+        # The composer has bounded the expanded size and depth, so this walk is bounded too.
         self._note(node, path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)

@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn
 
+from execution.contracts import MAX_AMOUNT_KRW
+
 Command = Callable[[argparse.Namespace], int]
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -30,7 +32,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def positive_decimal(text: str) -> Decimal:
-    """An argument type: a finite positive decimal number (prices, money)."""
+    """An argument type: a positive amount of money in KRW (prices, capital), at most
+    :data:`~execution.contracts.MAX_AMOUNT_KRW`."""
     try:
         value = Decimal(text.strip())
     except InvalidOperation as err:
@@ -39,6 +42,8 @@ def positive_decimal(text: str) -> Decimal:
         raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if value > MAX_AMOUNT_KRW:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_AMOUNT_KRW:,}: {text!r}")
     return value
 
 
