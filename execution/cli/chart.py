@@ -30,17 +30,19 @@ def _read_spec(path: Path | None) -> ChartSpec:
 
 
 def _problems(args: argparse.Namespace) -> list[Problem]:
+    """The chart's and the limits' problems: the limits given, else the default ones that
+    ``run`` and the Engine use, so what validates is what runs."""
     from execution.settings import read_limits
 
     problems: list[Problem] = []
     limit_keys = None
-    if args.limits is not None:
-        try:
-            limit_keys = list(read_limits(args.limits).keys())
-        except ChartInvalid as err:
-            problems.extend(err.problems)
-        except OSError as err:
-            raise UsageError(f"{args.limits}: cannot read: {err.strerror or err}") from err
+    limits = args.limits if args.limits is not None else paths.default_limits()
+    try:
+        limit_keys = list(read_limits(limits).keys())
+    except ChartInvalid as err:
+        problems.extend(err.problems)
+    except OSError as err:
+        raise UsageError(f"{limits}: cannot read: {err.strerror or err}") from err
     try:
         spec = _read_spec(args.chart)
     except ChartInvalid as err:
@@ -118,7 +120,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 def add_chart_parsers(sub: Any) -> None:
     p = sub.add_parser("validate", help="schema-check and lint a chart (and a limits file)")
     chart_arg(p)
-    p.add_argument("--limits", type=Path, help="also validate this limits YAML")
+    p.add_argument("--limits", type=Path,
+                   help="the limits YAML the chart runs with (default: config/limits.yaml)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
 

@@ -192,8 +192,8 @@ def check_document(kind: str, data: bytes, stats: Counter[str]) -> None:
         path.write_bytes(data)
         args = [path] if kind == "chart" else ["--limits", path]
         code = _outcome(cli("validate", *args), path, ": ok")
-        if kind == "chart":
-            assert _outcome(cli("matrix", path), path, "") == code
+        if kind == "chart":  # matrix needs no limits: a chart's limit keys are validate's
+            assert _outcome(cli("matrix", path), path, "") in {0, code}
         _engine_agrees(kind, path, code == 0)
         stats[f"{kind} exit {code}"] += 1
         if code == 0:

@@ -79,6 +79,9 @@ CHART_CASES = {
                              "error-route", ("on_error: COMPLETE", "COMPLETE")),
     "final without a role": ([("    role: failed\n", "")],
                              "final-role", ("  FAILED:", "FAILED")),
+    "timeout on a missing limit": ([("after: stage_timeouts.escaping_timeout_ms",
+                                     "after: stage_timeouts.escape_timeout_ms")],
+                                   "unknown-limit", ("escape_timeout_ms", "stage_")),
 }
 
 
