@@ -81,7 +81,7 @@ CHART_CASES = {
                              "final-role", ("  FAILED:", "FAILED")),
     "timeout on a missing limit": ([("after: stage_timeouts.escaping_timeout_ms",
                                      "after: stage_timeouts.escape_timeout_ms")],
-                                   "unknown-limit", ("escape_timeout_ms", "stage_")),
+                                   "unknown-limit", ("after: stage_timeouts.escape", "stage_")),
 }
 
 
