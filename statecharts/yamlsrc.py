@@ -32,6 +32,8 @@ from statecharts.yamlcompose import Composer
 # iterative, and the composer that builds nodes from their events is ours (bounded).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# What YAML allows in a document (its "printable" set); anything else is refused up front.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)\.[0-9]+([eE][-+]?[0-9]+)?")
 _NULLS = {"null", "~", ""}
@@ -191,6 +193,12 @@ def read_yaml(path: Path | str, text: str | None = None, *,
     (:class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read)."""
     file = str(path)
     text = read_text(path, budget) if text is None else check_text(file, text, budget)
+    unprintable = _UNPRINTABLE.search(text)
+    if unprintable is not None:
+        line, col = text_position(text, unprintable.start())
+        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
+                                    f"character {unprintable.group()!r} is not allowed "
+                                    "in YAML (a control character)")])
     composer = Composer(file, budget)
     try:
         node = composer.compose(yaml.parse(text, Loader=_LOADER))
@@ -199,11 +207,6 @@ def read_yaml(path: Path | str, text: str | None = None, *,
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = str(err.problem or err.context or "invalid YAML")
         raise ChartInvalid([Problem(file, line, col, "yaml-syntax", message)]) from err
-    except yaml.reader.ReaderError as err:
-        line, col = text_position(text, err.position)
-        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
-                                    f"character {chr(err.character)!r} is not allowed "
-                                    "in YAML")]) from err
     except yaml.YAMLError as err:
         raise ChartInvalid([Problem(file, 1, 1, "yaml-syntax", str(err))]) from err
     if composer.problems:

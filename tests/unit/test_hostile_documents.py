@@ -172,9 +172,11 @@ def test_column_of_a_bad_byte_counts_characters_not_bytes() -> None:
     assert info.value.problems[0].column == 5
 
 
-def test_control_characters_are_located() -> None:
-    problem = one("a: 1\nb: x\x07y\n")
-    assert (problem.rule, problem.line, problem.column) == ("yaml-encoding", 2, 5)
+@pytest.mark.parametrize(("text", "column"), [("b: x\x07y", 5), ("b: éé x\x07y", 8),
+                                             ('b: "ééé\x1b"', 8)])
+def test_control_characters_are_located_in_characters(text: str, column: int) -> None:
+    problem = one(f"a: 1\n{text}\n")
+    assert (problem.rule, problem.line, problem.column) == ("yaml-encoding", 2, column)
 
 
 def test_unencodable_text_in_memory_is_a_problem() -> None:
