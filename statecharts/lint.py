@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from statecharts.errors import Problem
 from statecharts.registry import Registry
-from statecharts.reserved import reserved_events, reserved_states
+from statecharts.reserved import event_conflict, state_conflict
 from statecharts.spec import ROLES, ChartSpec, TransitionSpec
 
 RULES = (
@@ -226,18 +226,20 @@ def check_ambiguity(ctx: _Ctx) -> None:
 
 def check_reserved(ctx: _Ctx) -> None:
     spec = ctx.spec
-    events, states = reserved_events(), reserved_states()
     seen: set[str] = set()
     declared = [("escape.event", spec.escape_event), ("timeout_event", spec.timeout_event)]
     for path, name in (*declared, *((_at(t, "event"), t.event) for t in spec.transitions)):
-        if name in events and name not in seen:  # reported once, where first declared
-            seen.add(name)
-            ctx.add(path, "reserved-name",
-                    f"event name {name!r} is used by the statechart runtime: rename it")
+        if name in seen:
+            continue  # reported once, where first declared
+        seen.add(name)
+        reason = event_conflict(name)
+        if reason:
+            ctx.add(path, "reserved-name", f"event name {name!r} {reason}: rename it")
     for state in spec.states:
-        if state.name in states:
+        reason = state_conflict(state.name)
+        if reason:
             ctx.add(_state_path(state.name), "reserved-name",
-                    f"state name {state.name!r} is used by the statechart runtime: rename it")
+                    f"state name {state.name!r} {reason}: rename it")
 
 
 def check_events(ctx: _Ctx, emits: Mapping[str, Collection[str]] | None,

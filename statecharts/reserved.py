@@ -9,6 +9,12 @@ machine and of its model (a :class:`~statecharts.runtime.ChartRun`); for a state
 call ``ChartRun.on_final``. The set is derived from the library and the run
 class, not written by hand, so a new library attribute is covered when it comes.
 
+Two more ways an event name collides, also asked of the library: a name it
+matches against the ``error.execution`` event the runtime raises for exceptions
+(``error``: such a transition would take the error route's place, and an
+exception could end as a success), and a name it declares a second id for
+(``error_execution`` is also ``error.execution``; ``done_state_x``, ...).
+
 Guard names are free: the compiler hands guards to the library as callables, and
 nothing looks them up by name.
 """
@@ -18,10 +24,11 @@ from __future__ import annotations
 from functools import cache
 
 from statemachine import StateChart
+from statemachine.event import Event, _expand_event_id
 from statemachine.io import create_machine_class_from_definition
 
 from statecharts.runtime import ChartRun
-from statecharts.spec import ChartSpec, StateSpec, TransitionSpec
+from statecharts.spec import ERROR_EVENT, ChartSpec, StateSpec, TransitionSpec
 
 EVENT_PREFIXES = ("before_", "on_", "after_")
 STATE_PREFIXES = ("on_enter_", "on_exit_", "on_invoke_")
@@ -78,3 +85,22 @@ def reserved_events() -> frozenset[str]:
 def reserved_states() -> frozenset[str]:
     """State names that shadow a runtime attribute or trigger a convention callback."""
     return frozenset(machine_attributes() | _by_convention(STATE_PREFIXES))
+
+
+def event_conflict(name: str) -> str | None:
+    """Why the runtime cannot have an event called ``name`` (None: it can)."""
+    if name in reserved_events():
+        return "is an attribute of the statechart runtime"
+    if Event(name).match(ERROR_EVENT):
+        return f"would also catch the runtime's {ERROR_EVENT!r} event"
+    aliases = [alias for alias in _expand_event_id(name) if alias != name]
+    if aliases:
+        return f"is also declared as {aliases[0]!r} by the statechart library"
+    return None
+
+
+def state_conflict(name: str) -> str | None:
+    """Why the runtime cannot have a state called ``name`` (None: it can)."""
+    if name in reserved_states():
+        return "is an attribute of the statechart runtime"
+    return None

@@ -20,7 +20,7 @@ from execution.paths import LIMITS_SCHEMA
 from execution.settings import read_limits
 from execution.sim import SimulatedExchange
 from statecharts.errors import ChartInvalid
-from statecharts.reserved import reserved_events
+from statecharts.reserved import event_conflict, reserved_events
 
 CHART = PRODUCT_CHART.read_text(encoding="utf-8")
 LIMITS = PRODUCT_LIMITS.read_text(encoding="utf-8")
@@ -67,6 +67,14 @@ CHART_CASES = {
     "event named final": ([("timeout_event: timeout", "timeout_event: final"),
                            ("event: timeout\n", "event: final\n")],
                           "reserved-name", ("timeout_event: final", "final")),
+    "event named error": ([("{event: exhausted, source: ADJUSTING, target: ESCAPING}\n",
+                            "{event: exhausted, source: ADJUSTING, target: ESCAPING}\n"
+                            "  - {event: error, source: SENDING, target: COMPLETE}\n")],
+                          "reserved-name", ("{event: error", "error")),
+    "event named error_execution": ([("escape: {event: escape,",
+                                      "escape: {event: error_execution,"),
+                                     ("  - event: escape\n", "  - event: error_execution\n")],
+                                    "reserved-name", ("escape: {event: error_", "error_")),
     "start renamed": ([("{event: start, source: INIT", "{event: begin, source: INIT")],
                       "unhandled-event", ("initial: INIT", "INIT")),
     "sent renamed": ([("{event: sent,", "{event: dispatched,")],
@@ -105,6 +113,10 @@ def test_reserved_names_come_from_the_library() -> None:
     assert public <= reserved_events()
     assert {"send", "model", "final", "code"} <= reserved_events()
     assert not {"escape", "start", "checked", "filled", "timeout", "bail"} & reserved_events()
+    # an event the library matches against error.execution, or reads as a second event
+    assert "error.execution" in (event_conflict("error") or "")
+    assert "'error.execution'" in (event_conflict("error_execution") or "")
+    assert event_conflict("errors") is None and event_conflict("done") is None
 
 
 def test_every_stage_handler_declares_what_it_raises() -> None:
@@ -114,7 +126,7 @@ def test_every_stage_handler_declares_what_it_raises() -> None:
     assert REGISTRY.start_event == "start"
 
 
-@pytest.mark.parametrize("name", ["bail", "state", "error", "run", "machine"])
+@pytest.mark.parametrize("name", ["bail", "state", "errors", "run", "machine", "done"])
 def test_renaming_the_escape_event_everywhere_validates_and_escapes(
         tmp_path: Path, name: str) -> None:
     path = tmp_path / "chart.yaml"
