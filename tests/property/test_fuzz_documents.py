@@ -48,8 +48,9 @@ PEAK_GROWTH_KIB = 600 * 1024  # peak RSS over the whole run may grow by at most 
 SHIPPED = {"chart": (PRODUCT_CHART.read_bytes(), MINIMAL_CHART.read_bytes()),
            "limits": (PRODUCT_LIMITS.read_bytes(),)}
 TOKEN = re.compile(rb"[A-Za-z_][A-Za-z0-9_.]*|[0-9]+(?:\.[0-9]+)?")
-NAMES = [b"send", b"model", b"final", b"code", b"state", b"start", b"escape", b"timeout",
-         b"COMPLETE", b"ESCAPED", b"FAILED", b"ESCAPING", b"INIT", b"filled", b"sent"]
+NAMES = [b"send", b"model", b"final", b"code", b"error", b"error_execution", b"state", b"start",
+         b"escape", b"timeout", b"COMPLETE", b"ESCAPED", b"FAILED", b"ESCAPING", b"INIT",
+         b"filled", b"sent"]
 NASTY = [*NAMES, b"1.0e400", b"-1.0e400", b"9" * 401, b"9" * 5000, b"0", b"-1", b"0.0",
          b"1e3", b".inf", b".nan", b"1:30", b"0x1F", b"017", b"yes", b"off", b"null", b"~",
          b"''", b'""', b"!!python/object:os.system", b"!custom", b"!!str", b"&a", b"*a",
