@@ -12,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PRODUCT_CHART, PRODUCT_LIMITS
+from conftest import MINIMAL_CHART, PRODUCT_CHART, PRODUCT_LIMITS, build_flag_registry
 
 from execution.cli import main
 from execution.engine import Engine
 from execution.settings import load_engine_limits, read_limits
 from execution.sim import SimulatedExchange
+from statecharts import compiler
 from statecharts.document import DEFAULT_BUDGET, DocumentBudget, decode
 from statecharts.errors import ChartError, ChartInvalid, DocumentUnreadable, Problem
 from statecharts.loader import load_chart
@@ -316,3 +317,17 @@ def test_multiple_documents_are_refused() -> None:
         b: 2
         """))
     assert (problem.rule, problem.line) == ("yaml-syntax", 2)
+
+
+def test_compiled_classes_are_kept_for_the_recent_charts_only() -> None:
+    """Thousands of distinct valid charts (reloads, a fuzz run) must not each keep a class."""
+    text = MINIMAL_CHART.read_text(encoding="utf-8")
+    registry = None
+    classes = []
+    for version in range(1, compiler.CACHE_SIZE + 6):
+        spec = load_chart(f"v{version}.yaml", text.replace("version: 1", f"version: {version}"))
+        registry = registry or build_flag_registry(spec)
+        classes.append((spec, compiler.compile_chart(spec, registry)))
+    assert len(compiler._CACHE) <= compiler.CACHE_SIZE
+    last_spec, last_class = classes[-1]
+    assert compiler.compile_chart(last_spec, registry) is last_class
