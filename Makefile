@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo paper test lint diagrams bench simulate graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate fuzz graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -58,6 +58,11 @@ bench: install
 	$(BIN)/scalpchart bench
 	$(BIN)/python -m pytest tests/bench -m bench --benchmark-only
 	$(BIN)/python -m execution.perf.loopback --intents 300
+
+# 10,000 hostile chart and limits documents through validate, matrix, the Engine and a run
+# (SCALPCHART_FUZZ_EXAMPLES=N for another count); the default test run has a seeded 200.
+fuzz: install
+	$(BIN)/python -m pytest tests/property/test_fuzz_documents.py -m fuzz -s
 
 simulate: install
 	@mkdir -p $(OUT)

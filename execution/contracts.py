@@ -13,6 +13,10 @@ from enum import Enum
 
 from execution.codes import Alert
 
+# Prices and money beyond this (a quadrillion won) are mistakes, and past it Decimal
+# arithmetic at the default precision stops being exact.
+MAX_AMOUNT_KRW = Decimal(10) ** 15
+
 
 class Side(Enum):
     BUY = "buy"
@@ -82,7 +86,11 @@ class SplitStrategy(Enum):
 
 @dataclass(frozen=True, slots=True)
 class ExecutionIntent:
-    """What a strategy asks for. The engine decides how, never what."""
+    """What a strategy asks for. The engine decides how, never what.
+
+    Checked when built: an intent that exists can be executed (``qty`` an int > 0, not a
+    bool; ``limit_price`` None or a finite positive Decimal; enums, not strings), else
+    :class:`InvalidIntent` names the field and nothing reaches the engine."""
 
     symbol: str
     side: Side
@@ -93,12 +101,41 @@ class ExecutionIntent:
     client_intent_id: str = ""
 
     def __post_init__(self) -> None:
-        if self.qty <= 0:
-            raise ValueError(f"intent qty must be positive, got {self.qty}")
-        if self.limit_price is not None and self.limit_price <= 0:
-            raise ValueError(f"limit price must be positive, got {self.limit_price}")
-        if not self.symbol:
-            raise ValueError("intent symbol is empty")
+        problems = _intent_problems(self)
+        if problems:
+            raise InvalidIntent(*problems[0])
+
+
+class InvalidIntent(ValueError):
+    """An :class:`ExecutionIntent` field that cannot be executed; ``field`` names it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"invalid intent: {field_name}: {message}")
+        self.field = field_name
+
+
+def _intent_problems(intent: ExecutionIntent) -> list[tuple[str, str]]:
+    """(field, message) for each field of ``intent`` that is not what the engine executes."""
+    found = []
+    qty, price = intent.qty, intent.limit_price
+    if not isinstance(intent.symbol, str) or not intent.symbol.strip():
+        found.append(("symbol", f"must be a non-empty string, got {intent.symbol!r}"))
+    for name, kind in (("side", Side), ("urgency", Urgency), ("strategy", SplitStrategy)):
+        value = getattr(intent, name)
+        if not isinstance(value, kind):
+            choices = ", ".join(f"{kind.__name__}.{m.name}" for m in kind)
+            found.append((name, f"must be one of {choices}, got {value!r}"))
+    if isinstance(qty, bool) or not isinstance(qty, int):
+        found.append(("qty", f"must be an int (shares), got {type(qty).__name__} {qty!r}"))
+    elif qty <= 0:
+        found.append(("qty", f"must be positive, got {qty}"))
+    if price is not None and (not isinstance(price, Decimal) or not price.is_finite()
+                              or not 0 < price <= MAX_AMOUNT_KRW):
+        found.append(("limit_price", f"must be None or a Decimal in (0, {MAX_AMOUNT_KRW:,}], "
+                                     f"got {type(price).__name__} {price!r}"))
+    if not isinstance(intent.client_intent_id, str):
+        found.append(("client_intent_id", f"must be a string, got {intent.client_intent_id!r}"))
+    return found
 
 
 @dataclass(slots=True)

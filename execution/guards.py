@@ -10,7 +10,7 @@ from execution.context import AdjustOutcome, ExecutionContext, PrecheckFailure
 from execution.stages import adjust, escape, finish, monitor, precheck, send, split
 from statecharts.registry import Registry
 
-REGISTRY = Registry("scalp_execution")
+REGISTRY = Registry("scalp_execution", start_event="start")  # the engine starts runs so
 guard = REGISTRY.guard
 
 for _stage in (precheck, split, send, monitor, adjust, escape, finish):

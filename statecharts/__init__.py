@@ -1,11 +1,13 @@
 """A small declarative statechart engine: YAML -> validated spec -> python-statemachine chart.
 
-It knows nothing about trading. Layers: ``yamlsrc`` (strict YAML with
+It knows nothing about trading. Layers: ``document`` (bytes from regular files
+only, bounded, UTF-8), ``yamlcompose`` and ``yamlsrc`` (strict, bounded YAML with
 positions), ``schema`` (JSON Schema), ``loader`` (spec dataclasses), ``lint``
-(semantic rules), ``compiler`` (StateChart class), ``runtime`` (one run with
-its trace), ``matrix`` and ``render``.
+(semantic rules; ``reserved`` derives the names the runtime owns), ``compiler``
+(StateChart class), ``runtime`` (one run with its trace), ``matrix`` and
+``render``.
 """
 
-from statecharts.errors import ChartError, ChartInvalid, Problem
+from statecharts.errors import ChartError, ChartInvalid, DocumentUnreadable, Problem
 
-__all__ = ["ChartError", "ChartInvalid", "Problem"]
+__all__ = ["ChartError", "ChartInvalid", "DocumentUnreadable", "Problem"]

@@ -15,6 +15,7 @@ What the compiled chart guarantees:
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,10 @@ from statecharts.spec import ERROR_EVENT, ChartSpec, StateSpec, TransitionSpec
 
 # The registry is kept in the value: holding it alive stops its id() from being reused by
 # another registry (which would otherwise be handed a class compiled for different callables).
-_CACHE: dict[tuple[str, int], tuple[Registry, type[StateChart[Any]]]] = {}
+# The most recently used classes are kept (a process that reloads many edited charts, or
+# validates thousands of generated ones, must not keep every class it ever compiled).
+_CACHE: OrderedDict[tuple[str, int], tuple[Registry, type[StateChart[Any]]]] = OrderedDict()
+CACHE_SIZE = 16
 _SERIAL = itertools.count()
 
 
@@ -138,8 +142,9 @@ def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart[Any]]:
     key = (spec.digest or repr(spec), id(registry))
     cached = _CACHE.get(key)
     if cached is not None and cached[0] is registry:
+        _CACHE.move_to_end(key)
         return cached[1]
-    problems = lint(spec, guards=registry.guards, handlers=registry.handlers)
+    problems = lint(spec, registry=registry)
     if problems:
         raise ChartInvalid(problems)
     cls = create_machine_class_from_definition(
@@ -149,6 +154,8 @@ def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart[Any]]:
     cls.catch_errors_as_events = True
     cls(model=_Probe())  # python-statemachine resolves callbacks only on instantiation
     _CACHE[key] = (registry, cls)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
     return cls
 
 

@@ -54,3 +54,17 @@ class EventRejected(ChartError):
         self.state = state
         self.event = event
         self.reason = reason
+
+
+class DocumentUnreadable(ChartError, OSError):
+    """A document that cannot be read at all: missing, a directory, a FIFO or device, a
+    symlink loop, no permission. (Also an :class:`OSError`, for callers that catch those.)"""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: cannot read: {reason}")
+        self.file = file
+        self.reason = reason
+        self.filename, self.strerror = file, reason
+
+    def __str__(self) -> str:
+        return f"{self.file}: cannot read: {self.reason}"

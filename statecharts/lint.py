@@ -14,20 +14,31 @@
 | unknown-limit        | every limit named by a timeout exists in the limits |
 | ambiguous-transition | no two unguarded transitions for the same state and event |
 | unused-guard         | every declared guard is used by a transition |
+| reserved-name        | no event or state is named like a runtime attribute (send, model) |
+| unhandled-event      | each event a handler raises (and the start event) has a transition |
+| initial-entry        | no entry handler on the initial state when the host starts runs |
+| final-role           | every final state, and only a final state, has a role |
+| error-route          | errors lead only to the escape target or a final state not a success |
+
+Every finding points at the offending token: the guard's name in a transition, the
+source in a list of sources, the value of ``on_error``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from statecharts.errors import Problem
-from statecharts.spec import ChartSpec, TransitionSpec
+from statecharts.registry import Registry
+from statecharts.reserved import event_conflict, state_conflict
+from statecharts.spec import ROLES, ChartSpec, TransitionSpec
 
 RULES = (
     "initial-missing", "unknown-state", "unreachable", "no-final-path", "final-outgoing",
     "escape-coverage", "escape-self", "unknown-guard", "unknown-handler", "unknown-limit",
-    "ambiguous-transition", "unused-guard",
+    "ambiguous-transition", "unused-guard", "reserved-name", "unhandled-event",
+    "initial-entry", "final-role", "error-route",
 )
 
 
@@ -55,6 +66,23 @@ def _state_path(name: str, key: str = "") -> str:
     return f"states.{name}.{key}" if key else f"states.{name}"
 
 
+def _at(t: TransitionSpec, key: str) -> str:
+    """The path of one field of a transition's declaration (a state's timeout included)."""
+    if key == "source" and t.source_path:
+        return t.source_path
+    if not t.origin.startswith("transitions"):  # declared by a state's timeout
+        return f"{t.origin}.target" if key == "target" else t.origin
+    return f"{t.origin}.{key}"
+
+
+def _guard_at(spec: ChartSpec, t: TransitionSpec, name: str) -> str:
+    """The path of a guard's name in a transition (``guard: x``, or an item of a list)."""
+    key, names = ("guard", t.guards) if name in t.guards else ("unless", t.unless)
+    path = f"{t.origin}.{key}"
+    item = f"{path}[{names.index(name)}]"
+    return item if item in spec.positions else path
+
+
 def check_states(ctx: _Ctx) -> None:
     spec = ctx.spec
     if spec.initial not in ctx.names:
@@ -64,9 +92,9 @@ def check_states(ctx: _Ctx) -> None:
     for t in spec.transitions:
         for role, name in (("source", t.source), ("target", t.target)):
             if name not in ctx.names:
-                ctx.add(f"{t.origin}.{role}" if t.origin.startswith("transitions") else t.origin,
-                        "unknown-state", f"{role} state {name!r} is not declared")
-    for target, path in ((spec.escape_target, "escape.target"), (spec.error_target, "errors")):
+                ctx.add(_at(t, role), "unknown-state", f"{role} state {name!r} is not declared")
+    for target, path in ((spec.escape_target, "escape.target"),
+                         (spec.error_target, "errors.target")):
         if target not in ctx.names:
             ctx.add(path, "unknown-state", f"state {target!r} is not declared")
     for state in spec.states:
@@ -97,7 +125,12 @@ def check_graph(ctx: _Ctx) -> None:
     spec = ctx.spec
     edges = _graph(spec)
     if spec.initial in ctx.names:
-        reachable = _closure([spec.initial], edges)
+        with_errors = {src: set(dst) for src, dst in edges.items()}
+        for state in spec.states:  # a state entered only when something fails is reachable
+            route = spec.error_route(state.name)
+            if route is not None:
+                with_errors.setdefault(state.name, set()).add(route)
+        reachable = _closure([spec.initial], with_errors)
         for state in spec.states:
             if state.name not in reachable:
                 ctx.add(_state_path(state.name), "unreachable",
@@ -120,7 +153,7 @@ def check_finals(ctx: _Ctx) -> None:
             continue
         for t in ctx.spec.transitions:
             if t.source == state.name:
-                ctx.add(t.origin, "final-outgoing",
+                ctx.add(_at(t, "source"), "final-outgoing",
                         f"final state {state.name} has an outgoing transition on {t.event!r}")
         for key in ("timeout", "on_error"):
             if getattr(state, key):
@@ -143,7 +176,7 @@ def check_escape(ctx: _Ctx) -> None:
                     f"{state.name} has no unguarded {spec.escape_event!r} transition to {target}")
     for t in spec.transitions:
         if t.source == target and t.target == target:
-            ctx.add(t.origin, "escape-self", f"{target} must not transition to itself")
+            ctx.add(_at(t, "target"), "escape-self", f"{target} must not transition to itself")
     target_spec = spec.state(target)
     if target_spec.final:
         ctx.add("escape.target", "escape-self", f"escape target {target} must not be final")
@@ -160,9 +193,11 @@ def check_names(ctx: _Ctx, guards: Collection[str] | None, handlers: Collection[
         for name in (*t.guards, *t.unless):
             used.add(name)
             if name not in spec.guards:
-                ctx.add(t.origin, "unknown-guard", f"guard {name!r} is not declared under guards")
+                ctx.add(_guard_at(spec, t, name), "unknown-guard",
+                        f"guard {name!r} is not declared under guards")
             elif guards is not None and name not in guards:
-                ctx.add(t.origin, "unknown-guard", f"guard {name!r} has no registered predicate")
+                ctx.add(_guard_at(spec, t, name), "unknown-guard",
+                        f"guard {name!r} has no registered predicate")
     for name in spec.guards:
         if name not in used:
             ctx.add(f"guards.{name}", "unused-guard", f"guard {name!r} is declared but never used")
@@ -182,23 +217,100 @@ def check_ambiguity(ctx: _Ctx) -> None:
             continue
         key = (t.source, t.event)
         if key in seen:
-            ctx.add(t.origin, "ambiguous-transition",
+            ctx.add(_at(t, "event"), "ambiguous-transition",
                     f"two unguarded {t.event!r} transitions from {t.source} "
                     f"(to {seen[key].target} and {t.target})")
         else:
             seen[key] = t
 
 
+def check_reserved(ctx: _Ctx) -> None:
+    spec = ctx.spec
+    seen: set[str] = set()
+    declared = [("escape.event", spec.escape_event), ("timeout_event", spec.timeout_event)]
+    for path, name in (*declared, *((_at(t, "event"), t.event) for t in spec.transitions)):
+        if name in seen:
+            continue  # reported once, where first declared
+        seen.add(name)
+        reason = event_conflict(name)
+        if reason:
+            ctx.add(path, "reserved-name", f"event name {name!r} {reason}: rename it")
+    for state in spec.states:
+        reason = state_conflict(state.name)
+        if reason:
+            ctx.add(_state_path(state.name), "reserved-name",
+                    f"state name {state.name!r} {reason}: rename it")
+
+
+def check_events(ctx: _Ctx, emits: Mapping[str, Collection[str]] | None,
+                 start_event: str | None) -> None:
+    """Events raised by code (a handler, the host's start) must be taken where raised."""
+    spec = ctx.spec
+    taken: dict[str, set[str]] = defaultdict(set)
+    for t in spec.transitions:
+        taken[t.source].add(t.event)
+    initial = spec.state(spec.initial)
+    if start_event is not None:
+        if start_event not in taken[initial.name]:
+            ctx.add("initial", "unhandled-event",
+                    f"runs are started with {start_event!r}, but {initial.name} has no "
+                    f"{start_event!r} transition")
+        if initial.entry:
+            ctx.add(_state_path(initial.name, "entry"), "initial-entry",
+                    f"{initial.name} is entered when a run is built, before it is given "
+                    f"its work: move {initial.entry!r} to the state after {start_event!r}")
+    for state in spec.states:
+        for event in (emits or {}).get(state.entry or "", ()):
+            if event not in taken[state.name]:
+                ctx.add(_state_path(state.name, "entry"), "unhandled-event",
+                        f"handler {state.entry!r} raises {event!r}, but {state.name} has no "
+                        f"{event!r} transition")
+
+
+def check_outcomes(ctx: _Ctx) -> None:
+    """Final states say what they mean; an error never ends as a success."""
+    spec = ctx.spec
+    for state in spec.states:
+        if state.final and state.role is None:
+            ctx.add(_state_path(state.name), "final-role",
+                    f"final state {state.name} needs a role: one of {', '.join(ROLES)}")
+        elif not state.final and state.role is not None:
+            ctx.add(_state_path(state.name, "role"), "final-role",
+                    f"{state.name} is not final: only final states have a role")
+    routes = [("errors.target", spec.error_target)] if "errors.target" in spec.positions else []
+    routes += [(_state_path(s.name, "on_error"), s.on_error) for s in spec.states if s.on_error]
+    for path, target in routes:
+        if target is None or target == spec.escape_target:
+            continue
+        state = spec.state(target)
+        if not state.final:
+            ctx.add(path, "error-route",
+                    f"errors may only lead to the escape target {spec.escape_target} or a "
+                    f"final state that is not a success, not to {target}")
+        elif state.role == "success":
+            ctx.add(path, "error-route",
+                    f"errors must not end in {target}: its role is success")
+
+
 def lint(spec: ChartSpec, *, guards: Collection[str] | None = None,
          handlers: Collection[str] | None = None,
-         limits: Collection[str] | Callable[[], Collection[str]] | None = None) -> list[Problem]:
-    """All rule violations of ``spec``. Registries and limits are checked when given."""
+         limits: Collection[str] | Callable[[], Collection[str]] | None = None,
+         emits: Mapping[str, Collection[str]] | None = None,
+         start_event: str | None = None, registry: Registry | None = None) -> list[Problem]:
+    """All rule violations of ``spec``. Registries and limits are checked when given;
+    ``registry`` stands for its guards, handlers, emits and start event."""
+    if registry is not None:
+        guards, handlers = registry.guards, registry.handlers
+        emits, start_event = registry.emits, registry.start_event
     ctx = _Ctx(spec)
     check_states(ctx)
     if any(p.rule == "initial-missing" or p.rule == "unknown-state" for p in ctx.problems):
         return ctx.problems  # graph rules would only repeat the same mistake
+    check_reserved(ctx)
     check_graph(ctx)
     check_escape(ctx)
     check_names(ctx, guards, handlers, limits() if callable(limits) else limits)
     check_ambiguity(ctx)
+    check_events(ctx, emits, start_event)
+    check_outcomes(ctx)
     return ctx.problems

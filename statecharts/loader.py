@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from statecharts.document import read_text
 from statecharts.errors import ChartInvalid, Problem
 from statecharts.spec import ChartSpec, GuardSpec, StateSpec, Timeout, TransitionSpec
 from statecharts.yamlsrc import Source, child_path, read_yaml
@@ -70,9 +71,12 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def load_chart(path: Path | str, text: str | None = None) -> ChartSpec:
-    """Load and schema-check a chart file (lint separately with :func:`statecharts.lint.lint`)."""
+    """Load and schema-check a chart file (lint separately with :func:`statecharts.lint.lint`).
+
+    Raises :class:`ChartInvalid` for any content and
+    :class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read."""
     if text is None:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path)
     source = read_yaml(path, text)
     problems = schema_problems(source, packaged_schema())
     if problems:
@@ -93,7 +97,7 @@ def build_spec(source: Source, digest: str) -> ChartSpec:
             origin = child_path(child_path("states", state.name), "timeout")
             transitions.append(TransitionSpec(timeout_event, state.name, state.timeout.target,
                                               description=f"after {state.timeout.after}",
-                                              origin=origin))
+                                              origin=origin, source_path=_state_path(state)))
     escape = data["escape"]
     return ChartSpec(
         id=data["chart"],
@@ -114,6 +118,10 @@ def build_spec(source: Source, digest: str) -> ChartSpec:
     )
 
 
+def _state_path(state: StateSpec) -> str:
+    return child_path("states", state.name)
+
+
 def _state(name: str, body: dict[str, Any]) -> StateSpec:
     timeout = body.get("timeout")
     return StateSpec(
@@ -123,6 +131,7 @@ def _state(name: str, body: dict[str, Any]) -> StateSpec:
         timeout=(Timeout(timeout["after"], timeout["target"], timeout.get("since", "entry"))
                  if timeout else None),
         on_error=body.get("on_error"),
+        role=body.get("role"),
         description=body.get("description", ""),
     )
 
@@ -130,10 +139,14 @@ def _state(name: str, body: dict[str, Any]) -> StateSpec:
 def _expand(body: dict[str, Any], origin: str, states: tuple[StateSpec, ...],
             finals: set[str]) -> list[TransitionSpec]:
     source = body["source"]
+    at = child_path(origin, "source")
     if source == "*":
-        sources = [s.name for s in states if s.name not in finals and s.name != body["target"]]
+        sources = [(s.name, at) for s in states
+                   if s.name not in finals and s.name != body["target"]]
+    elif isinstance(source, str):
+        sources = [(source, at)]
     else:
-        sources = list(_names(source))
+        sources = [(name, child_path(at, i)) for i, name in enumerate(source)]
     return [
         TransitionSpec(
             event=body["event"],
@@ -143,6 +156,7 @@ def _expand(body: dict[str, Any], origin: str, states: tuple[StateSpec, ...],
             unless=_names(body.get("unless")),
             description=body.get("description", ""),
             origin=origin,
+            source_path=path,
         )
-        for name in sources
+        for name, path in sources
     ]

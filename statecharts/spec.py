@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ERROR_EVENT = "error.execution"
+# What reaching a final state means. Error routes may end only where the outcome is not
+# success: an exception must never be reported as a clean run.
+ROLES = ("success", "escaped", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,7 @@ class StateSpec:
     timeout: Timeout | None = None
     on_error: str | None = None
     description: str = ""
+    role: str | None = None  # final states: what the outcome means (see ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,7 @@ class TransitionSpec:
     unless: tuple[str, ...] = ()
     description: str = ""
     origin: str = ""  # JSON path of the declaration, for error positions
+    source_path: str = ""  # JSON path of this source's name (an item of a source list)
 
     @property
     def guarded(self) -> bool:
@@ -71,16 +76,18 @@ class ChartSpec:
     digest: str = ""
     description: str = ""
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+    _by_name: dict[str, StateSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {state.name: state for state in self.states})
 
     @property
     def state_names(self) -> tuple[str, ...]:
         return tuple(state.name for state in self.states)
 
     def state(self, name: str) -> StateSpec:
-        for state in self.states:
-            if state.name == name:
-                return state
-        raise KeyError(name)
+        """The state called ``name`` (KeyError if there is none)."""
+        return self._by_name[name]
 
     @property
     def final_states(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ to keep it as a string.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,26 @@ from typing import Any
 
 import yaml
 
+from statecharts.document import (
+    DEFAULT_BUDGET,
+    DocumentBudget,
+    check_text,
+    read_text,
+    text_position,
+)
 from statecharts.errors import ChartInvalid, Problem
+from statecharts.yamlcompose import Composer
 
+# libyaml's event parser when available (about 20x faster), else PyYAML's own; both are
+# iterative, and the composer that builds nodes from their events is ours (bounded).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# What YAML allows in a document (its "printable" set); anything else is refused up front.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)\.[0-9]+([eE][-+]?[0-9]+)?")
 _NULLS = {"null", "~", ""}
+_TRAP_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # any case
 _TRAPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(y|n|yes|no|on|off)"), "YAML 1.1 reads {v!r} as a boolean"),
     (re.compile(r"(?i)(True|False|TRUE|FALSE|Null|NULL)"),
@@ -72,47 +88,62 @@ def child_path(path: str, key: str | int) -> str:
 
 def resolve_plain(text: str) -> tuple[Any, str | None]:
     """Resolve a plain scalar; the second item is a trap message or None."""
+    value, rule, message = _resolve(text, DEFAULT_BUDGET)
+    return value, (message if rule else None)
+
+
+def _resolve(text: str, budget: DocumentBudget) -> tuple[Any, str | None, str]:
+    """A plain scalar's value, and the rule and message of its problem (if any)."""
     if text in ("true", "false"):
-        return text == "true", None
+        return text == "true", None, ""
     if text in _NULLS:
-        return None, None
+        return None, None, ""
+    if text[0].isalpha() and text.lower() not in _TRAP_WORDS:
+        return text, None, ""  # most scalars: names, descriptions (no number, no trap)
     if _INT.fullmatch(text):
-        return int(text), None
+        digits = len(text.lstrip("+-"))
+        if digits > budget.max_int_digits:
+            return text, "yaml-number", (f"an integer of {digits} digits is out of range "
+                                         f"(at most {budget.max_int_digits})")
+        return int(text), None, ""
     if _FLOAT.fullmatch(text):
-        return float(text), None
+        number = float(text)
+        if not math.isfinite(number):
+            return text, "yaml-number", f"{text} is out of range for a number"
+        return number, None, ""
     for pattern, message in _TRAPS:
         if pattern.fullmatch(text):
-            return text, message.format(v=text) + "; quote it if a string is meant"
-    return text, None
+            return text, "yaml-trap", message.format(v=text) + "; quote it if a string is meant"
+    return text, None, ""
 
 
 class _Reader:
-    def __init__(self, file: str) -> None:
+    """Plain data and positions from a composed node tree (aliases expanded, within budget)."""
+
+    def __init__(self, file: str, budget: DocumentBudget) -> None:
         self.source = Source(file, None)
         self.problems: list[Problem] = []
+        self.budget = budget
 
     def _note(self, node: yaml.Node, path: str) -> None:
         self.source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
 
     def _fail(self, node: yaml.Node, rule: str, message: str) -> None:
-        line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        self.problems.append(Problem(self.source.file, line, col, rule, message))
+        self.problems.append(_at(self.source.file, node.start_mark, rule, message))
 
     def convert(self, node: yaml.Node, path: str) -> Any:
+        # The composer has bounded the expanded size and depth, so this walk is bounded too.
         self._note(node, path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, child_path(path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        if node.style is not None or (node.tag == "tag:yaml.org,2002:str" and node.style):
+        if node.style is not None:  # quoted or block scalar: always a string
             return node.value
-        if not node.tag.endswith(("int", "float", "bool", "null", "str", "timestamp")):
-            self._fail(node, "yaml-tag", f"unsupported tag {node.tag}")
-            return node.value
-        value, trap = resolve_plain(node.value)
-        if trap:
-            self._fail(node, "yaml-trap", trap)
+        value, rule, message = _resolve(node.value, self.budget)
+        if rule:
+            self._fail(node, rule, message)
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
@@ -131,8 +162,10 @@ class _Reader:
                            f"duplicate key {key!r} (first defined at line {key_lines[key]})")
                 continue
             key_lines[key] = key_node.start_mark.line + 1
-            if key_node.style is None and resolve_plain(key)[1]:
-                self._fail(key_node, "yaml-trap", resolve_plain(key)[1] or "")
+            if key_node.style is None:
+                _, rule, message = _resolve(key, self.budget)
+                if rule:
+                    self._fail(key_node, rule, message)
             sub = child_path(path, key)
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             self.source.positions[sub] = self.source.key_positions[sub] = where
@@ -150,23 +183,37 @@ class _Reader:
         return value
 
 
-def read_yaml(path: Path | str, text: str | None = None) -> Source:
-    """Parse one YAML document strictly; raise :class:`ChartInvalid` on any problem."""
+def _at(file: str, mark: Any, rule: str, message: str) -> Problem:
+    return Problem(file, mark.line + 1, mark.column + 1, rule, message)
+
+
+def read_yaml(path: Path | str, text: str | None = None, *,
+              budget: DocumentBudget = DEFAULT_BUDGET) -> Source:
+    """Parse one YAML document strictly; raise :class:`ChartInvalid` on any problem
+    (:class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read)."""
     file = str(path)
-    if text is None:
-        text = Path(path).read_text(encoding="utf-8")
-    reader = _Reader(file)
+    text = read_text(path, budget) if text is None else check_text(file, text, budget)
+    unprintable = _UNPRINTABLE.search(text)
+    if unprintable is not None:
+        line, col = text_position(text, unprintable.start())
+        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
+                                    f"character {unprintable.group()!r} is not allowed "
+                                    "in YAML (a control character)")])
+    composer = Composer(file, budget)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = composer.compose(yaml.parse(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = str(err.problem or err)
+        message = str(err.problem or err.context or "invalid YAML")
         raise ChartInvalid([Problem(file, line, col, "yaml-syntax", message)]) from err
     except yaml.YAMLError as err:
         raise ChartInvalid([Problem(file, 1, 1, "yaml-syntax", str(err))]) from err
+    if composer.problems:
+        raise ChartInvalid(composer.problems)
     if node is None:
         raise ChartInvalid([Problem(file, 1, 1, "yaml-empty", "the document is empty")])
+    reader = _Reader(file, budget)
     reader.source.data = reader.convert(node, "")
     if reader.problems:
         raise ChartInvalid(reader.problems)

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from execution.cli.common import UsageError, positive_int
 from execution.perf.bench import BenchConfig, run_all
 
 TARGETS = {
@@ -24,11 +25,11 @@ TARGETS = {
 
 def add_bench_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="measure the engine's overhead (zero-latency broker)")
-    p.add_argument("--executions", type=int, default=2000,
+    p.add_argument("--executions", type=positive_int, default=2000,
                    help="sequential executions for the latency figures and the throughput")
-    p.add_argument("--concurrency", type=int, default=1000,
+    p.add_argument("--concurrency", type=positive_int, default=1000,
                    help="executions in flight at once under the fill storm")
-    p.add_argument("--fills-per-order", type=int, default=10)
+    p.add_argument("--fills-per-order", type=positive_int, default=10)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)
 
@@ -40,9 +41,8 @@ def machine() -> dict[str, Any]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.executions < 100 or args.concurrency < 1:
-        print("scalpchart bench: error: --executions >= 100 and --concurrency >= 1")
-        return 2
+    if args.executions < 100:
+        raise UsageError(f"--executions must be at least 100, got {args.executions}")
     config = BenchConfig(args.executions, args.concurrency, args.fills_per_order)
     report = asyncio.run(run_all(config))
     report["machine"] = machine()

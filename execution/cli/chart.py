@@ -12,6 +12,7 @@ from execution import paths
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, chart_arg
 from execution.guards import REGISTRY
 from statecharts.compiler import compile_chart
+from statecharts.document import DocumentBudget, read_text
 from statecharts.errors import ChartInvalid, Problem
 from statecharts.lint import lint
 from statecharts.loader import load_chart
@@ -29,10 +30,11 @@ def _read_spec(path: Path | None) -> ChartSpec:
 
 
 def _limit_problems(limits: Path | None) -> tuple[list[str] | None, list[Problem]]:
+    """The limits given, else the default ones that ``run`` and the Engine use, so what
+    validates is what runs."""
     from execution.settings import read_limits
 
-    if limits is None:
-        return None, []
+    limits = limits if limits is not None else paths.default_limits()
     try:
         return list(read_limits(limits).keys()), []
     except ChartInvalid as err:
@@ -46,22 +48,24 @@ def _chart_problems(chart: Path | None, limit_keys: list[str] | None) -> list[Pr
         spec = _read_spec(chart)
     except ChartInvalid as err:
         return err.problems
-    return lint(spec, guards=REGISTRY.guards, handlers=REGISTRY.handlers, limits=limit_keys)
+    return lint(spec, registry=REGISTRY, limits=limit_keys)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Every problem, located; "ok" per chart only when nothing at all was found (a run
+    with findings prints findings only, so every line of it points at a place)."""
     limit_keys, problems = _limit_problems(args.limits)
     charts = args.charts or [None]
     for chart in charts:
-        found = _chart_problems(chart, limit_keys)
-        problems += found
-        if not found and args.format == "text":
-            print(f"{chart or paths.default_chart()}: ok")
+        problems += _chart_problems(chart, limit_keys)
     if args.format == "json":
         print(json.dumps([p.to_json() for p in problems], indent=2))
-    else:
+    elif problems:
         for problem in problems:
             print(problem)
+    else:
+        for chart in charts:
+            print(f"{chart or paths.default_chart()}: ok")
     return EXIT_FINDINGS if problems else EXIT_OK
 
 
@@ -82,11 +86,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+TRACE_BUDGET = DocumentBudget(max_bytes=64 << 20)
+
+
 def read_trace(path: Path) -> list[TraceStep]:
     """A trace file: a run's JSON (``scalpchart run --trace-out``) or a list of steps."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
+        data = json.loads(read_text(path, TRACE_BUDGET))
+    except (ChartInvalid, ValueError, RecursionError) as err:
         raise UsageError(f"{path}: cannot read trace: {err}") from err
     steps = data.get("trace", data.get("path")) if isinstance(data, dict) else data
     if not isinstance(steps, list):
@@ -146,7 +153,8 @@ def add_chart_parsers(sub: Any) -> None:
     p = sub.add_parser("validate", help="schema-check and lint charts (and a limits file)")
     p.add_argument("charts", nargs="*", type=Path, metavar="chart",
                    help="chart YAML files (default: config/scalp_execution.yaml)")
-    p.add_argument("--limits", type=Path, help="also validate this limits YAML")
+    p.add_argument("--limits", type=Path,
+                   help="the limits YAML the charts run with (default: config/limits.yaml)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_validate)
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import NoReturn
+
+from execution.contracts import MAX_AMOUNT_KRW
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -20,15 +24,47 @@ def chart_arg(parser: argparse.ArgumentParser) -> None:
                         help="chart YAML (default: config/scalp_execution.yaml)")
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``prog: error: ...``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def positive_decimal(text: str) -> Decimal:
-    """An argument type: a positive decimal number (prices, money)."""
+    """An argument type: a positive amount of money in KRW (prices, capital), at most
+    :data:`~execution.contracts.MAX_AMOUNT_KRW`."""
     try:
-        value = Decimal(text)
+        value = Decimal(text.strip())
     except InvalidOperation as err:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from err
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if value > MAX_AMOUNT_KRW:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_AMOUNT_KRW:,}: {text!r}")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argument type: a finite number >= 0 (durations)."""
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from err
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def non_empty(text: str) -> str:
+    """An argument type: a string with something in it (symbols, ids)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def positive_int(text: str) -> int:
@@ -48,6 +84,8 @@ def seed(text: str) -> int:
 
 
 def _int(text: str) -> int:
+    if len(text) > 30:  # int() of thousands of digits is slow, and no count needs them
+        raise argparse.ArgumentTypeError(f"not an integer of at most 30 digits: {text[:40]!r}")
     try:
         return int(text)
     except ValueError as err:

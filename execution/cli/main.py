@@ -13,16 +13,16 @@ from collections.abc import Sequence
 
 from execution.cli.bench import add_bench_parser
 from execution.cli.chart import add_chart_parsers
-from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, UsageError
+from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, Parser, UsageError
 from execution.cli.diff import add_diff_parser
 from execution.cli.exchange import add_exchange_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
-from statecharts.errors import ChartInvalid
+from statecharts.errors import ChartInvalid, DocumentUnreadable
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scalpchart", description=__doc__)
+    parser = Parser(prog="scalpchart", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_chart_parsers(sub)
     add_diff_parser(sub)
@@ -36,10 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already printed on one line
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
         code: int = args.func(args)
-    except UsageError as err:
+    except (UsageError, DocumentUnreadable) as err:
         print(f"scalpchart: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except ChartInvalid as err:

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from execution.cli.brokers import add_broker_args, make_broker, prepare
-from execution.cli.common import positive_decimal
+from execution.cli.common import (
+    UsageError,
+    non_empty,
+    non_negative_float,
+    positive_decimal,
+    positive_int,
+    seed,
+)
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
 from execution.safety import SafetyState
@@ -39,10 +46,11 @@ def _faults(text: str) -> Any:
 def add_run_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="execute one intent (or a --batch of them) on the "
                                    "simulated exchange, or KIS")
-    p.add_argument("--symbol", help="the intent's symbol (required unless --batch)")
+    p.add_argument("--symbol", type=non_empty,
+                   help="the intent's symbol (required unless --batch)")
     p.add_argument("--side", choices=[s.value for s in Side],
                    help="buy or sell (required unless --batch)")
-    p.add_argument("--qty", type=int, help="shares (required unless --batch)")
+    p.add_argument("--qty", type=positive_int, help="shares (required unless --batch)")
     p.add_argument("--batch", type=Path, help="a YAML list of intents, submitted into one "
                    "engine at their after_ms (see execution/schemas/batch.schema.json)")
     p.add_argument("--cash", type=positive_decimal,
@@ -50,7 +58,7 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--limit", type=positive_decimal, help="limit price in KRW")
     p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
     p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=seed, default=7)
     p.add_argument("--clock", choices=("real", "virtual"), default="real",
                    help="virtual: simulated waits cost no wall time (deterministic with --seed)")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -62,7 +70,7 @@ def add_run_parser(sub: Any) -> None:
                    help="start the exchange clock outside the session")
     p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState])
     p.add_argument("--capital", type=positive_decimal, help="capital available in KRW")
-    p.add_argument("--escape-after-ms", type=float,
+    p.add_argument("--escape-after-ms", type=non_negative_float,
                    help="trigger an external emergency escape N ms after the start")
     p.add_argument("--broker-faults", type=_faults, default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
@@ -140,15 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"scalpchart run: error: {', '.join(missing)} required (or --batch FILE)",
               file=sys.stderr)
         return 2
-    if args.qty <= 0:
-        print("scalpchart run: error: --qty must be positive", file=sys.stderr)
-        return 2
     from execution.sim.vclock import run_on
 
     result = run_on(execute(args), getattr(args, "clock", "real"))
     data = result_json(result)
     if args.trace_out:
-        args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        try:
+            args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"{args.trace_out}: cannot write: {err.strerror or err}") from err
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:

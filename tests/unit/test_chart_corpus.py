@@ -1,8 +1,9 @@
 """The broken-chart corpus: every document names, in its header, the problems it must produce.
 
 Header lines look like ``# expect: RULE LINE`` (a problem in the chart itself) or
-``# expect: RULE FILE:LINE`` (a problem in the companion ``<name>.limits.yaml``).
-The reported (file, rule, line) triples must equal the expected ones exactly.
+``# expect: RULE FILE:LINE`` (a problem in the companion ``<name>.limits.yaml``), optionally
+followed by ``col COL``. The reported (file, rule, line) triples must equal the expected
+ones exactly, and a problem with an expected column must be reported at that column.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ from statecharts.spec import ChartSpec
 
 BROKEN = sorted(p for p in (CHARTS / "broken").glob("*.yaml")
                 if not p.name.endswith(".limits.yaml"))
-# The registry the corpus charts are linted against: it lacks any handler not named here.
+# The registry the corpus charts are linted against: it lacks any handler not named here;
+# its handlers raise these events, and every run is started with ``go``.
 CORPUS_HANDLERS = frozenset({"work", "escape"})
-EXPECT = re.compile(r"# expect: (?P<rule>[a-z][a-z-]*) (?:(?P<file>[\w.-]+):)?(?P<line>\d+)$")
+CORPUS_EMITS = {"work": ("done",), "escape": ("escaped",)}
+CORPUS_START = "go"
+EXPECT = re.compile(r"# expect: (?P<rule>[a-z][a-z-]*) (?:(?P<file>[\w.-]+):)?(?P<line>\d+)"
+                    r"(?: col (?P<col>\d+))?$")
 SCHEMA_POINTER = re.compile(r"# yaml-language-server: \$schema=(?P<path>\S+)$")
 LIMITS_SCHEMA = ROOT / "execution" / "schemas" / "limits.schema.json"
 
@@ -42,12 +47,18 @@ Expected = set[tuple[str, str, int]]
 
 def expectations(chart: Path) -> Expected:
     """(file name, rule, line) from the leading ``# expect:`` comment lines."""
-    found: Expected = set()
+    return {(file, rule, line) for file, rule, line, _ in expected_columns(chart)}
+
+
+def expected_columns(chart: Path) -> list[tuple[str, str, int, int | None]]:
+    """(file name, rule, line, column or None) from the leading ``# expect:`` lines."""
+    found = []
     for text in chart.read_text(encoding="utf-8").splitlines():
         match = EXPECT.fullmatch(text)
         if match is None:
             break
-        found.add((match["file"] or chart.name, match["rule"], int(match["line"])))
+        column = int(match["col"]) if match["col"] else None
+        found.append((match["file"] or chart.name, match["rule"], int(match["line"]), column))
     return found
 
 
@@ -69,7 +80,8 @@ def problems_of(chart: Path) -> list[Problem]:
         spec = load_chart(chart)
     except ChartInvalid as err:
         return problems + err.problems
-    return problems + lint(spec, handlers=CORPUS_HANDLERS, limits=limit_keys)
+    return problems + lint(spec, handlers=CORPUS_HANDLERS, emits=CORPUS_EMITS,
+                           start_event=CORPUS_START, limits=limit_keys)
 
 
 def triples(problems: list[Problem]) -> Expected:
@@ -90,6 +102,11 @@ def test_broken_chart_reports_exactly_the_expected_problems(chart: Path) -> None
     expected = expectations(chart)
     problems = problems_of(chart)
     assert triples(problems) == expected, "\n".join(str(p) for p in problems)
+    for file, rule, line, column in expected_columns(chart):
+        if column is not None:
+            found = {p.column for p in problems
+                     if (Path(p.file).name, p.rule, p.line) == (file, rule, line)}
+            assert column in found, f"{rule} at line {line}: columns {found}, not {column}"
 
 
 @pytest.mark.parametrize("chart", BROKEN, ids=lambda p: p.stem)

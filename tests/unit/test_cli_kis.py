@@ -69,6 +69,4 @@ def test_a_bad_broker_config_points_at_the_line(monkeypatch: pytest.MonkeyPatch,
 def test_exchange_serve_refuses_bad_faults(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["exchange", "serve", "--faults", "bogus=1"]) == 2
     assert "unknown fault 'bogus'" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as caught:
-        main(["exchange", "serve", "--port", "70000"])
-    assert caught.value.code == 2
+    assert main(["exchange", "serve", "--port", "70000"]) == 2

@@ -67,7 +67,8 @@ FAILED_SHORT = "  - {event: checked, source: CHECKING, target: FAILED, guard: sh
 FAILED_BLOCKED = "  - {event: checked, source: CHECKING, target: FAILED, guard: blocked}\n"
 TO_WORKING = "  - {event: checked, source: CHECKING, target: WORKING, unless: [blocked, short]}\n"
 DONE_ESCAPE = "  - {event: done, source: WORKING, target: ESCAPING}\n"
-PAUSED = (("  DONE: {final: true}\n", "  PAUSED: {entry: pause}\n  DONE: {final: true}\n"),
+PAUSED = (("  DONE: {final: true, role: success}\n",
+           "  PAUSED: {entry: pause}\n  DONE: {final: true, role: success}\n"),
           (DONE_ESCAPE, DONE_ESCAPE + "  - {event: pause, source: WORKING, target: PAUSED}\n"
                                       "  - {event: resume, source: PAUSED, target: WORKING}\n"))
 
@@ -135,7 +136,7 @@ def test_timeout_since_and_removal() -> None:
 
 
 def test_final_flip_cascades_into_error_route_and_escape() -> None:
-    _, data = diff_to(("  DONE: {final: true}", "  DONE: {}"),
+    _, data = diff_to(("  DONE: {final: true, role: success}", "  DONE: {}"),
                       (DONE_ESCAPE, DONE_ESCAPE + "  - {event: finish, source: DONE, target: "
                                                   "ESCAPED}\n"))
     assert data["states"]["changed"][0]["changes"] == [
