@@ -16,7 +16,7 @@ from execution import paths
 from execution.contracts import Urgency
 from execution.limits_rules import limit_problems
 from execution.split import SplitParams
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 from statecharts.limits import Limits, load_limits
 from statecharts.spec import ChartSpec
 
@@ -121,11 +121,11 @@ def from_limits(limits: Limits) -> EngineLimits:
 
 def read_limits(path: Path | str | None = None, text: str | None = None) -> Limits:
     """Read a limits file: strict YAML, the schema, then the cross-field rules.
-    Raises ChartInvalid with every problem (DocumentUnreadable if it cannot be read)."""
+    Raises DocumentInvalid with every problem (DocumentUnreadable if it cannot be read)."""
     limits = load_limits(path or paths.default_limits(), paths.LIMITS_SCHEMA, text)
     problems = limit_problems(limits)
     if problems:
-        raise ChartInvalid(problems)
+        raise DocumentInvalid(problems)
     return limits
 
 

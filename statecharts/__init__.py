@@ -8,6 +8,12 @@ positions), ``schema`` (JSON Schema), ``loader`` (spec dataclasses), ``lint``
 ``render``.
 """
 
-from statecharts.errors import ChartError, ChartInvalid, DocumentUnreadable, Problem
+from statecharts.errors import (
+    ChartError,
+    ChartInvalid,
+    DocumentInvalid,
+    DocumentUnreadable,
+    Problem,
+)
 
-__all__ = ["ChartError", "ChartInvalid", "DocumentUnreadable", "Problem"]
+__all__ = ["ChartError", "ChartInvalid", "DocumentInvalid", "DocumentUnreadable", "Problem"]

@@ -1,6 +1,6 @@
 """Reading a document's bytes safely: regular files only, bounded size, UTF-8 text.
 
-Whatever the bytes, the outcome is text, a :class:`ChartInvalid` with the located
+Whatever the bytes, the outcome is text, a :class:`DocumentInvalid` with the located
 problem (``yaml-limit``, ``yaml-encoding``) or a :class:`DocumentUnreadable`
 (missing, a directory, a FIFO, a device, a symlink loop, no permission).
 Nothing here blocks: a FIFO is opened non-blocking and refused, never read.
@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from statecharts.errors import ChartInvalid, DocumentUnreadable, Problem
+from statecharts.errors import DocumentInvalid, DocumentUnreadable, Problem
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\x00\x00\xfe\xff", "UTF-32 (big-endian"),
@@ -85,10 +85,10 @@ def read_text(path: Path | str, budget: DocumentBudget = DEFAULT_BUDGET) -> str:
 def decode(file: str, data: bytes, budget: DocumentBudget = DEFAULT_BUDGET) -> str:
     """UTF-8 bytes as text; any other encoding or binary content is a located problem."""
     if len(data) > budget.max_bytes:
-        raise ChartInvalid([_too_big(file, budget)])
+        raise DocumentInvalid([_too_big(file, budget)])
     for bom, name in _BOMS:
         if data.startswith(bom):
-            raise ChartInvalid([Problem(file, 1, 1, "yaml-encoding",
+            raise DocumentInvalid([Problem(file, 1, 1, "yaml-encoding",
                                         f"the file is {name}, with a byte-order mark): "
                                         "save it as UTF-8")])
     if data.startswith(_UTF8_BOM):
@@ -96,7 +96,7 @@ def decode(file: str, data: bytes, budget: DocumentBudget = DEFAULT_BUDGET) -> s
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _position(data, nul)
-        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
+        raise DocumentInvalid([Problem(file, line, col, "yaml-encoding",
                                     "NUL byte: binary, UTF-16 or UTF-32 content; "
                                     "the file must be UTF-8 text")])
     try:
@@ -104,7 +104,7 @@ def decode(file: str, data: bytes, budget: DocumentBudget = DEFAULT_BUDGET) -> s
     except UnicodeDecodeError as err:
         line, col = _position(data, err.start)
         byte = data[err.start]
-        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
+        raise DocumentInvalid([Problem(file, line, col, "yaml-encoding",
                                     f"byte 0x{byte:02x} is not valid UTF-8: "
                                     "the file must be UTF-8 text")]) from err
 
@@ -112,12 +112,12 @@ def decode(file: str, data: bytes, budget: DocumentBudget = DEFAULT_BUDGET) -> s
 def check_text(file: str, text: str, budget: DocumentBudget = DEFAULT_BUDGET) -> str:
     """Text handed over in memory: the same size bound, no unencodable characters, no BOM."""
     if len(text) > budget.max_bytes:
-        raise ChartInvalid([_too_big(file, budget)])
+        raise DocumentInvalid([_too_big(file, budget)])
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
         line, col = text_position(text, err.start)
-        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
+        raise DocumentInvalid([Problem(file, line, col, "yaml-encoding",
                                     f"character {text[err.start]!r} cannot be encoded "
                                     "as UTF-8")]) from err
     return text.removeprefix("\ufeff")

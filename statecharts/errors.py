@@ -38,12 +38,18 @@ class ChartError(Exception):
     """Root of every error this package raises."""
 
 
-class ChartInvalid(ChartError):
-    """A document failed to load or lint; carries every problem found."""
+class DocumentInvalid(ChartError):
+    """A YAML document (a chart, limits, a scenario, a grid, a batch, a broker
+    configuration) failed to load or check; carries every problem found, each
+    ``FILE:LINE:COL: [rule] message``."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.rule))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ChartInvalid(DocumentInvalid):
+    """A chart failed to load, lint or compile."""
 
 
 class EventRejected(ChartError):

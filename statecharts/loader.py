@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from statecharts.document import read_text
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import ChartInvalid, DocumentInvalid, Problem
 from statecharts.spec import ChartSpec, GuardSpec, StateSpec, Timeout, TransitionSpec
 from statecharts.yamlsrc import Source, child_path, read_yaml
 
@@ -75,9 +75,12 @@ def load_chart(path: Path | str, text: str | None = None) -> ChartSpec:
 
     Raises :class:`ChartInvalid` for any content and
     :class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read."""
-    if text is None:
-        text = read_text(path)
-    source = read_yaml(path, text)
+    try:
+        if text is None:
+            text = read_text(path)
+        source = read_yaml(path, text)
+    except DocumentInvalid as err:  # a chart's YAML problems are the chart's
+        raise ChartInvalid(err.problems) from None
     problems = schema_problems(source, packaged_schema())
     if problems:
         raise ChartInvalid(problems)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from statecharts.document import DocumentBudget
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import DocumentInvalid, Problem
 
 _Collection = yaml.MappingNode | yaml.SequenceNode
 
@@ -45,7 +45,7 @@ class _Open:
 
 class Composer:
     """Compose one document; located problems that do not stop composing are collected in
-    ``problems``, those that must stop it (budget, syntax) are raised as ChartInvalid."""
+    ``problems``, those that must stop it (budget, syntax) are raised as DocumentInvalid."""
 
     def __init__(self, file: str, budget: DocumentBudget) -> None:
         self.file = file
@@ -60,8 +60,8 @@ class Composer:
         mark: Any = event.start_mark  # PyYAML's Mark or libyaml's: both have line, column
         return Problem(self.file, mark.line + 1, mark.column + 1, rule, message)
 
-    def _stop(self, event: yaml.Event, rule: str, message: str) -> ChartInvalid:
-        return ChartInvalid([*self.problems, self._problem(event, rule, message)])
+    def _stop(self, event: yaml.Event, rule: str, message: str) -> DocumentInvalid:
+        return DocumentInvalid([*self.problems, self._problem(event, rule, message)])
 
     def compose(self, events: Iterable[yaml.Event]) -> yaml.Node | None:
         root: yaml.Node | None = None

@@ -25,7 +25,7 @@ from statecharts.document import (
     read_text,
     text_position,
 )
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import DocumentInvalid, Problem
 from statecharts.yamlcompose import Composer
 
 # libyaml's event parser when available (about 20x faster), else PyYAML's own; both are
@@ -189,14 +189,14 @@ def _at(file: str, mark: Any, rule: str, message: str) -> Problem:
 
 def read_yaml(path: Path | str, text: str | None = None, *,
               budget: DocumentBudget = DEFAULT_BUDGET) -> Source:
-    """Parse one YAML document strictly; raise :class:`ChartInvalid` on any problem
+    """Parse one YAML document strictly; raise :class:`DocumentInvalid` on any problem
     (:class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read)."""
     file = str(path)
     text = read_text(path, budget) if text is None else check_text(file, text, budget)
     unprintable = _UNPRINTABLE.search(text)
     if unprintable is not None:
         line, col = text_position(text, unprintable.start())
-        raise ChartInvalid([Problem(file, line, col, "yaml-encoding",
+        raise DocumentInvalid([Problem(file, line, col, "yaml-encoding",
                                     f"character {unprintable.group()!r} is not allowed "
                                     "in YAML (a control character)")])
     composer = Composer(file, budget)
@@ -206,15 +206,15 @@ def read_yaml(path: Path | str, text: str | None = None, *,
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = str(err.problem or err.context or "invalid YAML")
-        raise ChartInvalid([Problem(file, line, col, "yaml-syntax", message)]) from err
+        raise DocumentInvalid([Problem(file, line, col, "yaml-syntax", message)]) from err
     except yaml.YAMLError as err:
-        raise ChartInvalid([Problem(file, 1, 1, "yaml-syntax", str(err))]) from err
+        raise DocumentInvalid([Problem(file, 1, 1, "yaml-syntax", str(err))]) from err
     if composer.problems:
-        raise ChartInvalid(composer.problems)
+        raise DocumentInvalid(composer.problems)
     if node is None:
-        raise ChartInvalid([Problem(file, 1, 1, "yaml-empty", "the document is empty")])
+        raise DocumentInvalid([Problem(file, 1, 1, "yaml-empty", "the document is empty")])
     reader = _Reader(file, budget)
     reader.source.data = reader.convert(node, "")
     if reader.problems:
-        raise ChartInvalid(reader.problems)
+        raise DocumentInvalid(reader.problems)
     return reader.source

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 from statecharts.loader import schema_problems
 from statecharts.yamlsrc import read_yaml
 
@@ -36,7 +36,7 @@ def load_batch(path: Path) -> list[tuple[float, ExecutionIntent]]:
     source = read_yaml(path)
     problems = schema_problems(source, batch_schema())
     if problems:
-        raise ChartInvalid(problems)
+        raise DocumentInvalid(problems)
     out = []
     for n, entry in enumerate(source.data, start=1):
         limit = entry.get("limit")

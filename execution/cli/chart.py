@@ -13,7 +13,7 @@ from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, chart_arg
 from execution.guards import REGISTRY
 from statecharts.compiler import compile_chart
 from statecharts.document import DocumentBudget, read_text
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import DocumentInvalid, Problem
 from statecharts.lint import lint
 from statecharts.loader import load_chart
 from statecharts.matrix import build_matrix
@@ -37,7 +37,7 @@ def _limit_problems(limits: Path | None) -> tuple[list[str] | None, list[Problem
     limits = limits if limits is not None else paths.default_limits()
     try:
         return list(read_limits(limits).keys()), []
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         return None, err.problems
     except OSError as err:
         raise UsageError(f"{limits}: cannot read: {err.strerror or err}") from err
@@ -46,7 +46,7 @@ def _limit_problems(limits: Path | None) -> tuple[list[str] | None, list[Problem
 def _chart_problems(chart: Path | None, limit_keys: list[str] | None) -> list[Problem]:
     try:
         spec = _read_spec(chart)
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         return err.problems
     return lint(spec, registry=REGISTRY, limits=limit_keys)
 
@@ -93,7 +93,7 @@ def read_trace(path: Path) -> list[TraceStep]:
     """A trace file: a run's JSON (``scalpchart run --trace-out``) or a list of steps."""
     try:
         data = json.loads(read_text(path, TRACE_BUDGET))
-    except (ChartInvalid, ValueError, RecursionError) as err:
+    except (DocumentInvalid, ValueError, RecursionError) as err:
         raise UsageError(f"{path}: cannot read trace: {err}") from err
     steps = data.get("trace", data.get("path")) if isinstance(data, dict) else data
     if not isinstance(steps, list):

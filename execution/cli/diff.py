@@ -20,7 +20,7 @@ from execution.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from execution.guards import REGISTRY
 from statecharts.diff import ChartDiff, diff_charts, diff_limits
 from statecharts.diff_report import to_json, to_markdown, to_text
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import ChartInvalid, DocumentInvalid, Problem
 from statecharts.limits import Limits
 from statecharts.lint import lint
 from statecharts.loader import load_chart
@@ -64,7 +64,7 @@ def _limits(arg: str | None, problems: list[Problem]) -> Limits | None:
         return None
     try:
         return read_limits(arg, read_document(arg))
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         problems.extend(err.problems)
         return None
 
@@ -76,7 +76,7 @@ def _chart(arg: str, limits: Limits | None, registered: bool,
     in the old chart)."""
     try:
         spec = load_chart(arg, read_document(arg))
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         problems.extend(err.problems)
         return None
     found = lint(spec, guards=REGISTRY.guards if registered else None,
@@ -118,7 +118,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     fmt = _render_format(args)
     try:
         diff = compute_diff(args)
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE

@@ -18,7 +18,7 @@ from execution.cli.diff import add_diff_parser
 from execution.cli.exchange import add_exchange_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
-from statecharts.errors import ChartInvalid, DocumentUnreadable
+from statecharts.errors import DocumentInvalid, DocumentUnreadable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, DocumentUnreadable) as err:
         print(f"scalpchart: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return EXIT_FINDINGS

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from execution.cli.common import positive_int, seed
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 
 
 def add_simulate_parser(sub: Any) -> None:
@@ -39,7 +39,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"scalpchart simulate: error: {args.scenario}: cannot read: "
               f"{err.strerror or err}", file=sys.stderr)
         return 2
-    except ChartInvalid as err:
+    except DocumentInvalid as err:
         for problem in err.problems:
             print(problem, file=sys.stderr)
         return 2

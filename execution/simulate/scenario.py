@@ -2,7 +2,7 @@
 
 Errors are reported like chart errors, as ``FILE:LINE:COL: [rule] message``
 (strict YAML first, then every schema violation at once, then cross-field
-checks), raised as :class:`~statecharts.errors.ChartInvalid`.
+checks), raised as :class:`~statecharts.errors.DocumentInvalid`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from execution.sim.params import BookParams
 from execution.sim.queues import QueueModel
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 from execution.ticks import is_on_ladder
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import DocumentInvalid, Problem
 from statecharts.loader import schema_problems
 from statecharts.yamlsrc import Source, read_yaml
 
@@ -89,10 +89,10 @@ def load_scenario(path: Path | str | None = None, text: str | None = None) -> Sc
     source = read_yaml(file, text)
     problems = schema_problems(source, scenario_schema())
     if problems:
-        raise ChartInvalid(problems)
+        raise DocumentInvalid(problems)
     problems = _cross_checks(source)
     if problems:
-        raise ChartInvalid(problems)
+        raise DocumentInvalid(problems)
     return _build(source, file)
 
 

@@ -15,7 +15,7 @@ from execution.testing import (
     make_engine,
     until_state,
 )
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ async def test_rejected_edit_keeps_the_running_configuration(
     before = _snapshot(engine)
     edited = _edited(tmp_path, name, old, new)
     kind = "chart" if name.startswith("scalp") else "limits"
-    with pytest.raises(ChartInvalid) as err:
+    with pytest.raises(DocumentInvalid) as err:
         engine.reload(**{kind: edited})
     assert rule in {p.rule for p in err.value.problems}
     assert all(p.file == str(edited) for p in err.value.problems)

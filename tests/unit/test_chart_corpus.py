@@ -24,7 +24,7 @@ from conftest import (
 )
 
 from statecharts.compiler import compile_chart
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import ChartInvalid, DocumentInvalid, Problem
 from statecharts.limits import load_limits
 from statecharts.lint import RULES, lint
 from statecharts.loader import load_chart, packaged_schema
@@ -74,7 +74,7 @@ def problems_of(chart: Path) -> list[Problem]:
     if limits.exists():
         try:
             limit_keys = set(read_limits(limits).keys())
-        except ChartInvalid as err:
+        except DocumentInvalid as err:
             problems.extend(err.problems)
     try:
         spec = load_chart(chart)
@@ -123,7 +123,7 @@ def test_every_problem_prints_as_file_line_col_rule_message(chart: Path) -> None
 
 
 def test_load_raises_chart_invalid_carrying_every_problem() -> None:
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         load_chart(CHARTS / "broken" / "multi_schema.yaml")
     lines = str(info.value).splitlines()
     assert len(lines) == len(info.value.problems) == 3
@@ -175,7 +175,7 @@ def test_compiler_rejects_a_registry_lacking_a_handler(product_spec: ChartSpec) 
         compile_chart(product_spec, build_flag_registry(product_spec))  # compiled, then freed
         lacking = build_flag_registry(product_spec)
         del lacking.handlers["split"]
-        with pytest.raises(ChartInvalid) as info:
+        with pytest.raises(DocumentInvalid) as info:
             compile_chart(product_spec, lacking)
         assert [(p.rule, p.line) for p in info.value.problems] == [
             ("unknown-handler", product_spec.positions["states.SPLITTING.entry"][0])]

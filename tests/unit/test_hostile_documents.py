@@ -20,7 +20,7 @@ from execution.settings import load_engine_limits, read_limits
 from execution.sim import SimulatedExchange
 from statecharts import compiler
 from statecharts.document import DEFAULT_BUDGET, DocumentBudget, decode
-from statecharts.errors import ChartError, ChartInvalid, DocumentUnreadable, Problem
+from statecharts.errors import ChartError, DocumentInvalid, DocumentUnreadable, Problem
 from statecharts.loader import load_chart
 from statecharts.yamlsrc import read_yaml
 
@@ -37,7 +37,7 @@ def billion_laughs(levels: int = 9, fanout: int = 9) -> str:
 
 
 def problems(text: str, budget: DocumentBudget = DEFAULT_BUDGET) -> list[Problem]:
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         read_yaml("doc.yaml", text, budget=budget)
     return info.value.problems
 
@@ -112,7 +112,7 @@ def test_too_many_values_are_refused() -> None:
 
 def test_a_document_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "big.yaml", "a: '" + "x" * (DEFAULT_BUDGET.max_bytes + 10) + "'\n")
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         read_yaml(path)
     [problem] = info.value.problems
     assert (problem.rule, problem.line, problem.column) == ("yaml-limit", 1, 1)
@@ -151,7 +151,7 @@ def test_utf8_with_and_without_bom_load_alike(tmp_path: Path) -> None:
 ])
 def test_utf16_and_utf32_are_named(tmp_path: Path, encoding: str, words: str) -> None:
     path = write(tmp_path, "chart.yaml", CHART_TEXT.encode(encoding))
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         load_chart(path)
     [problem] = info.value.problems
     assert problem.rule == "yaml-encoding" and words in problem.message
@@ -160,7 +160,7 @@ def test_utf16_and_utf32_are_named(tmp_path: Path, encoding: str, words: str) ->
 
 def test_binary_content_is_located_at_its_first_bad_byte() -> None:
     data = b"chart: demo\nversion: 1\ndescription: caf\xe9\n"
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         decode("doc.yaml", data)
     [problem] = info.value.problems
     assert (problem.rule, problem.line, problem.column) == ("yaml-encoding", 3, 17)
@@ -168,7 +168,7 @@ def test_binary_content_is_located_at_its_first_bad_byte() -> None:
 
 
 def test_column_of_a_bad_byte_counts_characters_not_bytes() -> None:
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         decode("doc.yaml", "a: é".encode() + b"\xff\n")  # é is two bytes, one character
     assert info.value.problems[0].column == 5
 
@@ -289,17 +289,17 @@ def test_hostile_chart_is_a_located_finding_everywhere(
         out, err = capsys.readouterr()
         lines = (out + err).strip().splitlines()
         assert lines and all(line.startswith(f"{path}:") and "[" in line for line in lines)
-    with pytest.raises(ChartInvalid):
+    with pytest.raises(DocumentInvalid):
         Engine(SimulatedExchange(seed=1, start_ns=0), chart=path)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_limits_are_located_findings(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, "limits.yaml", HOSTILE[name])
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         load_engine_limits(path)
     assert all(p.file == str(path) and p.line >= 1 for p in info.value.problems)
-    with pytest.raises(ChartInvalid):
+    with pytest.raises(DocumentInvalid):
         read_limits(path)
 
 

@@ -11,7 +11,7 @@ from execution.brokers.kis.config import (
     KisCredentials,
     load_kis_config,
 )
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "brokers" / "kis.yaml"
@@ -50,7 +50,7 @@ def test_schema_errors_point_at_the_line(tmp_path: Path) -> None:
     text = SHIPPED.read_text(encoding="utf-8")
     bad = text.replace('account: "50000000-01"', 'account: "5000-01"').replace(
         "exchange: KRX", "exchange: KRX\nretries: 3")
-    with pytest.raises(ChartInvalid) as caught:
+    with pytest.raises(DocumentInvalid) as caught:
         load_kis_config(tmp_path / "kis.yaml", bad, environ={})
     lines = [str(p) for p in caught.value.problems]
     assert any(":10:10: [schema]" in line and "does not match" in line for line in lines), lines
@@ -59,7 +59,7 @@ def test_schema_errors_point_at_the_line(tmp_path: Path) -> None:
 
 def test_yaml_traps_are_reported(tmp_path: Path) -> None:
     text = SHIPPED.read_text(encoding="utf-8").replace("mode: virtual", "mode: off")
-    with pytest.raises(ChartInvalid) as caught:
+    with pytest.raises(DocumentInvalid) as caught:
         load_kis_config(tmp_path / "kis.yaml", text, environ={})
     assert "[yaml-trap]" in str(caught.value.problems[0])
 
@@ -85,7 +85,7 @@ def test_url_overrides_are_checked() -> None:
 def test_cross_checks(tmp_path: Path) -> None:
     text = SHIPPED.read_text(encoding="utf-8").replace("reconnect_min_ms: 500",
                                                        "reconnect_min_ms: 50000")
-    with pytest.raises(ChartInvalid) as caught:
+    with pytest.raises(DocumentInvalid) as caught:
         load_kis_config(tmp_path / "kis.yaml", text, environ={})
     assert "[kis-config] reconnect_min_ms 50000 exceeds" in str(caught.value.problems[0])
 

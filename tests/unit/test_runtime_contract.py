@@ -19,7 +19,7 @@ from execution.limits_rules import limit_problems
 from execution.paths import LIMITS_SCHEMA
 from execution.settings import read_limits
 from execution.sim import SimulatedExchange
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 from statecharts.reserved import event_conflict, reserved_events
 
 CHART = PRODUCT_CHART.read_text(encoding="utf-8")
@@ -104,7 +104,7 @@ def test_chart_that_would_break_at_run_time_is_refused_at_its_token(
     found = refused(path, str(path))
     assert [(p["rule"], p["line"], p["column"]) for p in found] == [
         (rule, *position(text, line_text, token))]
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         Engine(SimulatedExchange(seed=1, start_ns=0), chart=path)
     assert [p.rule for p in info.value.problems] == [rule]
 
@@ -177,7 +177,7 @@ def test_limits_that_would_break_at_run_time_are_refused_at_the_value(
     found = refused(path, "--limits", str(path))
     assert [(p["rule"], p["line"], p["column"]) for p in found] == [
         (rule, *position(text, new, new.split()[-1]))]
-    with pytest.raises(ChartInvalid):
+    with pytest.raises(DocumentInvalid):
         run_intent(limits=path)
 
 
@@ -185,7 +185,7 @@ def test_limit_order_names_both_values() -> None:
     limits = read_limits(PRODUCT_LIMITS)
     assert limit_problems(limits) == []
     text = edited(LIMITS, ("slippage_warning_bps: 30", "slippage_warning_bps: 60"))
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         read_limits("limits.yaml", text)
     [problem] = info.value.problems
     assert "slippage_warning_bps (60)" in problem.message

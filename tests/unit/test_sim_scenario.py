@@ -9,7 +9,7 @@ import pytest
 from execution.sim.queues import QueueModel
 from execution.simulate.intents import intent_faults, make_intent, size_bucket
 from execution.simulate.scenario import load_scenario
-from statecharts.errors import ChartInvalid
+from statecharts.errors import DocumentInvalid
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "config" / "scenarios").glob("*.yaml"))
 
@@ -31,7 +31,7 @@ def test_default_scenario_is_krx_large_caps() -> None:
 def _broken(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ChartInvalid) as err:
+    with pytest.raises(DocumentInvalid) as err:
         load_scenario(path)
     return [str(p) for p in err.value.problems]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import DocumentInvalid, Problem
 from statecharts.yamlsrc import read_yaml, resolve_plain
 
 
@@ -17,7 +17,7 @@ def load(text: str) -> object:
 
 
 def problems(text: str) -> list[Problem]:
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         read_yaml("doc.yaml", textwrap.dedent(text))
     return info.value.problems
 
@@ -198,7 +198,7 @@ def test_unsupported_yaml_features_are_rejected(text: str, rule: str) -> None:
 
 
 def test_problem_carries_the_given_file_name() -> None:
-    with pytest.raises(ChartInvalid) as info:
+    with pytest.raises(DocumentInvalid) as info:
         read_yaml("charts/x.yaml", "a: off\n")
     assert str(info.value) == ("charts/x.yaml:1:4: [yaml-trap] YAML 1.1 reads 'off' as a boolean;"
                                " quote it if a string is meant")
@@ -208,7 +208,7 @@ def test_duplicate_key_names_the_line_of_the_first_key_not_of_its_value(
         tmp_path: Path) -> None:
     path = tmp_path / "dup.yaml"
     path.write_text("a:\n  1\nb: 2\na: 3\n", encoding="utf-8")
-    with pytest.raises(ChartInvalid) as err:
+    with pytest.raises(DocumentInvalid) as err:
         read_yaml(path)
     [problem] = err.value.problems
     assert (problem.line, problem.rule) == (4, "duplicate-key")

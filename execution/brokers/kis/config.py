@@ -2,7 +2,7 @@
 secrets, which come only from the environment.
 
 ``load_kis_config(path)`` reports every problem as ``FILE:LINE:COL: [rule] message``
-(raised as :class:`~statecharts.errors.ChartInvalid`, like charts and scenarios).
+(raised as :class:`~statecharts.errors.DocumentInvalid`, like limits and scenarios).
 :class:`KisCredentials` never shows its values: not in ``repr``, not in errors.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from execution.brokers.kis.wire import DEFAULT_NOTICE_COLUMNS
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.errors import DocumentInvalid, Problem
 from statecharts.loader import schema_problems
 from statecharts.yamlsrc import Source, read_yaml
 
@@ -151,7 +151,7 @@ def load_kis_config(path: Path | str | None = None, text: str | None = None, *,
     source = read_yaml(file, text)
     problems: list[Problem] = schema_problems(source, kis_schema()) or _cross_checks(source)
     if problems:
-        raise ChartInvalid(problems)
+        raise DocumentInvalid(problems)
     config = _build(source.data, str(file))
     env = os.environ if environ is None else environ
     override = env.get(ENV_ACCOUNT, "").strip()
