@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -70,9 +70,18 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def load_chart(path: Path | str, text: str | None = None) -> ChartSpec:
-    """Load and schema-check a chart file (lint separately with :func:`statecharts.lint.lint`)."""
+    """Load and schema-check a chart file (lint separately with :func:`statecharts.lint.lint`).
+
+    The file is read every time; its parsed spec is cached per (path, content), so an
+    unchanged chart costs a read and a hash (specs are frozen values, safe to share).
+    """
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
+    return _load_chart(str(path), text)
+
+
+@lru_cache(maxsize=32)
+def _load_chart(path: str, text: str) -> ChartSpec:
     source = read_yaml(path, text)
     problems = schema_problems(source, packaged_schema())
     if problems:

@@ -47,6 +47,7 @@ class Outcome:
     exchange_filled_qty: int = 0  # what the exchange's journal says we traded (intent side)
     exchange_position: int = 0  # signed shares the exchange's account holds at the end
     late_fill_qty: int = 0  # traded after the execution reported its result
+    market_events: int = 0  # exogenous market events the simulator applied in this run
 
     @property
     def qty(self) -> int:

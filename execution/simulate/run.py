@@ -102,8 +102,17 @@ def build_data(scenario: Scenario, outcomes: dict[str, list[Outcome]], seed: int
         "reconciliation": {name: reconciliation(outs) for name, outs in outcomes.items()},
         "per_intent": [per_intent(outcomes, i) for i in range(len(engine))],
         "stage_latency_us": stage_latency(engine),
-        "timing": {"wall_s": round(wall_s, 3)},
+        "timing": timing(outcomes, wall_s),
     }
+
+
+def timing(outcomes: dict[str, list[Outcome]], wall_s: float) -> dict[str, float | int]:
+    """Wall time and throughput: intents (three runs each) and market events a second."""
+    events = sum(o.market_events for outs in outcomes.values() for o in outs)
+    intents = len(outcomes["engine"])
+    wall_s = max(wall_s, 1e-9)
+    return {"wall_s": round(wall_s, 3), "intents_per_s": round(intents / wall_s, 2),
+            "events_per_s": round(events / wall_s), "market_events": events}
 
 
 def targets(reports: dict[str, dict[str, object]], engine: list[Outcome],

@@ -33,7 +33,8 @@ async def run_engine(setup: IntentSetup) -> Outcome:
 
     exchange = setup.exchange()
     engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions,
-                    capital_krw=setup.scenario.capital_krw, id_prefix="S")
+                    capital_krw=setup.scenario.capital_krw, id_prefix="S", pool_size=1)
+    engine.pool().refill_enabled = False  # one execution per engine: one chart instance
     obs = Observation.start(exchange, setup.intent.symbol)
     async with exchange:
         execution = engine.submit(setup.intent)
@@ -100,6 +101,7 @@ async def _one_order(setup: IntentSetup, strategy: str) -> Outcome:
 
 async def _place_and_wait(exchange: SimulatedExchange, setup: IntentSetup,
                           request: OrderRequest, pushed: list[FillEvent]) -> str:
+    """Send, then wait until the pushed fills cover the order or the horizon ends."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + setup.horizon_s
     try:
@@ -108,15 +110,30 @@ async def _place_and_wait(exchange: SimulatedExchange, setup: IntentSetup,
         return "REJECTED"
     except BrokerError:
         return "DISCONNECTED"
-    while loop.time() < deadline:
-        if sum(f.filled_qty for f in unique_fills(pushed)) >= request.qty:
-            return "FILLED"
-        if request.price_type is PriceType.MARKET and ack.reason:
-            return "FILLED"  # the unfilled rest of a market order was cancelled
-        await asyncio.sleep(0.05)
-    with contextlib.suppress(BrokerError):
-        await exchange.cancel(ack.broker_order_id)
-    return "EXPIRED"
+    if request.price_type is PriceType.MARKET and ack.reason:
+        return "FILLED"  # the unfilled rest of a market order was cancelled
+    outcome: asyncio.Future[str] = loop.create_future()
+
+    def check(_: FillEvent | None = None) -> None:
+        if not outcome.done() and sum(f.filled_qty for f in unique_fills(pushed)) >= request.qty:
+            outcome.set_result("FILLED")
+
+    def expire() -> None:
+        if not outcome.done():
+            outcome.set_result("EXPIRED")
+
+    unsubscribe = exchange.subscribe_fills(check)  # after ``pushed.append``: sees the fill
+    timer = loop.call_at(deadline, expire)
+    check()
+    try:
+        state = await outcome
+    finally:
+        timer.cancel()
+        unsubscribe()
+    if state == "EXPIRED":
+        with contextlib.suppress(BrokerError):
+            await exchange.cancel(ack.broker_order_id)
+    return state
 
 
 def _state(state: str, fills: list[FillEvent], qty: int) -> str:

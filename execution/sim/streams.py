@@ -1,0 +1,170 @@
+"""The exogenous event streams of the simulated market (see :mod:`execution.sim.book`).
+
+Each stream draws its events from its own ``random.Random``, one event ahead,
+in the order of its own events only. What an event *does* depends on the
+book when it happens, but when it happens and the numbers it carries do
+not: a stream's realisation is the same however often, and in whatever
+order, the book consumes it. That is what keeps the market independent of
+how often it is looked at, and the same for two strategies run on one seed.
+
+Times are ``int`` nanoseconds of exchange time.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+
+import numpy as np
+
+_NS = 1_000_000_000
+SESSION_SECONDS = 6.5 * 3600
+
+
+class LevelStream:
+    """Limit orders and cancels of others at one ladder index of one side.
+
+    A Poisson stream of events at ``add_rate + cancel_rate`` a second; each is
+    an add (exponential size, mean ``mean_add``, at least 1 share) with
+    probability ``add_rate / total``, else a cancel carrying ``frac`` (how much
+    of the level's others' volume, scaled by the caller) and ``point`` (where in
+    the queue it comes from). The rates belong to the index, not to a price:
+    when the ladder moves, the stream carries on at the price now at its index.
+
+    The pending event is ``(next_ns, size, frac, point)``: ``size > 0`` an add of
+    that many shares, ``size == 0`` a cancel. Each event draws two uniforms (the
+    gap, then the type and its size or fraction) and a cancel a third (the
+    point), whatever the book does with it. The book's hot loop inlines
+    :meth:`draw` (same arithmetic, same order of draws).
+    """
+
+    __slots__ = ("cancel_scale", "frac", "mean", "next_ns", "point", "random", "scale_ns",
+                 "share", "size")
+
+    def __init__(self, rng: random.Random, add_rate: float, cancel_rate: float,
+                 mean_add: float, start_ns: int) -> None:
+        rate = add_rate + cancel_rate
+        self.random = rng.random
+        self.scale_ns = _NS / rate
+        self.share = add_rate / rate
+        self.cancel_scale = 1.0 / (1.0 - self.share)
+        self.mean = mean_add
+        self.next_ns = start_ns
+        self.size = 0
+        self.frac = 0.0
+        self.point = 0.0
+        self.draw()
+
+    def draw(self) -> None:
+        """Draw the event after the current one."""
+        rand = self.random
+        self.next_ns += int(-math.log(1.0 - rand()) * self.scale_ns) + 1
+        u = rand()
+        if u < self.share:
+            self.size = int(-math.log(1.0 - u / self.share) * self.mean + 0.5) or 1
+        else:
+            self.size = 0
+            self.frac = (u - self.share) * self.cancel_scale
+            self.point = rand()
+
+    def restart(self, at_ns: int) -> None:
+        """Forget the pending event and draw afresh from ``at_ns`` (a collapsed gap)."""
+        self.next_ns = at_ns
+        self.draw()
+
+
+class FairPath:
+    """The fair value: a lognormal random walk on a fixed grid of ``step_ns``.
+
+    ``daily_vol`` is scaled to the step; the walk is clamped to ``[lo, hi]``.
+    Steps are drawn ``CHUNK`` at a time (vectorised; a chunk that would leave the
+    band is clamped step by step), so values ahead of the book's clock can be
+    read without being consumed (:meth:`ahead`): that is how the exchange's
+    driver sees a coming move.
+    """
+
+    CHUNK = 256
+    __slots__ = ("_ahead", "_hi", "_lo", "_rng", "_sigma", "_vol", "next_ns", "step_ns", "value")
+
+    def __init__(self, seed: int, value: float, daily_vol: float, step_ns: int,
+                 lo: float, hi: float, start_ns: int) -> None:
+        self._rng = np.random.Generator(np.random.PCG64(seed))
+        self._vol = daily_vol
+        self._sigma = daily_vol * math.sqrt(step_ns / _NS / SESSION_SECONDS)
+        self._lo, self._hi = lo, hi
+        self._ahead: deque[float] = deque()
+        self.step_ns = step_ns
+        self.value = value
+        self.next_ns = start_ns + step_ns
+
+    def _extend(self) -> None:
+        last = self._ahead[-1] if self._ahead else self.value
+        moves = np.exp(self._sigma * self._rng.standard_normal(self.CHUNK))
+        path = last * np.cumprod(moves)
+        if path.min() < self._lo or path.max() > self._hi:
+            for i, move in enumerate(moves):
+                last = min(self._hi, max(self._lo, last * move))
+                path[i] = last
+        self._ahead.extend(path.tolist())
+
+    def ahead(self, k: int) -> float:
+        """The value after ``k + 1`` more steps (``ahead(0)``: at ``next_ns``)."""
+        while len(self._ahead) <= k:
+            self._extend()
+        return self._ahead[k]
+
+    def step(self) -> float:
+        """Move to the value at ``next_ns``; the grid moves one step on."""
+        if not self._ahead:
+            self._extend()
+        self.value = self._ahead.popleft()
+        self.next_ns += self.step_ns
+        return self.value
+
+    def jump(self, to_ns: int) -> float:
+        """One move over every step up to ``to_ns`` (a collapsed gap); the grid carries on."""
+        self._ahead.clear()
+        steps = (to_ns - self.next_ns) // self.step_ns + 1
+        if steps > 0:
+            sigma = self._vol * math.sqrt(steps * self.step_ns / _NS / SESSION_SECONDS)
+            move = math.exp(sigma * float(self._rng.standard_normal()))
+            self.value = min(self._hi, max(self._lo, self.value * move))
+            self.next_ns += steps * self.step_ns
+        return self.value
+
+
+class FlowStream:
+    """Marketable orders of others: a Poisson stream at ``rate`` a second.
+
+    Each carries ``side_draw`` (uniform; the book picks the side with it, so that
+    buys arrive at ``rate_per_side x (1 + tilt)`` and sells at ``... (1 - tilt)``)
+    and a lognormal ``size``.
+    """
+
+    __slots__ = ("_log_median", "_rate", "_rng", "_sigma", "next_ns", "side_draw", "size")
+
+    def __init__(self, rng: random.Random, rate: float, median: float, sigma: float,
+                 start_ns: int) -> None:
+        self._rng = rng
+        self._rate = rate
+        self._log_median = math.log(median)
+        self._sigma = sigma
+        self.next_ns = start_ns
+        self.side_draw = 0.0
+        self.size = 0
+        if rate > 0:
+            self.draw()
+        else:
+            self.next_ns = 2**63
+
+    def draw(self) -> None:
+        rng = self._rng
+        self.next_ns += int(rng.expovariate(self._rate) * _NS) + 1
+        self.side_draw = rng.random()
+        self.size = max(1, round(rng.lognormvariate(self._log_median, self._sigma)))
+
+    def restart(self, at_ns: int) -> None:
+        if self._rate > 0:
+            self.next_ns = at_ns
+            self.draw()
