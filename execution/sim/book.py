@@ -468,23 +468,24 @@ class OrderBook:
         self._flush_all(self._last_ns)
         decay = math.exp(-(until_ns - self._last_ns) / 1e9 / self.params.liquidity_tau_s)
         self._retarget(self._fair.jump(until_ns))
+        self._last_ns = until_ns
+        self._sweep(until_ns)
+        self._update_crossing()
         self._flow.restart(until_ns)
         for s, streams in enumerate(self._streams):
             book = self._books[s]
             for i, stream in enumerate(streams):
                 stream.restart(until_ns)
                 price, target = self._ladders[s][i], self._target_size(i)
-                queue = book.setdefault(price, deque())
-                now = q.others(queue)
+                queue = book.get(price)
+                now = q.others(queue) if queue else 0
                 change = round(target + (now - target) * decay) - now
                 if change > 0:
-                    q.add_others(queue, change)
-                elif change < 0:
+                    self._add(s, price, change, until_ns)  # may trade with stale levels
+                elif change < 0 and queue:
                     q.cancel_others(queue, -change, self.params.queue_model, 0.5)
-                if not queue:
-                    del book[price]
-        self._last_ns = until_ns
-        self._sweep(until_ns)
+                    if not queue:
+                        del book[price]
         self._prune()
         self._update_crossing()
 
