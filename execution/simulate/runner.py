@@ -22,8 +22,12 @@ from execution.sim.exchange import SimulatedExchange
 from execution.sim.vclock import ClockKind, run_on
 from execution.simulate.market import IntentSetup, Observation, unique_fills
 from execution.simulate.outcome import Outcome
+from statecharts.runtime import ChartRun
 
 STRATEGIES = ("engine", "market", "passive")
+# Chart instances reset after an intent's execution, per chart class, for the next intent's
+# engine (building one costs hundreds of microseconds, resetting one a few).
+_SPARE_RUNS: dict[type[Any], list[ChartRun]] = {}
 _SETTLE_S = 2.0  # after the horizon: cancels and in-flight pushes settle
 _GUARD_FACTOR = 3.0  # an engine run longer than this many horizons is cut (a bug, reported)
 
@@ -33,8 +37,12 @@ async def run_engine(setup: IntentSetup) -> Outcome:
 
     exchange = setup.exchange()
     engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions,
-                    capital_krw=setup.scenario.capital_krw, id_prefix="S", pool_size=1)
-    engine.pool().refill_enabled = False  # one execution per engine: one chart instance
+                    capital_krw=setup.scenario.capital_krw, id_prefix="S", pool_size=0)
+    pool = engine.pool()  # one execution per engine: one chart instance, reused across intents
+    pool.size, pool.refill_enabled = 1, False
+    spares = _SPARE_RUNS.setdefault(engine.chart, [])
+    if spares:
+        pool.adopt([spares.pop()])
     obs = Observation.start(exchange, setup.intent.symbol)
     async with exchange:
         execution = engine.submit(setup.intent)
@@ -50,6 +58,7 @@ async def run_engine(setup: IntentSetup) -> Outcome:
         # Let late pushes and cancels land, to see what the exchange did after the result.
         await asyncio.sleep(_SETTLE_S)
     await engine.close()
+    spares.extend(pool.drain())  # reset by the pool once the execution ended
     fills = [f for f in result.fills if f.side is setup.intent.side]
     out = obs.finish(exchange, setup, "engine", fills, result.final_state)
     out.end_ns = done_ns

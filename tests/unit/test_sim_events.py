@@ -129,7 +129,8 @@ def test_simulate_reports_its_throughput() -> None:
     timing = simulate(load_scenario(), intents=2, seed=1).data["timing"]
     assert set(timing) == {"wall_s", "intents_per_s", "events_per_s", "market_events"}
     assert timing["market_events"] > 1_000 and timing["events_per_s"] > 0
-    assert timing["intents_per_s"] == pytest.approx(2 / timing["wall_s"], rel=0.01)
+    # wall_s is rounded to the millisecond
+    assert timing["intents_per_s"] == pytest.approx(2 / timing["wall_s"], rel=0.05)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
