@@ -1,4 +1,4 @@
-"""``scalpchart``: validate, matrix, render, run (and simulate, bench).
+"""``scalpchart``: validate, matrix, render, run (and simulate, sweep, bench).
 
 Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
 or unreadable input.
@@ -16,6 +16,7 @@ from execution.cli.chart import add_chart_parsers
 from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, UsageError
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
+from execution.cli.sweep import add_sweep_parser
 from statecharts.errors import ChartInvalid
 
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_bench_parser(sub)
     add_simulate_parser(sub)
+    add_sweep_parser(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from execution.contracts import ExecutionIntent, FillEvent
 from execution.market_session import KrxSessions, epoch_ns
@@ -34,6 +35,7 @@ class IntentSetup:
     faults: FaultConfig
     limits: EngineLimits
     sessions: KrxSessions
+    chart: Path | None = None  # None: the shipped chart
 
     @property
     def horizon_s(self) -> float:

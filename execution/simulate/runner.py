@@ -36,7 +36,7 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     from execution.engine import Engine
 
     exchange = setup.exchange()
-    engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions,
+    engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions, chart=setup.chart,
                     capital_krw=setup.scenario.capital_krw, id_prefix="S", pool_size=0)
     pool = engine.pool()  # one execution per engine: one chart instance, reused across intents
     pool.size, pool.refill_enabled = 1, False
@@ -169,6 +169,7 @@ RUNNERS: dict[str, Callable[[IntentSetup], Coroutine[Any, Any, Outcome]]] = {
 }
 
 
-def run_intent(setup: IntentSetup, clock: ClockKind = "virtual") -> dict[str, Outcome]:
-    """The three runs of one intent, each on its own fresh loop and exchange."""
-    return {name: run_on(RUNNERS[name](setup), clock) for name in STRATEGIES}
+def run_intent(setup: IntentSetup, clock: ClockKind = "virtual",
+               strategies: tuple[str, ...] = STRATEGIES) -> dict[str, Outcome]:
+    """The runs of one intent (by default all three), each on its own loop and exchange."""
+    return {name: run_on(RUNNERS[name](setup), clock) for name in strategies}
