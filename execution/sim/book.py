@@ -107,7 +107,9 @@ class OrderBook:
         self._books: tuple[dict[int, q.Queue], dict[int, q.Queue]] = ({}, {})
         self._ladders: tuple[list[int], list[int]] = ([], [])
         self._key = self._ask_t = 0  # the target touch: bid and ask
-        self._crossing = [False, False]  # new bids (asks) may trade against the other side
+        # How many target levels of each side cross the other side's best price: their new
+        # liquidity trades first (at most the touch, but for our orders left behind).
+        self._crossing = [0, 0]
         self._own: dict[str, tuple[int, int]] = {}  # order id -> (side index, price)
         self._own_bid, self._own_ask = 0, _NO_ASK  # our highest bid, lowest ask
         self._fills: list[BookFill] = []
@@ -257,18 +259,31 @@ class OrderBook:
                 self._collapse(to_ns - self._catchup_ns)
             fair, flow, crossing = self._fair, self._flow, self._crossing
             while True:
-                at = min(fair.next_ns, flow.next_ns)
-                if at > to_ns:
+                horizon = min(flow.next_ns, to_ns)  # a step at the arrival's time comes first
+                if fair.next_ns <= horizon:
+                    steps = (horizon - fair.next_ns) // fair.step_ns + 1
+                    if self._own_bid > self._ask_t or self._own_ask < self._key:
+                        quiet: int | None = 0  # our order is through: swept at the next step
+                    else:
+                        quiet = fair.first_exit(self._key, self._ask_t, steps)
+                    if quiet is None:  # the fair value stays within the tick: nothing happens
+                        fair.skip(steps)
+                        self.events += steps
+                        continue
+                    fair.skip(quiet)
+                    self.events += quiet
+                    if crossing[0] or crossing[1]:
+                        self._flush_crossing(fair.next_ns)
+                    self._fair_step(fair.next_ns)
+                    continue
+                if flow.next_ns > to_ns:
                     break
                 if crossing[0] or crossing[1]:
-                    self._flush_all(at)
-                if fair.next_ns == at:
-                    self._fair_step(at)
-                else:
-                    self._flow_event(at)
+                    self._flush_crossing(flow.next_ns)
+                self._flow_event(flow.next_ns)
             self._last_ns = to_ns
             if crossing[0] or crossing[1]:
-                self._flush_all(to_ns)  # crossing liquidity may trade against our orders
+                self._flush_crossing(to_ns)  # crossing liquidity may trade against our orders
         fills, self._fills = self._fills, []
         return fills
 
@@ -341,7 +356,7 @@ class OrderBook:
                     break
                 if streams[i].next_ns <= at:
                     self._flush(1 - s, i, at)
-            self._others_take(s, flow.size, limit, at)
+            self._others_take(s, flow.size, limit, at, touch)
             if self._crossing[0] or self._crossing[1]:
                 self._update_crossing()
         flow.draw()
@@ -350,7 +365,7 @@ class OrderBook:
         """Apply the level events of index ``i`` of side ``s`` up to ``to_ns``."""
         stream, book, price = self._streams[s][i], self._books[s], self._ladders[s][i]
         queue = book.get(price)
-        if self._crossing[s] or (queue is not None and (len(queue) > 1 or queue[0].owner)):
+        if i < self._crossing[s] or (queue is not None and (len(queue) > 1 or queue[0].owner)):
             while stream.next_ns <= to_ns:  # the general case: the queue model decides
                 self.events += 1
                 if stream.size:
@@ -423,18 +438,35 @@ class OrderBook:
         else:
             q.add_others(queue, qty)
 
-    def _others_take(self, s: int, qty: int, limit: int, at: int) -> int:
-        """Another participant's order of side ``s`` trading FIFO up to ``limit``; qty done."""
+    def _others_take(self, s: int, qty: int, limit: int, at: int,
+                     touch: int | None = None) -> int:
+        """Another participant's order of side ``s`` trading FIFO up to ``limit``; qty done.
+
+        With ``touch`` (the other side's best price) the levels are found by walking the
+        ladder from it, tick by tick (a marketable arrival reaches a few ticks at most).
+        """
         book = self._books[1 - s]
-        if s == _BUY:
+        if touch is not None:
+            step = lad.up if s == _BUY else lad.down
+            prices = [touch]
+            while prices[-1] != limit:
+                prices.append(step(prices[-1]))
+        elif s == _BUY:
             prices = sorted(p for p in book if p <= limit)
         else:
             prices = sorted((p for p in book if p >= limit), reverse=True)
         done = 0
         for price in prices:
-            queue = book[price]
-            n, hits = q.take_fifo(queue, qty - done)
+            queue = book.get(price)
             if not queue:
+                continue
+            if len(queue) == 1 and queue[0].owner is None:  # others only: no queue to walk
+                n = min(queue[0].qty, qty - done)
+                queue[0].qty -= n
+                hits: list[q.Block] = []
+            else:
+                n, hits = q.take_fifo(queue, qty - done)
+            if not queue or not queue[0].qty:
                 del book[price]
             if n:
                 self._tape(price, n)
@@ -527,8 +559,20 @@ class OrderBook:
 
     def _update_crossing(self) -> None:
         bids, asks = self._books
-        self._crossing[_BUY] = bool(asks) and min(asks) <= self._key
-        self._crossing[_SELL] = bool(bids) and max(bids) >= self._ask_t
+        crossing, depth = self._crossing, self._depth
+        crossing[_BUY] = crossing[_SELL] = 0
+        if asks and (low := min(asks)) <= self._key:
+            crossing[_BUY] = sum(1 for p in self._ladders[_BUY][:depth] if p >= low)
+        if bids and (high := max(bids)) >= self._ask_t:
+            crossing[_SELL] = sum(1 for p in self._ladders[_SELL][:depth] if p <= high)
+
+    def _flush_crossing(self, to_ns: int) -> None:
+        """Bring the crossing levels up to date (their events may trade with the other side)."""
+        for s in (_BUY, _SELL):
+            streams = self._streams[s]
+            for i in range(self._crossing[s]):
+                if streams[i].next_ns <= to_ns:
+                    self._flush(s, i, to_ns)
 
     def _retarget(self, fair: float) -> None:
         """Recompute the target ladders around ``fair`` (their streams keep their index)."""

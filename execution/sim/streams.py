@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
 
 import numpy as np
 
@@ -79,13 +78,15 @@ class FairPath:
 
     ``daily_vol`` is scaled to the step; the walk is clamped to ``[lo, hi]``.
     Steps are drawn ``CHUNK`` at a time (vectorised; a chunk that would leave the
-    band is clamped step by step), so values ahead of the book's clock can be
-    read without being consumed (:meth:`ahead`): that is how the exchange's
-    driver sees a coming move.
+    band is clamped step by step) into a buffer, so values ahead of the book's
+    clock can be read without being consumed (:meth:`ahead`, :meth:`first_exit`):
+    that is how the book skips quiet steps and the exchange's driver sees a
+    coming move.
     """
 
     CHUNK = 256
-    __slots__ = ("_ahead", "_hi", "_lo", "_rng", "_sigma", "_vol", "next_ns", "step_ns", "value")
+    __slots__ = ("_buf", "_hi", "_lo", "_pos", "_rng", "_sigma", "_vol", "next_ns", "step_ns",
+                 "value")
 
     def __init__(self, seed: int, value: float, daily_vol: float, step_ns: int,
                  lo: float, hi: float, start_ns: int) -> None:
@@ -93,38 +94,60 @@ class FairPath:
         self._vol = daily_vol
         self._sigma = daily_vol * math.sqrt(step_ns / _NS / SESSION_SECONDS)
         self._lo, self._hi = lo, hi
-        self._ahead: deque[float] = deque()
+        self._buf: list[float] = []  # values at next_ns, next_ns + step, ... from _pos on
+        self._pos = 0
         self.step_ns = step_ns
         self.value = value
         self.next_ns = start_ns + step_ns
 
     def _extend(self) -> None:
-        last = self._ahead[-1] if self._ahead else self.value
+        if self._pos >= self.CHUNK:  # forget what was consumed
+            del self._buf[: self._pos]
+            self._pos = 0
+        last = self._buf[-1] if self._buf else self.value
         moves = np.exp(self._sigma * self._rng.standard_normal(self.CHUNK))
         path = last * np.cumprod(moves)
         if path.min() < self._lo or path.max() > self._hi:
             for i, move in enumerate(moves):
                 last = min(self._hi, max(self._lo, last * move))
                 path[i] = last
-        self._ahead.extend(path.tolist())
+        self._buf.extend(path.tolist())
 
     def ahead(self, k: int) -> float:
         """The value after ``k + 1`` more steps (``ahead(0)``: at ``next_ns``)."""
-        while len(self._ahead) <= k:
+        while len(self._buf) - self._pos <= k:
             self._extend()
-        return self._ahead[k]
+        return self._buf[self._pos + k]
+
+    def first_exit(self, lo: float, hi: float, steps: int) -> int | None:
+        """How many of the next ``steps`` values stay inside ``[lo, hi)`` before one does
+        not (None: all of them stay)."""
+        while len(self._buf) - self._pos < steps:
+            self._extend()
+        buf, pos = self._buf, self._pos
+        for k in range(steps):
+            value = buf[pos + k]
+            if value < lo or value >= hi:
+                return k
+        return None
+
+    def skip(self, steps: int) -> None:
+        """Move ``steps`` steps on (the value becomes the last of them)."""
+        if steps > 0:
+            self.ahead(steps - 1)
+            self._pos += steps
+            self.value = self._buf[self._pos - 1]
+            self.next_ns += steps * self.step_ns
 
     def step(self) -> float:
         """Move to the value at ``next_ns``; the grid moves one step on."""
-        if not self._ahead:
-            self._extend()
-        self.value = self._ahead.popleft()
-        self.next_ns += self.step_ns
+        self.skip(1)
         return self.value
 
     def jump(self, to_ns: int) -> float:
         """One move over every step up to ``to_ns`` (a collapsed gap); the grid carries on."""
-        self._ahead.clear()
+        del self._buf[:]
+        self._pos = 0
         steps = (to_ns - self.next_ns) // self.step_ns + 1
         if steps > 0:
             sigma = self._vol * math.sqrt(steps * self.step_ns / _NS / SESSION_SECONDS)
