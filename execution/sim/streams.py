@@ -22,43 +22,57 @@ SESSION_SECONDS = 6.5 * 3600
 
 
 class LevelStream:
-    """Limit orders and cancels of others at one ladder index of one side.
+    """Limit orders and cancels of others at one price of one side, while it is a target level.
 
-    A Poisson stream of events at ``add_rate + cancel_rate`` a second; each is
-    an add (exponential size, mean ``mean_add``, at least 1 share) with
-    probability ``add_rate / total``, else a cancel carrying ``frac`` (how much
-    of the level's others' volume, scaled by the caller) and ``point`` (where in
-    the queue it comes from). The rates belong to the index, not to a price:
-    when the ladder moves, the stream carries on at the price now at its index.
+    A Poisson stream of events at ``add_rate + cancel_rate`` a second; each is an
+    add (exponential size, mean ``mean_add``, at least 1 share) with probability
+    ``add_rate / total``, else a cancel carrying ``frac`` (how much of the level's
+    others' volume, scaled by the caller) and ``point`` (where in the queue it
+    comes from). The stream belongs to its price: when the target ladder moves,
+    the price keeps its stream, whose add rate changes with the price's new place
+    on the ladder. :meth:`schedule` records such a change at its time;
+    :meth:`change_rates` applies it once every event before it has been applied
+    (the wait for the next event is memoryless: its remainder is rescaled to the
+    new rate, and its kind drawn again with the new mix).
 
     The pending event is ``(next_ns, size, frac, point)``: ``size > 0`` an add of
     that many shares, ``size == 0`` a cancel. Each event draws two uniforms (the
-    gap, then the type and its size or fraction) and a cancel a third (the
-    point), whatever the book does with it. The book's hot loop inlines
-    :meth:`draw` (same arithmetic, same order of draws).
+    gap, then the kind and its size or fraction) and a cancel a third (the point),
+    whatever the book does with it. The book's hot loop inlines :meth:`draw`
+    (same arithmetic, same order of draws).
     """
 
-    __slots__ = ("cancel_scale", "frac", "mean", "next_ns", "point", "random", "scale_ns",
-                 "share", "size")
+    __slots__ = ("add_rate", "cancel_rate", "cancel_scale", "changes", "frac", "mean", "next_ns",
+                 "point", "price", "random", "scale_ns", "share", "side", "size")
 
-    def __init__(self, rng: random.Random, add_rate: float, cancel_rate: float,
-                 mean_add: float, start_ns: int) -> None:
-        rate = add_rate + cancel_rate
+    def __init__(self, rng: random.Random, side: int, price: int, add_rate: float,
+                 cancel_rate: float, mean_add: float, start_ns: int) -> None:
+        self.side, self.price = side, price
         self.random = rng.random
-        self.scale_ns = _NS / rate
-        self.share = add_rate / rate
-        self.cancel_scale = 1.0 / (1.0 - self.share)
+        self.cancel_rate = cancel_rate
         self.mean = mean_add
+        self.changes: list[tuple[int, float]] = []  # (from when, add rate), in time order
+        self._set_rates(add_rate)
         self.next_ns = start_ns
         self.size = 0
         self.frac = 0.0
         self.point = 0.0
         self.draw()
 
+    def _set_rates(self, add_rate: float) -> None:
+        self.add_rate = add_rate
+        rate = add_rate + self.cancel_rate
+        self.scale_ns = _NS / rate
+        self.share = add_rate / rate
+        self.cancel_scale = 1.0 / (1.0 - self.share)
+
     def draw(self) -> None:
         """Draw the event after the current one."""
+        self.next_ns += int(-math.log(1.0 - self.random()) * self.scale_ns) + 1
+        self._draw_kind()
+
+    def _draw_kind(self) -> None:
         rand = self.random
-        self.next_ns += int(-math.log(1.0 - rand()) * self.scale_ns) + 1
         u = rand()
         if u < self.share:
             self.size = int(-math.log(1.0 - u / self.share) * self.mean + 0.5) or 1
@@ -67,8 +81,24 @@ class LevelStream:
             self.frac = (u - self.share) * self.cancel_scale
             self.point = rand()
 
-    def restart(self, at_ns: int) -> None:
-        """Forget the pending event and draw afresh from ``at_ns`` (a collapsed gap)."""
+    def schedule(self, at_ns: int, add_rate: float) -> None:
+        """From ``at_ns`` on, limit orders arrive at ``add_rate`` a second."""
+        last = self.changes[-1][1] if self.changes else self.add_rate
+        if add_rate != last:
+            self.changes.append((at_ns, add_rate))
+
+    def change_rates(self) -> None:
+        """Apply the first scheduled change; every event up to its time has been applied."""
+        at, add_rate = self.changes.pop(0)
+        old_scale = self.scale_ns
+        self._set_rates(add_rate)
+        self.next_ns = at + int((self.next_ns - at) * (self.scale_ns / old_scale)) + 1
+        self._draw_kind()
+
+    def restart(self, at_ns: int, add_rate: float) -> None:
+        """Forget the pending event and start afresh at ``at_ns`` (a collapsed gap)."""
+        self.changes.clear()
+        self._set_rates(add_rate)
         self.next_ns = at_ns
         self.draw()
 

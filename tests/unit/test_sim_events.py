@@ -87,8 +87,8 @@ def test_level_stream_is_a_pure_function_of_its_seed() -> None:
             stream.draw()
         return out
 
-    a = LevelStream(random.Random(5), 2.5, 1.0, 400.0, 0)
-    b = LevelStream(random.Random(5), 2.5, 1.0, 400.0, 0)
+    a = LevelStream(random.Random(5), 0, 75_000, 2.5, 1.0, 400.0, 0)
+    b = LevelStream(random.Random(5), 0, 75_000, 2.5, 1.0, 400.0, 0)
     first = events(a, 2_000)
     assert first == events(b, 2_000)
     adds = [size for _, size, _ in first if size]
@@ -96,6 +96,25 @@ def test_level_stream_is_a_pure_function_of_its_seed() -> None:
     assert 360 < sum(adds) / len(adds) < 440  # exponential sizes, mean 400
     span_s = first[-1][0] / 1e9
     assert 3.2 < len(first) / span_s < 3.8  # 3.5 events a second
+
+
+def test_a_rate_change_rescales_the_wait_and_keeps_the_event_rate() -> None:
+    stream = LevelStream(random.Random(8), 0, 75_000, 2.5, 1.0, 400.0, 0)
+    times = []
+    for second in range(1, 401):  # the add rate doubles at 200 s
+        if second == 200:
+            while stream.next_ns <= 200 * 10**9:
+                times.append(stream.next_ns)
+                stream.draw()
+            stream.schedule(200 * 10**9, 5.0)
+            stream.change_rates()
+        while stream.next_ns <= second * 10**9:
+            times.append(stream.next_ns)
+            stream.draw()
+    before = sum(t <= 200 * 10**9 for t in times) / 200
+    after = sum(t > 200 * 10**9 for t in times) / 200
+    assert 3.2 < before < 3.8 and 5.5 < after < 6.5  # 3.5 then 6 events a second
+    assert stream.schedule(300 * 10**9, 5.0) is None and not stream.changes  # no change: none
 
 
 def test_fair_path_reads_ahead_without_consuming() -> None:
