@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 OUT    := out
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint diagrams bench simulate graphviz install clean
+.PHONY: demo test lint diagrams bench simulate sweep graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -51,6 +51,10 @@ bench: install
 simulate: install
 	@mkdir -p $(OUT)
 	$(BIN)/scalpchart simulate --out $(OUT)/simulate
+
+sweep: install
+	@mkdir -p $(OUT)
+	$(BIN)/scalpchart sweep config/sweeps/adjust.yaml --out $(OUT)/sweep --resume
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info

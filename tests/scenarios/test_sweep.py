@@ -89,3 +89,41 @@ def test_cli_writes_its_files_and_resumes(grid_path: Path, tmp_path: Path,
                  "--format", "json", "--no-progress"]) == 0
     grown = json.loads(capsys.readouterr().out)
     assert grown["workers"]["cells_run"] == 2 and grown["workers"]["cells_resumed"] == 4
+
+
+def test_failed_cells_are_reported_and_the_others_kept(
+        grid_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import execution.study.sweep as sweep
+
+    real = sweep.run_cell
+
+    def flaky(cell: Any) -> dict[str, Any]:
+        if cell.seed == 2:
+            raise RuntimeError("the simulator broke")
+        return real(cell)
+
+    monkeypatch.setattr(sweep, "run_cell", flaky)
+    out = tmp_path / "out"
+    assert main(["sweep", str(grid_path), "--jobs", "1", "--out", str(out),
+                 "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "2 cell(s) failed" in err and "seed 2" in err
+    assert "RuntimeError: the simulator broke" in err
+    assert len(list((out / "cells").glob("*.json"))) == 2  # the seed-1 cells, resumable
+    monkeypatch.setattr(sweep, "run_cell", real)
+    assert main(["sweep", str(grid_path), "--jobs", "1", "--out", str(out), "--resume",
+                 "--format", "json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["workers"]["cells_run"] == 2
+
+
+@pytest.mark.slow
+def test_a_dask_scheduler_address(grid_path: Path) -> None:
+    from dask.distributed import LocalCluster
+
+    grid = load_grid(grid_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        remote = run_sweep(grid, Options(dask=cluster.scheduler_address))
+    assert remote["workers"]["count"] == 2 and remote["workers"]["kind"] == "dask"
+    assert comparable(remote) == comparable(run_sweep(grid, Options(jobs=1)))
