@@ -12,7 +12,6 @@ stream up to the moment of the change.
 from __future__ import annotations
 
 import math
-import random
 from collections import deque
 from decimal import Decimal
 
@@ -95,6 +94,10 @@ class BookEvents:
 
     def _flush(self, stream: LevelStream, to_ns: int) -> None:
         """Apply the events of ``stream`` up to ``to_ns`` (rate changes included)."""
+        if stream.random is None:
+            if stream.next_ns > to_ns:
+                return
+            stream.start()
         while stream.changes and stream.changes[0][0] <= to_ns:
             self._apply(stream, stream.changes[0][0])
             stream.change_rates()
@@ -118,6 +121,7 @@ class BookEvents:
         size = queue[0].qty if queue else 0
         cut = 2 * self.params.cancel_size_frac
         rand, log = stream.random, math.log
+        assert rand is not None
         at, add, frac, point = stream.next_ns, stream.size, stream.frac, stream.point
         events = self.events
         scale, share, mean, cancel_scale = (stream.scale_ns, stream.share, stream.mean,
@@ -282,8 +286,8 @@ class BookEvents:
         self._streams = (rebuilt[0], rebuilt[1])
 
     def _new_stream(self, s: int, price: int, index: int, at: int) -> LevelStream:
-        rng = random.Random((self._seed << 34) ^ (price << 1) ^ s)  # one stream per price
-        return LevelStream(rng, s, price, self._add_rates[index], self._cancel_rate,
+        seed = (self._seed << 34) ^ (price << 1) ^ s  # one stream per price and side
+        return LevelStream(seed, s, price, self._add_rates[index], self._cancel_rate,
                            self._mean_add, at)
 
     def _prune(self) -> None:

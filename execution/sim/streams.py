@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,21 +43,31 @@ class LevelStream:
     (same arithmetic, same order of draws).
     """
 
-    __slots__ = ("add_rate", "cancel_rate", "cancel_scale", "changes", "frac", "mean", "next_ns",
-                 "point", "price", "random", "scale_ns", "share", "side", "size")
+    __slots__ = ("_seed", "add_rate", "cancel_rate", "cancel_scale", "changes", "frac", "mean",
+                 "next_ns", "point", "price", "random", "scale_ns", "share", "side", "size")
 
-    def __init__(self, rng: random.Random, side: int, price: int, add_rate: float,
+    def __init__(self, seed: int, side: int, price: int, add_rate: float,
                  cancel_rate: float, mean_add: float, start_ns: int) -> None:
         self.side, self.price = side, price
-        self.random = rng.random
+        self._seed = seed
+        self.random: Callable[[], float] | None = None  # seeded on first use (see start)
         self.cancel_rate = cancel_rate
         self.mean = mean_add
         self.changes: list[tuple[int, float]] = []  # (from when, add rate), in time order
         self._set_rates(add_rate)
-        self.next_ns = start_ns
+        self.next_ns = start_ns  # until started: when the stream began (it is due from then)
         self.size = 0
         self.frac = 0.0
         self.point = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self.random is not None
+
+    def start(self) -> None:
+        """Seed the stream and draw its first event (a level nobody looks at never needs it:
+        until then the stream is only its seed and its start time)."""
+        self.random = random.Random(self._seed).random
         self.draw()
 
     def _set_rates(self, add_rate: float) -> None:
@@ -68,11 +79,13 @@ class LevelStream:
 
     def draw(self) -> None:
         """Draw the event after the current one."""
+        assert self.random is not None, "start() the stream first"
         self.next_ns += int(-math.log(1.0 - self.random()) * self.scale_ns) + 1
         self._draw_kind()
 
     def _draw_kind(self) -> None:
         rand = self.random
+        assert rand is not None
         u = rand()
         if u < self.share:
             self.size = int(-math.log(1.0 - u / self.share) * self.mean + 0.5) or 1
@@ -100,7 +113,8 @@ class LevelStream:
         self.changes.clear()
         self._set_rates(add_rate)
         self.next_ns = at_ns
-        self.draw()
+        if self.started:
+            self.draw()
 
 
 class FairPath:

@@ -87,8 +87,11 @@ def test_level_stream_is_a_pure_function_of_its_seed() -> None:
             stream.draw()
         return out
 
-    a = LevelStream(random.Random(5), 0, 75_000, 2.5, 1.0, 400.0, 0)
-    b = LevelStream(random.Random(5), 0, 75_000, 2.5, 1.0, 400.0, 0)
+    a = LevelStream(5, 0, 75_000, 2.5, 1.0, 400.0, 0)
+    b = LevelStream(5, 0, 75_000, 2.5, 1.0, 400.0, 0)
+    assert not a.started  # nothing drawn until the level is needed
+    a.start()
+    b.start()
     first = events(a, 2_000)
     assert first == events(b, 2_000)
     adds = [size for _, size, _ in first if size]
@@ -99,7 +102,8 @@ def test_level_stream_is_a_pure_function_of_its_seed() -> None:
 
 
 def test_a_rate_change_rescales_the_wait_and_keeps_the_event_rate() -> None:
-    stream = LevelStream(random.Random(8), 0, 75_000, 2.5, 1.0, 400.0, 0)
+    stream = LevelStream(8, 0, 75_000, 2.5, 1.0, 400.0, 0)
+    stream.start()
     times = []
     for second in range(1, 401):  # the add rate doubles at 200 s
         if second == 200:
