@@ -92,7 +92,7 @@ class OrderBook(BookEvents):
             float(add_ticks(spec.lower_limit, 1)), float(add_ticks(spec.upper_limit, -1)),
             start_ns)
         init_rng = random.Random(rng.getrandbits(64))
-        self._flow = FlowStream(random.Random(rng.getrandbits(64)), 2 * p.flow_rate_per_s,
+        self._flow = FlowStream(rng.getrandbits(64), 2 * p.flow_rate_per_s,
                                 max(1.0, spec.typical_size * p.flow_size_frac),
                                 p.flow_size_sigma, start_ns)
         self._seed = rng.getrandbits(64)
@@ -101,6 +101,7 @@ class OrderBook(BookEvents):
         self._add_rates = [self._target_size(i) / (p.liquidity_tau_s * self._mean_add)
                            for i in range(self._depth)]
         self._streams: tuple[list[LevelStream], list[LevelStream]] = ([], [])
+        self._dormant: tuple[dict[int, LevelStream], dict[int, LevelStream]] = ({}, {})
         self._books: tuple[dict[int, q.Queue], dict[int, q.Queue]] = ({}, {})
         self._crossing = [0, 0]
         self._own: dict[str, tuple[int, int]] = {}
@@ -260,6 +261,33 @@ class OrderBook(BookEvents):
                 self._flush(stream, self._last_ns)
                 return
 
+    def _arrival_misses_us(self, at: int) -> bool:
+        """True when the marketable arrival at ``at`` certainly hits the side where none of
+        our orders rests, so the driver need not wake for it.
+
+        Decidable only in a quiet book: our orders on one side, no crossing, both target
+        touch levels displayed (then no event before ``at`` moves a best price: a cancel
+        never empties a level when ``cancel_size_frac < 0.25``, an add lands at or behind
+        the touch), and the fair value staying within the tick until then. The arrival's
+        side is then the one its draw and the tilt at ``at`` give.
+        """
+        own_bid, own_ask = self._own_bid > 0, self._own_ask != NO_ASK
+        if own_bid == own_ask or self._crossing[BUY] or self._crossing[SELL]:
+            return False
+        key, ask_t, fair = self._key, self._ask_t, self._fair
+        bids, asks = self._books
+        if (key not in bids or ask_t not in asks or self.params.cancel_size_frac >= 0.25
+                or max(bids) != key or min(asks) != ask_t):
+            return False
+        steps = (at - fair.next_ns) // fair.step_ns + 1 if at >= fair.next_ns else 0
+        if steps and fair.first_exit(key, ask_t, steps) is not None:
+            return False  # the ladder moves first
+        value = fair.ahead(steps - 1) if steps else fair.value
+        max_tilt = self.params.max_tilt
+        tilt = max(-max_tilt, min(max_tilt, (value - (key + ask_t) / 2) / (ask_t - key)))
+        buys = self._flow.side_draw * 2 < 1 + tilt  # a buy takes asks, a sell takes bids
+        return buys if own_bid else not buys
+
     # ------------------------------------------------------------------- time
 
     def advance(self, to_ns: int) -> list[BookFill]:
@@ -309,6 +337,8 @@ class OrderBook(BookEvents):
         wake = self._flow.next_ns
         bid_max, ask_min = self._own_bid, self._own_ask
         fair, key, ask_t = self._fair, self._key, self._ask_t
+        if self._arrival_misses_us(wake):
+            wake = self._flow.following_ns()
         for s, crossed in ((SELL, bid_max >= ask_t), (BUY, ask_min <= key)):
             if not crossed:
                 continue

@@ -39,6 +39,7 @@ class BookEvents:
     _fair: FairPath
     _flow: FlowStream
     _streams: tuple[list[LevelStream], list[LevelStream]]  # per side, by ladder index
+    _dormant: tuple[dict[int, LevelStream], dict[int, LevelStream]]  # off the ladder, by price
     _books: tuple[dict[int, q.Queue], dict[int, q.Queue]]
     _ladders: tuple[list[int], list[int]]
     _key: int  # the target bid
@@ -67,25 +68,37 @@ class BookEvents:
 
     def _flow_event(self, at: int) -> None:
         self.events += 1
-        flow, p = self._flow, self.params
-        self._flush_touch(BUY, at)
-        self._flush_touch(SELL, at)
-        bid, ask = self._touch()
+        flow, p, books = self._flow, self.params, self._books
+        for side in (BUY, SELL):  # both touches, up to date: the tilt reads them
+            for stream in self._streams[side]:
+                if stream.next_ns <= at or stream.changes:
+                    self._flush(stream, at)
+                if stream.price in books[side]:
+                    break
+        bids, asks = books
+        best_bid = max(bids) if bids else None
+        best_ask = min(asks) if asks else None
+        bid = best_bid if best_bid is not None else (
+            self._ladders[BUY][0] if best_ask is None else lad.down(best_ask))
+        ask = best_ask if best_ask is not None else lad.up(bid)
         tilt = 0.0
         if ask > bid:
             tilt = max(-p.max_tilt, min(p.max_tilt, (self._fair.value - (bid + ask) / 2)
                                         / (ask - bid)))
         s = BUY if flow.side_draw * 2 < 1 + tilt else SELL
-        touch = self._best(1 - s)
+        touch = best_ask if s == BUY else best_bid
         if touch is not None:
-            limit = lad.up(touch, p.flow_max_ticks) if s == BUY else lad.down(
-                touch, p.flow_max_ticks)
-            for stream in self._streams[1 - s]:  # every target level the arrival may reach
+            step = lad.up if s == BUY else lad.down
+            prices = [touch]  # every price the arrival may reach, best first
+            for _ in range(p.flow_max_ticks):
+                prices.append(step(prices[-1]))
+            limit = prices[-1]
+            for stream in self._streams[1 - s]:  # the target levels among them
                 if (stream.price > limit) if s == BUY else (stream.price < limit):
                     break
                 if stream.next_ns <= at or stream.changes:
                     self._flush(stream, at)
-            self._others_take(s, flow.size, limit, at, touch)
+            self._others_take(s, flow.size, limit, at, prices)
             if self._crossing[0] or self._crossing[1]:
                 self._update_crossing()
         flow.draw()
@@ -108,7 +121,8 @@ class BookEvents:
         s, price = stream.side, stream.price
         book = self._books[s]
         queue = book.get(price)
-        if self._crosses(s, price) or (queue is not None and (len(queue) > 1 or queue[0].owner)):
+        if (queue is not None and (len(queue) > 1 or queue[0].owner)) or (
+                self._crossing[s] and self._crosses(s, price)):
             while stream.next_ns <= to_ns:  # the general case: the queue model decides
                 self.events += 1
                 if stream.size:
@@ -200,18 +214,15 @@ class BookEvents:
     # ------------------------------------------------------------------ trading
 
     def _others_take(self, s: int, qty: int, limit: int, at: int,
-                     touch: int | None = None) -> int:
+                     prices: list[int] | None = None) -> int:
         """Another participant's order of side ``s`` trading FIFO up to ``limit``; qty done.
 
-        With ``touch`` (the other side's best price) the levels are found by walking the
-        ladder from it, tick by tick (a marketable arrival reaches a few ticks at most).
+        ``prices``: the prices it may reach, best first, when the caller knows them (a
+        marketable arrival walks a few ticks from the touch); else every level in reach.
         """
         book = self._books[1 - s]
-        if touch is not None:
-            step = lad.up if s == BUY else lad.down
-            prices = [touch]
-            while prices[-1] != limit:
-                prices.append(step(prices[-1]))
+        if prices is not None:
+            pass
         elif s == BUY:
             prices = sorted(p for p in book if p <= limit)
         else:
@@ -272,16 +283,20 @@ class BookEvents:
         rebuilt: list[list[LevelStream]] = []
         for s, ladder in enumerate(self._ladders):
             old = {stream.price: stream for stream in self._streams[s]}
+            dormant = self._dormant[s]
             streams = []
             for i, price in enumerate(ladder[: self._depth]):
                 stream = old.pop(price, None)
-                if stream is None:
-                    stream = self._new_stream(s, price, i, at)
-                else:
+                if stream is not None:
                     stream.schedule(at, self._add_rates[i])
+                elif (stream := dormant.pop(price, None)) is not None:
+                    stream.restart(at, self._add_rates[i])  # back: its random stream goes on
+                else:
+                    stream = self._new_stream(s, price, i, at)
                 streams.append(stream)
-            for gone in old.values():
+            for gone in old.values():  # off the ladder: its last events, then it rests
                 self._flush(gone, at)
+                dormant[gone.price] = gone
             rebuilt.append(streams)
         self._streams = (rebuilt[0], rebuilt[1])
 

@@ -441,7 +441,7 @@ class SimulatedExchange:
         """Advance to now the books we have live orders in (and ``symbol``'s); book our fills.
 
         A book nobody looks at and we have nothing in is left behind; it catches
-        up on its fixed step grid when next touched, so its path is unchanged.
+        up, event by event, when next touched, so its path is unchanged.
         """
         now = self.now_ns()
         codes = {o.request.symbol for o in self._orders.values() if o.live}

@@ -109,7 +109,8 @@ class LevelStream:
         self._draw_kind()
 
     def restart(self, at_ns: int, add_rate: float) -> None:
-        """Forget the pending event and start afresh at ``at_ns`` (a collapsed gap)."""
+        """Forget the pending event and start afresh at ``at_ns`` (a collapsed gap, or a
+        price back on the ladder after a while off it: nothing happened there meanwhile)."""
         self.changes.clear()
         self._set_rates(add_rate)
         self.next_ns = at_ns
@@ -206,17 +207,35 @@ class FlowStream:
 
     Each carries ``side_draw`` (uniform; the book picks the side with it, so that
     buys arrive at ``rate_per_side x (1 + tilt)`` and sells at ``... (1 - tilt)``)
-    and a lognormal ``size``.
+    and a lognormal ``size``. Arrivals are drawn ``CHUNK`` at a time (vectorised)
+    and handed out one by one, in order.
     """
 
-    __slots__ = ("_log_median", "_rate", "_rng", "_sigma", "next_ns", "side_draw", "size")
+    CHUNK = 64
+    __slots__ = (
+        "_gaps",
+        "_log_median",
+        "_next",
+        "_rate",
+        "_rng",
+        "_sides",
+        "_sigma",
+        "_sizes",
+        "next_ns",
+        "side_draw",
+        "size",
+    )
 
-    def __init__(self, rng: random.Random, rate: float, median: float, sigma: float,
+    def __init__(self, seed: int, rate: float, median: float, sigma: float,
                  start_ns: int) -> None:
-        self._rng = rng
+        self._rng = np.random.Generator(np.random.PCG64(seed))
         self._rate = rate
         self._log_median = math.log(median)
         self._sigma = sigma
+        self._gaps: list[int] = []
+        self._sides: list[float] = []
+        self._sizes: list[int] = []
+        self._next = 0
         self.next_ns = start_ns
         self.side_draw = 0.0
         self.size = 0
@@ -225,11 +244,31 @@ class FlowStream:
         else:
             self.next_ns = 2**63
 
+    def _extend(self) -> None:
+        """Draw the next chunk (every arrival so far has been handed out)."""
+        rng, n = self._rng, self.CHUNK
+        self._gaps = (rng.exponential(_NS / self._rate, n).astype(np.int64) + 1).tolist()
+        self._sides = rng.random(n).tolist()
+        sizes = np.rint(rng.lognormal(self._log_median, self._sigma, n))
+        self._sizes = np.maximum(sizes, 1).astype(np.int64).tolist()
+        self._next = 0
+
+    def following_ns(self) -> int:
+        """When the arrival after the pending one comes (read ahead, not consumed)."""
+        if self._rate <= 0:
+            return self.next_ns
+        if self._next == len(self._gaps):
+            self._extend()
+        return self.next_ns + self._gaps[self._next]
+
     def draw(self) -> None:
-        rng = self._rng
-        self.next_ns += int(rng.expovariate(self._rate) * _NS) + 1
-        self.side_draw = rng.random()
-        self.size = max(1, round(rng.lognormvariate(self._log_median, self._sigma)))
+        if self._next == len(self._gaps):
+            self._extend()
+        i = self._next
+        self._next = i + 1
+        self.next_ns += self._gaps[i]
+        self.side_draw = self._sides[i]
+        self.size = self._sizes[i]
 
     def restart(self, at_ns: int) -> None:
         if self._rate > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -166,3 +167,23 @@ def test_the_book_never_locks_or_crosses(seed: int) -> None:
         best_bid, best_ask = b.best(Side.BUY), b.best(Side.SELL)
         if best_bid is not None and best_ask is not None:
             assert best_bid < best_ask, f"locked at step {k}: {best_bid} / {best_ask}"
+
+
+def test_a_price_keeps_one_stream_on_and_off_the_ladder() -> None:
+    """A price that leaves the target ladder and comes back resumes its own random stream
+    (a new stream seeded alike would replay the same events)."""
+    b = OrderBook(replace(SPEC, daily_vol=0.1), random.Random(11), START_NS, BookParams())
+    seen: dict[tuple[int, int], object] = {}
+    on: set[tuple[int, int]] = set()
+    returns = 0
+    for k in range(1, 6_001):
+        b.advance(START_NS + k * 50 * MS)
+        before = set(seen)
+        now = set()
+        for side, streams in enumerate(b._streams):
+            for stream in streams:
+                assert seen.setdefault((side, stream.price), stream) is stream
+                now.add((side, stream.price))
+        returns += len((now - on) & before)  # on the ladder again after a while off it
+        on = now
+    assert returns > 0  # prices came back onto the ladder
