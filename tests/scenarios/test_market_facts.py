@@ -18,8 +18,9 @@ What counts as the same market (the tolerances below):
   fraction and its share of full fills within the horizon within 8 points.
 
 (Measured after the change, over the same 400 paths, the largest differences
-were 1.4 % on trade counts and volume, 1 point on the spread, 2.7 % on the
-volatility and 4 points on passive fills: see BENCHMARKS.md.)
+were 1.3 % on the trade count, 1.7 % on volume, 1 % on print size, 0.5 point
+on the one-tick spread share, 0.7 % on touch depth, 4 % on the volatility and 3
+points on passive fills: see BENCHMARKS.md.)
 
 The default run uses fewer paths, so its tolerances add three standard errors
 of that sample (measured: relative SE of the vol ratio ~0.11 at 40 paths, of
