@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo paper test lint diagrams bench simulate fuzz graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate sweep fuzz graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -67,6 +67,10 @@ fuzz: install
 simulate: install
 	@mkdir -p $(OUT)
 	$(BIN)/scalpchart simulate --out $(OUT)/simulate
+
+sweep: install
+	@mkdir -p $(OUT)
+	$(BIN)/scalpchart sweep config/sweeps/adjust.yaml --out $(OUT)/sweep --resume
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info

@@ -306,6 +306,9 @@ class Engine:
         if execution is not None and not execution.result.done():
             execution.result.set_result(build_result(ctx))
             self._retire(ctx.id)
+            run = execution.run  # its record stays with the execution; the instance is reused
+            execution.run = ctx.run = run.retire()
+            self.pool().give_back(run)
 
     def _retire(self, execution_id: str) -> None:
         """Keep the last ``retain_finished`` finished executions (their late fills are still

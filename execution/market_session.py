@@ -15,7 +15,9 @@ Cost model: the calendar is built lazily, at most once per process and calendar 
 (plus a rebuild if a date outside its range is asked for), over a few years around the
 first date asked. Its whole schedule is then copied into a ``dict`` keyed by KST day
 number, shared by every :class:`KrxSessions`, so :meth:`KrxSessions.is_open` is one dict
-lookup and two integer compares; pandas is never touched per call.
+lookup and two integer compares; pandas is never touched per call. The finished table is
+also cached on disk (:mod:`execution.session_cache`): the next process, or a sweep's
+worker, reads it in milliseconds instead of building the calendar again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from execution import session_cache
 
 __all__ = [
     "CLOSING_AUCTION_MINUTES",
@@ -155,30 +159,44 @@ class _SessionTable:
         self.bounds: dict[int, tuple[int, int]] = {}
         self.first: date | None = None
         self.last: date | None = None
-        self.builds = 0
+        self.builds = 0  # calendar builds (cache misses)
+        self.cache_hits = 0
         self.build_seconds = 0.0
 
     def covers(self, day: date) -> bool:
         return self.first is not None and self.last is not None and self.first <= day <= self.last
 
     def load_around(self, day: date) -> None:
-        """(Re)build the calendar over a range including ``day`` and fill the table."""
-        lo_limit, hi_limit = _calendar_limits(self.name)
-        if not lo_limit <= day <= hi_limit:
-            raise ValueError(
-                f"{day} is outside the {self.name} calendar's range {lo_limit}..{hi_limit}"
-            )
-        start = max(lo_limit, date(day.year - _YEARS_AROUND, 1, 1))
-        end = min(hi_limit, date(day.year + _YEARS_AROUND, 12, 31))
+        """(Re)build the calendar over a range including ``day`` and fill the table (from the
+        disk cache when it has that range: then exchange-calendars is not even imported)."""
+        start = date(day.year - _YEARS_AROUND, 1, 1)
+        end = date(day.year + _YEARS_AROUND, 12, 31)
         if self.first is not None and self.last is not None:
             start, end = min(start, self.first), max(end, self.last)
         began = _time.perf_counter()
-        calendar = _build_calendar(self.name, start, end)
-        self._fill(calendar, start, end)
+        path = session_cache.cache_path(self.name, start, end, self._overlay())
+        cached = session_cache.read(path)
+        if cached is not None and cached[1] <= day <= cached[2]:
+            self._store(*cached)
+            self.cache_hits += 1
+        else:
+            lo_limit, hi_limit = _calendar_limits(self.name)
+            if not lo_limit <= day <= hi_limit:
+                raise ValueError(
+                    f"{day} is outside the {self.name} calendar's range {lo_limit}..{hi_limit}"
+                )
+            start, end = max(lo_limit, start), min(hi_limit, end)
+            sessions = self._schedule(_build_calendar(self.name, start, end))
+            self._store(sessions, start, end)
+            session_cache.write(path, (sessions, start, end))
+            self.builds += 1
         self.build_seconds = _time.perf_counter() - began
-        self.builds += 1
 
-    def _fill(self, calendar: Any, start: date, end: date) -> None:
+    def _overlay(self) -> list[object]:
+        """What the table depends on besides the calendar library: the CSAT overlay."""
+        return [self.name, _CSAT_OPEN, _CSAT_CLOSE, *sorted(CSAT_DAYS)]
+
+    def _schedule(self, calendar: Any) -> dict[int, tuple[int, int]]:
         schedule = calendar.schedule
         sessions: dict[int, tuple[int, int]] = {}
         for label, open_ts, close_ts in zip(
@@ -192,6 +210,9 @@ class _SessionTable:
                     max(bounds[1], _kst_ns(day, _CSAT_CLOSE)),
                 )
             sessions[_day_key(day)] = bounds
+        return sessions
+
+    def _store(self, sessions: dict[int, tuple[int, int]], start: date, end: date) -> None:
         for key in range(_day_key(start), _day_key(end) + 1):
             self.bounds[key] = sessions.get(key, _CLOSED)
         self.first, self.last = start, end

@@ -9,7 +9,13 @@ What the compiled chart guarantees:
   internally, so a stage hands over to the next one within one macrostep;
 - every non-final state has an ``error.execution`` transition to its error
   route, so an exception in a handler or guard is never swallowed;
-- ``allow_event_without_transition`` is off: an undeclared event raises.
+- ``allow_event_without_transition`` is off: an undeclared event raises;
+- the chart's final states are absorbing states of the compiled class, not
+  python-statemachine *final* states (``validate_trap_states`` is off: they
+  have no outgoing transition, which our lint guarantees). Every event there is
+  rejected as before, but the instance never terminates, so a finished run can
+  be put back in its initial state and reused (:meth:`ChartRun.reset`)
+  instead of building a new instance.
 """
 
 from __future__ import annotations
@@ -119,9 +125,7 @@ def definition(spec: ChartSpec, registry: Registry) -> dict[str, Any]:
         body: dict[str, Any] = {"enter": [_entry(state, registry)], "on": {}}
         if state.name == spec.initial:
             body["initial"] = True
-        if state.final:
-            body["final"] = True
-        states[state.name] = body
+        states[state.name] = body  # a final state: absorbing, no "final" flag (module doc)
     for t in spec.transitions:
         item: dict[str, Any] = {"target": t.target}
         if t.guarded:
@@ -148,7 +152,8 @@ def compile_chart(spec: ChartSpec, registry: Registry) -> type[StateChart[Any]]:
     if problems:
         raise ChartInvalid(problems)
     cls = create_machine_class_from_definition(
-        f"{spec.id.title().replace('_', '')}Chart", **definition(spec, registry)
+        f"{spec.id.title().replace('_', '')}Chart", validate_trap_states=False,
+        **definition(spec, registry)
     )
     cls.allow_event_without_transition = False
     cls.catch_errors_as_events = True

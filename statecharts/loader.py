@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -74,13 +74,24 @@ def load_chart(path: Path | str, text: str | None = None) -> ChartSpec:
     """Load and schema-check a chart file (lint separately with :func:`statecharts.lint.lint`).
 
     Raises :class:`ChartInvalid` for any content and
-    :class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read."""
+    :class:`~statecharts.errors.DocumentUnreadable` when the file cannot be read. The file
+    is read (within its budget) every time; its parsed spec is cached per (path,
+    content), so an unchanged chart costs a read and a hash (specs are frozen values,
+    safe to share).
+    """
     try:
         if text is None:
             text = read_text(path)
-        source = read_yaml(path, text)
+        return _load_chart(str(path), text)
+    except ChartInvalid:
+        raise
     except DocumentInvalid as err:  # a chart's YAML problems are the chart's
         raise ChartInvalid(err.problems) from None
+
+
+@lru_cache(maxsize=32)
+def _load_chart(path: str, text: str) -> ChartSpec:
+    source = read_yaml(path, text)
     problems = schema_problems(source, packaged_schema())
     if problems:
         raise ChartInvalid(problems)

@@ -98,6 +98,33 @@ class ChartRun:
         self._first_entry_ns[first.state] = now
         return self
 
+    def reset(self) -> ChartRun:
+        """Put a finished run back in its initial state, as if it had just been built.
+
+        The compiled chart's final states are absorbing, not terminal (see
+        :mod:`statecharts.compiler`), so python-statemachine's documented
+        ``current_state_value`` setter re-enters the initial state in a few
+        microseconds where building an instance takes hundreds. The record of the
+        finished run (trace, busy time, errors) is left to whoever holds it: this
+        run starts new lists. Only for charts whose initial state has no entry handler
+        (like :class:`RunPool`).
+        """
+        if self._dispatching or not self.done:
+            raise RuntimeError(f"cannot reset a run in {self.state}: it has not finished")
+        self.cancel_timers()
+        self.ctx = self.on_final = self.on_code = None
+        self._guard, self._guard_error, self._event, self._expected = "", None, "", None
+        self._first_entry_ns = {}
+        self.trace, self.busy_ns, self.errors = [], {}, []
+        self.machine.current_state_value = self.spec.initial
+        self.entered(self.spec.initial)
+        return self
+
+    def retire(self) -> FinishedRun:
+        """A read-only copy of this finished run's record, for the execution that owned it
+        (so that the run itself can go back to a pool, see :meth:`RunPool.give_back`)."""
+        return FinishedRun(self)
+
     # -- called by the compiled chart -------------------------------------------------
     def entered(self, state: str) -> None:
         source = self.trace[-1].state if self.trace else ""
@@ -241,15 +268,42 @@ class ChartRun:
         return {state: ns / 1000 for state, ns in self.busy_ns.items()}
 
 
+class FinishedRun(ChartRun):
+    """What stays with an execution when its chart instance went back to the pool: the
+    final state and the record (trace, busy time, errors). Every event is rejected, as it
+    is in a final state; an error reported late is recorded, as :meth:`ChartRun.fail` does.
+    """
+
+    def __init__(self, run: ChartRun) -> None:  # no chart instance: nothing to build
+        if not run.done:
+            raise RuntimeError(f"cannot retire a run in {run.state}: it has not finished")
+        self.spec, self.ctx, self.scheduler = run.spec, run.ctx, None
+        self.timeouts_ms, self.on_final, self.on_code = {}, None, None
+        self.state = run.state
+        self.trace, self.busy_ns, self.errors = run.trace, run.busy_ns, run.errors
+        self._finals, self._first_entry_ns = run._finals, run._first_entry_ns
+        self._guard, self._guard_error, self._event, self._expected = "", None, "", None
+        self._timer, self._dispatching = None, False
+
+    def dispatch(self, event: str, **kwargs: Any) -> str:
+        raise EventRejected(self.state, event, "the run has finished")
+
+    def reset(self) -> ChartRun:
+        raise RuntimeError("a retired run has no chart instance to reset")
+
+
 class RunPool:
     """Pre-built runs, so that building a python-statemachine instance (hundreds of
     microseconds) is not on the path from intent to first order.
 
-    Runs are single-use. :meth:`take` hands out a pooled run (or builds one when the
-    pool is empty, counted in ``misses``) and arms a deferred refill: ``refill_delay``
-    seconds later, missing runs are rebuilt one per loop turn, after the hot path of
-    the execution that took one. Only for charts whose initial state has no entry
-    handler (a pooled run has entered it before it had a context).
+    :meth:`take` hands out a pooled run (or builds one when the pool is empty, counted
+    in ``misses``) and arms a deferred refill: ``refill_delay`` seconds later, missing
+    runs are rebuilt one per loop turn, after the hot path of the execution that took
+    one. A finished run handed back (:meth:`give_back`) is reset on the next loop turn
+    (never inside its own last dispatch) and pooled again, up to ``size``: recycled
+    runs are what the refill does not have to build (``recycled`` counts them). Only for
+    charts whose initial state has no entry handler (a pooled run has entered it before
+    it had a context).
     """
 
     def __init__(self, chart: type[StateChart[Any]], spec: ChartSpec, *, size: int,
@@ -266,6 +320,7 @@ class RunPool:
         self._runs: list[ChartRun] = []
         self._refilling = False
         self.misses = 0
+        self.recycled = 0
 
     def _build(self) -> ChartRun:
         return ChartRun(self.chart, self.spec, scheduler=self.scheduler,
@@ -289,6 +344,38 @@ class RunPool:
             self._refilling = True
             self.scheduler.call_later(self.refill_delay, self._refill_one)
         return run
+
+    def give_back(self, run: ChartRun) -> None:
+        """Take back a finished run of this pool's chart; it is reset on the next loop turn
+        (at once without a scheduler). Runs beyond ``size``, or of another chart, are
+        dropped."""
+        if isinstance(run, FinishedRun) or type(run.machine) is not self.chart:
+            return
+        if len(self._runs) >= self.size:
+            return
+        if self.scheduler is None:
+            self._recycle(run)
+        else:
+            self.scheduler.call_later(0, self._recycle, run)
+
+    def _recycle(self, run: ChartRun) -> None:
+        if len(self._runs) < self.size and not run.dispatching and run.done:
+            self._runs.append(run.reset())
+            self.recycled += 1
+
+    def adopt(self, runs: list[ChartRun]) -> None:
+        """Add runs reset elsewhere (another pool of the same chart): they take this pool's
+        scheduler and timeouts."""
+        for run in runs:
+            if type(run.machine) is not self.chart or run.trace[1:] or run.ctx is not None:
+                raise ValueError("only fresh or reset runs of this pool's chart can be adopted")
+            run.scheduler, run.timeouts_ms = self.scheduler, dict(self.timeouts_ms)
+            self._runs.append(run)
+
+    def drain(self) -> list[ChartRun]:
+        """Hand out every pooled run (to :meth:`adopt` them elsewhere); the pool is empty."""
+        runs, self._runs = self._runs, []
+        return runs
 
     def _refill_one(self) -> None:
         if len(self._runs) < self.size:

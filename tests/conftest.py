@@ -8,6 +8,9 @@ drives a chart one event at a time and decides every guard itself.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,21 @@ from statecharts.spec import ChartSpec
 from statecharts.yamlsrc import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Session tables are cached in a directory of this test run, not the user's cache."""
+    from execution.session_cache import ENV
+
+    config.stash[_CACHE_KEY] = tempfile.mkdtemp(prefix="scalpchart-test-cache-")
+    os.environ[ENV] = config.stash[_CACHE_KEY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash.get(_CACHE_KEY, ""), ignore_errors=True)
+
+
+_CACHE_KEY = pytest.StashKey[str]()
 PRODUCT_CHART = ROOT / "config" / "scalp_execution.yaml"
 PRODUCT_LIMITS = ROOT / "config" / "limits.yaml"
 CHARTS = ROOT / "tests" / "charts"

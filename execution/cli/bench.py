@@ -91,5 +91,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"(target <= 64: {_mark(report['memory_per_execution_kib'], 64)})\n"
         f"dispatch per event: chart {dispatch['chart']} us, dict table {dispatch['dict']} us, "
         f"ratio {dispatch['ratio']}x\n"
+        f"engine overhead: execution p50 {exe['p50']:.0f} us = {report['overhead_ratio']}x "
+        f"({report['transitions_per_execution']} transitions x chart dispatch p50 "
+        f"{dispatch['chart']} us; aim <= 1.3)\n"
         f"gc pauses in the timed windows: {gc['collections']} collections, "
         f"max {gc['max_ms']} ms, {gc['over_5ms']} over 5 ms")

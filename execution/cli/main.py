@@ -1,4 +1,5 @@
-"""``scalpchart``: validate, matrix, render, diff, run (and simulate, bench, exchange serve).
+"""``scalpchart``: validate, matrix, render, diff, run (and simulate, sweep, bench,
+exchange serve).
 
 Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
 or unreadable input.
@@ -18,6 +19,7 @@ from execution.cli.diff import add_diff_parser
 from execution.cli.exchange import add_exchange_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
+from execution.cli.sweep import add_sweep_parser
 from statecharts.errors import DocumentInvalid, DocumentUnreadable
 
 
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     add_simulate_parser(sub)
     add_exchange_parser(sub)
+    add_sweep_parser(sub)
     return parser
 
 

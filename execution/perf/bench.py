@@ -106,6 +106,7 @@ async def sequential(n: int) -> dict[str, Any]:
     engine.pool().refill_enabled = False  # n + 16 pre-built: measure the hot path alone
     t2t: list[float] = []
     cpu: list[float] = []
+    transitions: list[int] = []
     rounds_other_than_one = 0  # the adjust timer beat the fill (a descheduled process)
     states = {s.entry: s.name for s in engine.spec.states if s.entry}
     stage_state = {stage: states[handler] for handler, stage in STAGE_HANDLERS.items()}
@@ -120,6 +121,7 @@ async def sequential(n: int) -> dict[str, Any]:
         t2t.append(broker.first_send_ns[execution.id] - started)
         assert result.final_state == "COMPLETE", result
         rounds_other_than_one += result.adjust_rounds != 1
+        transitions.append(len(result.path) - 1)
         for stage, samples in stages.items():  # time in the stage's state, ns
             samples.append(result.stage_latency_us[stage_state[stage]] * 1000)
         engine.executions.pop(execution.id)
@@ -127,6 +129,7 @@ async def sequential(n: int) -> dict[str, Any]:
     return {"tick_to_trade_us": percentiles(t2t), "execution_us": percentiles(cpu),
             "stages_us": {s: percentiles(v) for s, v in stages.items()},
             "pool_misses": engine.pool().misses,
+            "transitions_per_execution": sorted(transitions)[len(transitions) // 2],
             "executions_not_one_adjust_round": rounds_other_than_one}
 
 
@@ -246,6 +249,13 @@ def dispatch(rounds: int) -> dict[str, float]:
             "ratio": round(chart["p50"] / floor["p50"], 1) if floor["p50"] else 0.0}
 
 
+def overhead_ratio(report: dict[str, Any]) -> float:
+    """The engine's cost around the chart library: complete-execution CPU p50 against its
+    transitions times the chart's dispatch p50 per event (1.0: nothing but the chart)."""
+    chart_only = report["transitions_per_execution"] * report["dispatch_us"]["chart"]
+    return round(report["execution_us"]["p50"] / chart_only, 2) if chart_only else 0.0
+
+
 async def run_all(config: BenchConfig) -> dict[str, Any]:
     for name in ("execution", "statecharts"):  # alerts are expected here; don't time logging
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -265,6 +275,7 @@ async def run_all(config: BenchConfig) -> dict[str, Any]:
     report["gc_pauses_in_timed_windows"] = GC.summary()
     report["memory_per_execution_kib"] = await memory_per_execution(min(1000, config.concurrency))
     report["dispatch_us"] = dispatch(config.dispatch_rounds)
+    report["overhead_ratio"] = overhead_ratio(report)
     gc.unfreeze()  # leave the process as it was (the CLI exits; a test suite goes on)
     gc.set_threshold(*thresholds)
     return report

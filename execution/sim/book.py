@@ -1,46 +1,49 @@
-"""An L2 order book for one symbol on the KRX tick ladder.
+"""An L2 order book for one symbol on the KRX tick ladder, advanced event by event.
 
 Each price level is a FIFO queue of blocks (:mod:`execution.sim.queues`):
-liquidity of other participants and our own resting orders. The market moves
-in fixed steps of exchange time (``BookParams.step_ms``, on a grid from the
-book's start), so its path does not depend on how often it is looked at:
+liquidity of other participants and our own resting orders. The market is
+three kinds of exogenous events (:mod:`execution.sim.streams`); the book
+jumps from one to the next instead of stepping through time:
 
-1. a fair value takes a lognormal random-walk step (``daily_vol`` scaled to
-   the step); the target touch is the tick below it and the tick above;
-2. resting orders the fair value has moved *through* are swept (traded at
-   their own price);
-3. on each of the first ``depth_levels`` target levels per side, limit
-   orders of others arrive and others cancel (where a cancel comes from in
-   the queue is the queue model); new liquidity at a price that crosses the
-   other side trades against it first (so an order left at the far touch of a
-   moving market fills gradually);
-4. other participants send marketable orders (Poisson arrivals, lognormal
-   sizes, tilted toward the fair value) that consume levels in FIFO order,
-   our blocks included at their queue position.
+1. the fair value takes a lognormal random-walk step every ``step_ms``
+   (``daily_vol`` scaled to the step); the target touch is the tick below it
+   and the tick above. When it leaves the current tick, resting orders it has
+   moved *through* are swept (traded at their own price);
+2. on each of the first ``depth_levels`` target levels per side, limit orders
+   of others arrive and others cancel (Poisson events, one stream per level
+   index; where a cancel comes from in the queue is the queue model). New
+   liquidity at a price that crosses the other side trades against it first
+   (so an order left at the far touch of a moving market fills gradually);
+3. other participants send marketable orders (Poisson arrivals, lognormal
+   sizes, tilted toward the fair value) that consume levels in FIFO order, our
+   blocks included at their queue position.
 
-Randomness: three streams derived from the ``random.Random`` passed in, one
-for the fair value, one for limit arrivals and cancels, one for marketable
-flow. Each step draws the same number of variates whatever the book holds,
-so the exogenous market (fair-value path, arrival times and sizes) is the
-same whatever we do in it: two strategies run on the same seed see the same
-market, and differ only through their own impact.
+Level events touch one level only, so they are applied lazily (see
+:mod:`execution.sim.events`): a level is brought up to date just before
+anything reads or trades it, and a level nobody looks at costs nothing. The
+other events, fewer, are applied in time order by :meth:`OrderBook.advance`;
+fair-value steps that stay within the tick are skipped in one scan. Every
+stream draws from its own random stream, one event ahead, so the exogenous
+market (fair-value path, arrival times and sizes) is the same whatever we do in
+it and however often it is looked at: two strategies run on the same seed see
+the same market and differ only through their own impact.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
 from execution.contracts import Side
+from execution.sim import ladder as lad
 from execution.sim import queues as q
+from execution.sim.events import BUY, NO_ASK, SELL, BookEvents
 from execution.sim.params import BookParams
+from execution.sim.streams import FairPath, FlowStream, LevelStream
 from execution.sim.symbols import SymbolSpec
-from execution.ticks import add_ticks, snap, tick_size
-
-_SESSION_SECONDS = 6.5 * 3600
+from execution.ticks import add_ticks, tick_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,36 +70,51 @@ class BookFill:
     ts_ns: int
 
 
-class OrderBook:
+def _s(side: Side) -> int:
+    return BUY if side is Side.BUY else SELL
+
+
+class OrderBook(BookEvents):
     """Price levels with FIFO queues; see the module docstring for the dynamics."""
 
     def __init__(
         self, spec: SymbolSpec, rng: random.Random, start_ns: int, params: BookParams | None = None
     ) -> None:
         self.spec = spec
-        self.params = params or BookParams()
-        self._fair_rng = random.Random(rng.getrandbits(64))
-        self._liq_rng = random.Random(rng.getrandbits(64))
-        self._flow_rng = random.Random(rng.getrandbits(64))
-        self._step_ns = round(self.params.step_ms * 1e6)
+        self.params = p = params or BookParams()
+        self._depth = p.depth_levels
         self._last_ns = start_ns
-        self._lo = float(add_ticks(spec.lower_limit, 1))
-        self._hi = float(add_ticks(spec.upper_limit, -1))
-        # Start mid-spread: the fair value sits between the two touches, not on a tick.
-        self._fair = float(spec.ref_price + tick_size(spec.ref_price) / 2)
-        self._bids: dict[Decimal, q.Queue] = {}
-        self._asks: dict[Decimal, q.Queue] = {}
-        self._own: dict[str, tuple[Side, Decimal]] = {}
-        self._ladder_key = Decimal(0)
-        self._bid_ladder: list[Decimal] = []
-        self._ask_ladder: list[Decimal] = []
+        self._catchup_ns = round(p.max_catchup_s * 1e9)
+        self._fair = FairPath(
+            rng.getrandbits(64),
+            float(spec.ref_price + tick_size(spec.ref_price) / 2),  # mid-spread, not on a tick
+            spec.daily_vol, round(p.step_ms * 1e6),
+            float(add_ticks(spec.lower_limit, 1)), float(add_ticks(spec.upper_limit, -1)),
+            start_ns)
+        init_rng = random.Random(rng.getrandbits(64))
+        self._flow = FlowStream(rng.getrandbits(64), 2 * p.flow_rate_per_s,
+                                max(1.0, spec.typical_size * p.flow_size_frac),
+                                p.flow_size_sigma, start_ns)
+        self._seed = rng.getrandbits(64)
+        self._mean_add = max(1.0, spec.typical_size * p.limit_size_frac)
+        self._cancel_rate = 1 / (p.liquidity_tau_s * p.cancel_size_frac)
+        self._add_rates = [self._target_size(i) / (p.liquidity_tau_s * self._mean_add)
+                           for i in range(self._depth)]
+        self._streams: tuple[list[LevelStream], list[LevelStream]] = ([], [])
+        self._dormant: tuple[dict[int, LevelStream], dict[int, LevelStream]] = ({}, {})
+        self._books: tuple[dict[int, q.Queue], dict[int, q.Queue]] = ({}, {})
+        self._crossing = [0, 0]
+        self._own: dict[str, tuple[int, int]] = {}
+        self._own_bid, self._own_ask = 0, NO_ASK
+        self._fills: list[tuple[str, int, int, int]] = []
         self.traded_qty = 0  # the tape: every trade, ours included
-        self.traded_notional = Decimal(0)
-        self._retarget()
-        for i, price in enumerate(self._bid_ladder[: self.params.depth_levels]):
-            self._bids[price] = deque([q.Block(None, self._initial_size(i))])
-        for i, price in enumerate(self._ask_ladder[: self.params.depth_levels]):
-            self._asks[price] = deque([q.Block(None, self._initial_size(i))])
+        self._notional = 0
+        self.events = 0  # exogenous events applied so far (fair steps, arrivals, level events)
+        self._retarget(self._fair.value, start_ns)
+        for s in (BUY, SELL):
+            for i, price in enumerate(self._ladders[s][: self._depth]):
+                size = max(1, round(self._target_size(i) * init_rng.uniform(0.6, 1.4)))
+                self._books[s][price] = deque([q.Block(None, size)])
 
     # ------------------------------------------------------------------ views
 
@@ -111,25 +129,23 @@ class OrderBook:
 
     @property
     def fair_value(self) -> float:
-        return self._fair
+        return self._fair.value
 
     def best(self, side: Side) -> Decimal | None:
         """Best price with displayed size on ``side`` (BUY: bid, SELL: ask)."""
-        prices = [p for p, queue in self._side(side).items() if queue]
-        if not prices:
-            return None
-        return max(prices) if side is Side.BUY else min(prices)
+        self._flush_touch(_s(side), self._last_ns)
+        price = self._best(_s(side))
+        return None if price is None else lad.dec(price)
 
     def top(self) -> tuple[Decimal, int, Decimal, int]:
         """(bid, bid size, ask, ask size); an empty side shows its target price, size 0."""
-        bid, ask = self.best(Side.BUY), self.best(Side.SELL)
-        bid_size = q.size(self._bids[bid]) if bid is not None else 0
-        ask_size = q.size(self._asks[ask]) if ask is not None else 0
-        if bid is None:
-            bid = self._bid_ladder[0] if ask is None else add_ticks(ask, -1)
-        if ask is None:
-            ask = add_ticks(bid, 1)
-        return bid, bid_size, ask, ask_size
+        self._flush_touch(BUY, self._last_ns)
+        self._flush_touch(SELL, self._last_ns)
+        bid, ask = self._touch()
+        bids, asks = self._books
+        bid_size = q.size(bids[bid]) if bid in bids else 0
+        ask_size = q.size(asks[ask]) if ask in asks else 0
+        return lad.dec(bid), bid_size, lad.dec(ask), ask_size
 
     def mid(self) -> Decimal:
         bid, _, ask, _ = self.top()
@@ -137,12 +153,12 @@ class OrderBook:
 
     def depth(self, levels: int) -> BookDepth:
         """The best ``levels`` price levels per side (sizes include our own orders)."""
-        bids = sorted((p for p, queue in self._bids.items() if queue), reverse=True)[:levels]
-        asks = sorted(p for p, queue in self._asks.items() if queue)[:levels]
+        self._flush_all(self._last_ns)
+        bids, asks = self._books
         return BookDepth(
             self.symbol,
-            tuple(Level(p, q.size(self._bids[p])) for p in bids),
-            tuple(Level(p, q.size(self._asks[p])) for p in asks),
+            tuple(Level(lad.dec(p), q.size(bids[p])) for p in sorted(bids, reverse=True)[:levels]),
+            tuple(Level(lad.dec(p), q.size(asks[p])) for p in sorted(asks)[:levels]),
             self._last_ns,
         )
 
@@ -152,6 +168,9 @@ class OrderBook:
 
     def queue_ahead(self, order_id: str) -> int | None:
         """Shares ahead of our order at its level, or None when it is not resting."""
+        where = self._own.get(order_id)
+        if where is not None:
+            self._flush_price(*where)
         found = self._find(order_id)
         return None if found is None else q.ahead_of(found[0], order_id)
 
@@ -164,17 +183,29 @@ class OrderBook:
         no limit). Our own resting orders are skipped (no self-trade).
         Returns (price, qty) per level traded; does not rest anything.
         """
+        s = _s(side)
+        cap = None if limit is None else lad.whole(limit)
+        for stream in self._streams[1 - s]:  # the levels this order may reach
+            if cap is not None and (stream.price > cap if s == BUY else stream.price < cap):
+                break
+            self._flush(stream, self._last_ns)
+        book = self._books[1 - s]
+        if s == BUY:
+            prices = sorted(p for p in book if cap is None or p <= cap)
+        else:
+            prices = sorted((p for p in book if cap is None or p >= cap), reverse=True)
         trades: list[tuple[Decimal, int]] = []
-        book = self._side(side.opposite)
-        for price in self._walk_prices(side, limit):
+        for price in prices:
             if qty == 0:
                 break
             done, _ = q.take_fifo(book[price], qty, skip_own=True)
+            if not book[price]:
+                del book[price]
             if done:
-                trades.append((price, done))
+                trades.append((lad.dec(price), done))
                 self._tape(price, done)
                 qty -= done
-        self._drop_empty(book)
+        self._update_crossing()
         return trades
 
     def rest(self, order_id: str, side: Side, price: Decimal, qty: int) -> None:
@@ -183,11 +214,22 @@ class OrderBook:
             raise ValueError(f"resting qty must be positive, got {qty}")
         if order_id in self._own:
             raise ValueError(f"order {order_id} already rests in the book")
-        self._side(side).setdefault(price, deque()).append(q.Block(order_id, qty))
-        self._own[order_id] = (side, price)
+        s, p = _s(side), lad.whole(price)
+        self._flush_price(s, p)
+        for stream in self._streams[1 - s]:  # other-side levels our order may cross from now on
+            if stream.price > p if s == BUY else stream.price < p:
+                break
+            self._flush(stream, self._last_ns)
+        self._books[s].setdefault(p, deque()).append(q.Block(order_id, qty))
+        self._own[order_id] = (s, p)
+        self._own_changed()
+        self._update_crossing()
 
     def reduce(self, order_id: str, qty: int) -> None:
         """Shrink a resting order in place, keeping its queue priority."""
+        where = self._own.get(order_id)
+        if where is not None:
+            self._flush_price(*where)
         found = self._find(order_id)
         if found is None or not 0 < qty <= found[1].qty:
             raise ValueError(f"cannot reduce {order_id} to {qty}")
@@ -195,193 +237,127 @@ class OrderBook:
 
     def remove(self, order_id: str) -> int:
         """Take our order out of the book; returns the qty that was resting."""
+        where = self._own.get(order_id)
+        if where is not None:
+            self._flush_price(*where)
         found = self._find(order_id)
         if found is None:
             return 0
         queue, block = found
         queue.remove(block)
         q.compact(queue, keep_own_empty=True)
-        side, price = self._own.pop(order_id)
+        s, price = self._own.pop(order_id)
+        self._own_changed()
         if not queue:
-            del self._side(side)[price]
+            del self._books[s][price]
+        self._prune()
+        self._update_crossing()
         return block.qty
+
+    def _flush_price(self, s: int, price: int) -> None:
+        """Bring the level at ``price`` up to date (when it is a target level)."""
+        for stream in self._streams[s]:
+            if stream.price == price:
+                self._flush(stream, self._last_ns)
+                return
+
+    def _arrival_misses_us(self, at: int) -> bool:
+        """True when the marketable arrival at ``at`` certainly hits the side where none of
+        our orders rests, so the driver need not wake for it.
+
+        Decidable only in a quiet book: our orders on one side, no crossing, both target
+        touch levels displayed (then no event before ``at`` moves a best price: a cancel
+        never empties a level when ``cancel_size_frac < 0.25``, an add lands at or behind
+        the touch), and the fair value staying within the tick until then. The arrival's
+        side is then the one its draw and the tilt at ``at`` give.
+        """
+        own_bid, own_ask = self._own_bid > 0, self._own_ask != NO_ASK
+        if own_bid == own_ask or self._crossing[BUY] or self._crossing[SELL]:
+            return False
+        key, ask_t, fair = self._key, self._ask_t, self._fair
+        bids, asks = self._books
+        if (key not in bids or ask_t not in asks or self.params.cancel_size_frac >= 0.25
+                or max(bids) != key or min(asks) != ask_t):
+            return False
+        steps = (at - fair.next_ns) // fair.step_ns + 1 if at >= fair.next_ns else 0
+        if steps and fair.first_exit(key, ask_t, steps) is not None:
+            return False  # the ladder moves first
+        value = fair.ahead(steps - 1) if steps else fair.value
+        max_tilt = self.params.max_tilt
+        tilt = max(-max_tilt, min(max_tilt, (value - (key + ask_t) / 2) / (ask_t - key)))
+        buys = self._flow.side_draw * 2 < 1 + tilt  # a buy takes asks, a sell takes bids
+        return buys if own_bid else not buys
 
     # ------------------------------------------------------------------- time
 
     def advance(self, to_ns: int) -> list[BookFill]:
         """Run the market up to ``to_ns``; returns the fills of our resting orders."""
-        steps = (to_ns - self._last_ns) // self._step_ns
-        if steps <= 0:
-            return []
-        fills: list[BookFill] = []
-        max_steps = max(1, int(self.params.max_catchup_s * 1000 / self.params.step_ms))
-        if steps > max_steps:
-            jump = steps - max_steps + 1
-            self._last_ns += jump * self._step_ns
-            self._step(self._last_ns, jump * self.params.step_ms / 1000, fills)
-            steps = max_steps - 1
-        for _ in range(steps):
-            self._last_ns += self._step_ns
-            self._step(self._last_ns, self.params.step_ms / 1000, fills)
-        return fills
-
-    def _step(self, ts_ns: int, dt_s: float, fills: list[BookFill]) -> None:
-        sigma = self.spec.daily_vol * math.sqrt(dt_s / _SESSION_SECONDS)
-        step = math.exp(sigma * self._fair_rng.gauss(0, 1))
-        self._fair = min(self._hi, max(self._lo, self._fair * step))
-        self._retarget()
-        bid_t, ask_t = self._bid_ladder[0], self._ask_ladder[0]
-        # 2. sweep what the fair value moved through
-        through_asks = sum(q.size(queue) for p, queue in self._asks.items() if p < bid_t)
-        if through_asks:
-            self._others_take(Side.BUY, through_asks, bid_t, ts_ns, fills)
-        through_bids = sum(q.size(queue) for p, queue in self._bids.items() if p > ask_t)
-        if through_bids:
-            self._others_take(Side.SELL, through_bids, ask_t, ts_ns, fills)
-        # 3. limit arrivals and cancels of others
-        for side, ladder in ((Side.BUY, self._bid_ladder), (Side.SELL, self._ask_ladder)):
-            for i, price in enumerate(ladder[: self.params.depth_levels]):
-                self._liquidity(side, price, i, dt_s, ts_ns, fills)
-        # 4. marketable flow of other participants
-        self._flow(dt_s, ts_ns, fills)
-        self._prune()
-
-    def _liquidity(
-        self, side: Side, price: Decimal, i: int, dt_s: float, ts_ns: int, fills: list[BookFill]
-    ) -> None:
-        p, rng = self.params, self._liq_rng
-        mean_add = max(1.0, self.spec.typical_size * p.limit_size_frac)
-        add_rate = self._target_size(i) / (p.liquidity_tau_s * mean_add)
-        add = sum(max(1, round(rng.expovariate(1 / mean_add)))
-                  for _ in range(_poisson(rng, add_rate * dt_s)))
-        cancels = [(rng.random(), rng.random())
-                   for _ in range(_poisson(rng, dt_s / (p.liquidity_tau_s * p.cancel_size_frac)))]
-        if add:
-            # New liquidity that crosses the other side trades first (fills our orders there).
-            add -= self._others_take(side, add, price, ts_ns, fills)
-            if add > 0:
-                q.add_others(self._side(side).setdefault(price, deque()), add)
-        queue = self._side(side).get(price)
-        for frac, point in cancels:
-            if not queue:
-                break
-            n = round(q.others(queue) * frac * 2 * p.cancel_size_frac)
-            q.cancel_others(queue, n, p.queue_model, point)
-        if queue is not None and not queue:
-            del self._side(side)[price]
-
-    def _flow(self, dt_s: float, ts_ns: int, fills: list[BookFill]) -> None:
-        p, rng = self.params, self._flow_rng
-        bid, _, ask, _ = self.top()
-        mid = float(bid + ask) / 2
-        tilt = max(-p.max_tilt, min(p.max_tilt, (self._fair - mid) / float(ask - bid)))
-        median = max(1.0, self.spec.typical_size * p.flow_size_frac)
-        peak = 1 + p.max_tilt  # thinning: draw at the peak rate, keep with weight / peak
-        for side, weight in ((Side.BUY, 1 + tilt), (Side.SELL, 1 - tilt)):
-            arrivals = [
-                (rng.random(), rng.lognormvariate(math.log(median), p.flow_size_sigma))
-                for _ in range(_poisson(rng, p.flow_rate_per_s * peak * dt_s))
-            ]
-            for keep, size in arrivals:
-                touch = self.best(side.opposite)
-                if touch is None or keep * peak >= weight:
+        if to_ns > self._last_ns:
+            if to_ns - self._last_ns > self._catchup_ns:
+                self._collapse(to_ns - self._catchup_ns)
+            fair, flow, crossing = self._fair, self._flow, self._crossing
+            while True:
+                horizon = min(flow.next_ns, to_ns)  # a step at the arrival's time comes first
+                if fair.next_ns <= horizon:
+                    steps = (horizon - fair.next_ns) // fair.step_ns + 1
+                    if self._own_bid > self._ask_t or self._own_ask < self._key:
+                        quiet: int | None = 0  # our order is through: swept at the next step
+                    else:
+                        quiet = fair.first_exit(self._key, self._ask_t, steps)
+                    if quiet is None:  # the fair value stays within the tick: nothing happens
+                        fair.skip(steps)
+                        self.events += steps
+                        continue
+                    fair.skip(quiet)
+                    self.events += quiet
+                    if crossing[0] or crossing[1]:
+                        self._flush_crossing(fair.next_ns)
+                    self._fair_step(fair.next_ns)
                     continue
-                limit = add_ticks(touch, p.flow_max_ticks * side.sign)
-                self._others_take(side, max(1, round(size)), limit, ts_ns, fills)
+                if flow.next_ns > to_ns:
+                    break
+                if crossing[0] or crossing[1]:
+                    self._flush_crossing(flow.next_ns)
+                self._flow_event(flow.next_ns)
+            self._last_ns = to_ns
+            if crossing[0] or crossing[1]:
+                self._flush_crossing(to_ns)  # crossing liquidity may trade against our orders
+        fills, self._fills = self._fills, []
+        return [BookFill(oid, lad.dec(price), qty, ts) for oid, price, qty, ts in fills]
 
-    def _others_take(
-        self, side: Side, qty: int, limit: Decimal, ts_ns: int, fills: list[BookFill]
-    ) -> int:
-        """Another participant's ``side`` order trading FIFO up to ``limit``; returns qty done."""
-        book = self._side(side.opposite)
-        done = 0
-        for price in self._walk_prices(side, limit):
-            n, hits = q.take_fifo(book[price], qty - done)
-            if n:
-                self._tape(price, n)
-            done += n
-            for hit in hits:
-                assert hit.owner is not None
-                fills.append(BookFill(hit.owner, price, hit.qty, ts_ns))
-                if self._find(hit.owner) is None:
-                    del self._own[hit.owner]
-            if done == qty:
-                break
-        self._drop_empty(book)
-        return done
+    def next_wake_ns(self) -> int | None:
+        """The next moment one of our resting orders may trade (None when none rests).
 
-    # ---------------------------------------------------------------- helpers
-
-    def _tape(self, price: Decimal, qty: int) -> None:
-        self.traded_qty += qty
-        self.traded_notional += price * qty
-
-    def _side(self, side: Side) -> dict[Decimal, q.Queue]:
-        return self._bids if side is Side.BUY else self._asks
-
-    def _walk_prices(self, side: Side, limit: Decimal | None) -> list[Decimal]:
-        """Opposite-side prices a ``side`` order may trade at, best first."""
-        book = self._side(side.opposite)
-        if side is Side.BUY:
-            return sorted(p for p in book if limit is None or p <= limit)
-        return sorted((p for p in book if limit is None or p >= limit), reverse=True)
-
-    def _find(self, order_id: str) -> tuple[q.Queue, q.Block] | None:
-        where = self._own.get(order_id)
-        if where is None:
+        That is the next marketable arrival, a fair-value move that puts one of
+        our orders through the target touch (or on the other side's target
+        level), or, while liquidity crosses one of our orders, the next level event.
+        """
+        if not self._own:
             return None
-        queue = self._side(where[0]).get(where[1])
-        for block in queue or ():
-            if block.owner == order_id:
-                return queue, block  # type: ignore[return-value]
-        return None
+        wake = self._flow.next_ns
+        bid_max, ask_min = self._own_bid, self._own_ask
+        fair, key, ask_t = self._fair, self._key, self._ask_t
+        if self._arrival_misses_us(wake):
+            wake = self._flow.following_ns()
+        for s, crossed in ((SELL, bid_max >= ask_t), (BUY, ask_min <= key)):
+            if not crossed:
+                continue
+            for stream in self._streams[s]:  # new liquidity at or beyond our order trades
+                if stream.price > bid_max if s == SELL else stream.price < ask_min:
+                    break
+                self._flush(stream, self._last_ns)  # its next event is then exactly known
+                wake = min(wake, stream.next_ns)
+        at, k = fair.next_ns, 0
+        while at < wake:
+            if bid_max > ask_t or ask_min < key:
+                return at  # swept at the next step
+            value = fair.ahead(k)
+            if not key <= value < ask_t:
+                key = lad.snap_down(value)
+                ask_t = lad.up(key)
+                if bid_max >= ask_t or ask_min <= key:
+                    return at
+            at += fair.step_ns
+            k += 1
+        return wake
 
-    def _retarget(self) -> None:
-        """Recompute the target ladders when the fair value left the current tick."""
-        if self._bid_ladder and float(self._ladder_key) <= self._fair < float(self._ask_ladder[0]):
-            return
-        bid_t = snap(Decimal(repr(self._fair)), "down")
-        self._ladder_key = bid_t
-        n = self.params.depth_levels + 5
-        self._bid_ladder = [bid_t]
-        self._ask_ladder = [add_ticks(bid_t, 1)]
-        for _ in range(n - 1):
-            low = self._bid_ladder[-1]
-            self._bid_ladder.append(low - tick_size(low - 1))
-            high = self._ask_ladder[-1]
-            self._ask_ladder.append(high + tick_size(high))
-
-    def _prune(self) -> None:
-        """Forget levels of others far outside the target window."""
-        low, high = self._bid_ladder[-1], self._ask_ladder[-1]
-        for book in (self._bids, self._asks):
-            far = [
-                p
-                for p, queue in book.items()
-                if (p < low or p > high) and all(b.owner is None for b in queue)
-            ]
-            for p in far:
-                del book[p]
-
-    @staticmethod
-    def _drop_empty(book: dict[Decimal, q.Queue]) -> None:
-        for price in [p for p, queue in book.items() if not queue]:
-            del book[price]
-
-    def _target_size(self, i: int) -> int:
-        return round(self.spec.typical_size * (1 + 0.15 * i))
-
-    def _initial_size(self, i: int) -> int:
-        return max(1, round(self._target_size(i) * self._fair_rng.uniform(0.6, 1.4)))
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    """Knuth's method; fine for the small rates of one step (capped for long gaps)."""
-    if lam <= 0:
-        return 0
-    lam = min(lam, 50.0)
-    threshold, k, prod = math.exp(-lam), 0, rng.random()
-    while prod > threshold:
-        k += 1
-        prod *= rng.random()
-    return k

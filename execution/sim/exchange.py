@@ -4,7 +4,9 @@ Deterministic for a seed when driven by a virtual clock: every random draw
 comes from a ``random.Random`` per component seeded from ``SimConfig.seed``,
 and the only clock is ``time_source`` (pass ``loop.time`` of a virtual-time
 loop). The market evolves lazily whenever the exchange is touched; ``start()``
-adds a background task that also advances it every ``driver_interval_ms``.
+adds a background driver that also advances it whenever one of our resting
+orders may trade (each book knows when), so fills happen on time even when
+nobody looks.
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ class SimulatedExchange:
         )
         self._ledger = Ledger(cfg.cash_krw)
         self._driver: asyncio.Task[None] | None = None
+        self._drive_loop: asyncio.AbstractEventLoop | None = None
+        self._drive_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimulatedExchange:
@@ -375,11 +379,40 @@ class SimulatedExchange:
     # ---------------------------------------------------------------- driver
 
     async def run(self) -> None:
-        """Advance the market every ``driver_interval_ms`` until cancelled."""
-        interval = self.config.driver_interval_ms / 1000
-        while True:
-            await asyncio.sleep(interval)
-            self._sync()
+        """Drive the market until cancelled: advance the books whenever one of our resting
+        orders may trade (the book says when), and at least every ``driver_interval_ms``
+        while orders are live (a safety net, and the cadence when ``time_source`` is not
+        the loop's clock). An order that starts resting re-plans the next wake-up."""
+        loop = asyncio.get_running_loop()
+        self._drive_loop = loop
+        self._plan_drive()
+        try:
+            await loop.create_future()  # the driving happens in timer callbacks
+        finally:
+            if self._drive_timer is not None:
+                self._drive_timer.cancel()
+            self._drive_loop = self._drive_timer = None
+
+    def _drive(self) -> None:
+        self._drive_timer = None
+        self._sync()
+        self._plan_drive()
+
+    def _plan_drive(self) -> None:
+        loop = self._drive_loop
+        if loop is None:
+            return
+        if self._drive_timer is not None:
+            self._drive_timer.cancel()
+            self._drive_timer = None
+        live = {o.request.symbol for o in self._orders.values() if o.live}
+        if not live:
+            return  # nothing can trade: the next order that rests re-plans
+        wakes = [w for code in live if (w := self._books[code].next_wake_ns()) is not None]
+        delay = self.config.driver_interval_ms / 1000
+        if wakes:  # + 2 ns: the exchange clock truncates to whole nanoseconds
+            delay = min(delay, max(0.0, (min(wakes) - self.now_ns() + 2) / 1e9))
+        self._drive_timer = loop.call_later(delay, self._drive)
 
     def start(self) -> asyncio.Task[None]:
         """Start the background driver on the running loop (idempotent)."""
@@ -461,13 +494,14 @@ class SimulatedExchange:
             order.close(OrderState.CANCELLED)
             return f"market order: unfilled {order.remaining} cancelled"
         book.rest(order.broker_id, side, order.price, order.remaining)
+        self._plan_drive()
         return ""
 
     def _sync(self, symbol: str | None = None) -> int:
         """Advance to now the books we have live orders in (and ``symbol``'s); book our fills.
 
         A book nobody looks at and we have nothing in is left behind; it catches
-        up on its fixed step grid when next touched, so its path is unchanged.
+        up, event by event, when next touched, so its path is unchanged.
         """
         now = self.now_ns()
         codes = {o.request.symbol for o in self._orders.values() if o.live}

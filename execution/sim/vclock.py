@@ -31,26 +31,42 @@ class VirtualDeadlock(RuntimeError):
     """Nothing is ready, no timer is scheduled: a real loop would block forever."""
 
 
+#: With only the loop's own wake-up pipe registered, the real selector is polled once
+#: every this many turns (nothing ever waits on it here: polling each turn would be a
+#: system call per loop turn for nothing).
+POLL_EVERY = 64
+
+
 class _JumpingSelector(selectors.BaseSelector):
     """Wraps a real selector; a positive timeout advances the virtual clock instead."""
 
     def __init__(self, inner: selectors.BaseSelector, clock: VirtualClock) -> None:
         self._inner = inner
         self._clock = clock
+        self._registered = 0
+        self._unpolled = 0
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
-        return self._inner.register(fileobj, events, data)
+        key = self._inner.register(fileobj, events, data)
+        self._registered += 1
+        return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        return self._inner.unregister(fileobj)
+        key = self._inner.unregister(fileobj)
+        self._registered -= 1
+        return key
 
     def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready = self._inner.select(0)
-        if ready:
-            return ready
+        if self._registered > 1 or self._unpolled >= POLL_EVERY or timeout is None:
+            self._unpolled = 0
+            ready = self._inner.select(0)
+            if ready:
+                return ready
+        else:
+            self._unpolled += 1  # only the loop's wake-up pipe: see POLL_EVERY
         if timeout is None:
             # Only a loop that is stopping may have no work at all; anything else is a hang.
             raise VirtualDeadlock("the virtual-time loop has nothing scheduled and nothing ready")

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from execution.contracts import ExecutionIntent, FillEvent
 from execution.market_session import KrxSessions, epoch_ns
@@ -19,6 +20,10 @@ from execution.sim.exchange import SimulatedExchange
 from execution.sim.faults import FaultConfig
 from execution.simulate.outcome import Outcome
 from execution.simulate.scenario import Scenario
+
+# The exchange's driver wakes whenever one of our orders may trade (the book knows when, on
+# this virtual clock exactly); its fixed interval is only a safety net, kept long.
+_DRIVER_SAFETY_MS = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,7 @@ class IntentSetup:
     faults: FaultConfig
     limits: EngineLimits
     sessions: KrxSessions
+    chart: Path | None = None  # None: the shipped chart
 
     @property
     def horizon_s(self) -> float:
@@ -46,7 +52,7 @@ class IntentSetup:
             cash_krw=None,
             faults=self.faults,
             is_open=self.sessions.is_open,
-            driver_interval_ms=sc.book.step_ms,
+            driver_interval_ms=_DRIVER_SAFETY_MS,
             book=sc.book,
             latency=sc.latency,
             symbols={self.intent.symbol: sc.symbols[self.intent.symbol]},
@@ -94,6 +100,7 @@ class Observation:
             market_vwap=vwap,
             exchange_filled_qty=sum(f.filled_qty for f in side_fills),
             exchange_position=exchange.position(intent.symbol),
+            market_events=book.events,
         )
 
 

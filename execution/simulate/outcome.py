@@ -48,6 +48,7 @@ class Outcome:
     exchange_position: int = 0  # signed shares the exchange's account holds at the end
     late_fill_qty: int = 0  # traded after the execution reported its result
     open_orders_left: int = 0  # live at the exchange at the end, not reported unconfirmed
+    market_events: int = 0  # exogenous market events the simulator applied in this run
 
     @property
     def qty(self) -> int:

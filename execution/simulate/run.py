@@ -10,10 +10,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from execution.market_session import KrxSessions, epoch_ns
-from execution.settings import load_engine_limits
+from execution.settings import EngineLimits, load_engine_limits
 from execution.sim.vclock import ClockKind
 from execution.simulate.intents import intent_faults, intent_seed, make_intent
 from execution.simulate.market import IntentSetup
@@ -56,31 +57,40 @@ def simulate(scenario: Scenario, *, intents: int | None = None, seed: int | None
     count = intents if intents is not None else scenario.mix.count
     run_seed = seed if seed is not None else scenario.seed
     limits = load_engine_limits(scenario.limits_path)
+    started = time.perf_counter()
+    outcomes = run_intents(scenario, count, run_seed, limits, clock=clock, progress=progress)
+    wall_s = time.perf_counter() - started
+    return SimReport(build_data(scenario, outcomes, run_seed, clock, wall_s), outcomes)
+
+
+def run_intents(scenario: Scenario, count: int, seed: int, limits: EngineLimits, *,
+                chart: Path | None = None, strategies: tuple[str, ...] = STRATEGIES,
+                clock: ClockKind = "virtual",
+                progress: Progress | None = None) -> dict[str, list[Outcome]]:
+    """The outcomes of intents ``0 .. count - 1`` of a run with ``seed``, per strategy."""
     sessions = KrxSessions()
     warm = epoch_ns(scenario.start)
     sessions.is_open(warm)  # build the session table now, not inside the first PreCheck
     sessions.trading_day(warm)
-    outcomes: dict[str, list[Outcome]] = {name: [] for name in STRATEGIES}
+    outcomes: dict[str, list[Outcome]] = {name: [] for name in strategies}
     # Every alert is in the report; the log would only repeat it.
     quiet = [logging.getLogger(name) for name in ("execution", "statecharts")]
     levels = [logger.level for logger in quiet]
     for logger in quiet:
         logger.setLevel(logging.CRITICAL)
-    started = time.perf_counter()
     try:
         for index in range(count):
-            setup = IntentSetup(scenario, index, intent_seed(run_seed, index),
-                                make_intent(scenario, run_seed, index),
-                                intent_faults(scenario, run_seed, index), limits, sessions)
-            for name, outcome in run_intent(setup, clock).items():
+            setup = IntentSetup(scenario, index, intent_seed(seed, index),
+                                make_intent(scenario, seed, index),
+                                intent_faults(scenario, seed, index), limits, sessions, chart)
+            for name, outcome in run_intent(setup, clock, strategies).items():
                 outcomes[name].append(outcome)
             if progress is not None:
                 progress(index + 1, count)
     finally:
         for logger, old in zip(quiet, levels, strict=True):
             logger.setLevel(old)
-    wall_s = time.perf_counter() - started
-    return SimReport(build_data(scenario, outcomes, run_seed, clock, wall_s), outcomes)
+    return outcomes
 
 
 def build_data(scenario: Scenario, outcomes: dict[str, list[Outcome]], seed: int,
@@ -102,8 +112,17 @@ def build_data(scenario: Scenario, outcomes: dict[str, list[Outcome]], seed: int
         "reconciliation": {name: reconciliation(outs) for name, outs in outcomes.items()},
         "per_intent": [per_intent(outcomes, i) for i in range(len(engine))],
         "stage_latency_us": stage_latency(engine),
-        "timing": {"wall_s": round(wall_s, 3)},
+        "timing": timing(outcomes, wall_s),
     }
+
+
+def timing(outcomes: dict[str, list[Outcome]], wall_s: float) -> dict[str, float | int]:
+    """Wall time and throughput: intents (three runs each) and market events a second."""
+    events = sum(o.market_events for outs in outcomes.values() for o in outs)
+    intents = len(outcomes["engine"])
+    wall_s = max(wall_s, 1e-9)
+    return {"wall_s": round(wall_s, 3), "intents_per_s": round(intents / wall_s, 2),
+            "events_per_s": round(events / wall_s), "market_events": events}
 
 
 def targets(reports: dict[str, dict[str, object]], engine: list[Outcome],

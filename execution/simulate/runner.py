@@ -22,8 +22,12 @@ from execution.sim.exchange import SimulatedExchange
 from execution.sim.vclock import ClockKind, run_on
 from execution.simulate.market import IntentSetup, Observation, unique_fills
 from execution.simulate.outcome import Outcome
+from statecharts.runtime import ChartRun
 
 STRATEGIES = ("engine", "market", "passive")
+# Chart instances reset after an intent's execution, per chart class, for the next intent's
+# engine (building one costs hundreds of microseconds, resetting one a few).
+_SPARE_RUNS: dict[type[Any], list[ChartRun]] = {}
 _SETTLE_S = 2.0  # after the horizon: cancels and in-flight pushes settle
 _GUARD_FACTOR = 3.0  # an engine run longer than this many horizons is cut (a bug, reported)
 
@@ -32,8 +36,13 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     from execution.engine import Engine
 
     exchange = setup.exchange()
-    engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions,
-                    capital_krw=setup.scenario.capital_krw, id_prefix="S")
+    engine = Engine(exchange, limits=setup.limits, sessions=setup.sessions, chart=setup.chart,
+                    capital_krw=setup.scenario.capital_krw, id_prefix="S", pool_size=0)
+    pool = engine.pool()  # one execution per engine: one chart instance, reused across intents
+    pool.size, pool.refill_enabled = 1, False
+    spares = _SPARE_RUNS.setdefault(engine.chart, [])
+    if spares:
+        pool.adopt([spares.pop()])
     obs = Observation.start(exchange, setup.intent.symbol)
     async with exchange:
         execution = engine.submit(setup.intent)
@@ -49,6 +58,7 @@ async def run_engine(setup: IntentSetup) -> Outcome:
         # Let late pushes and cancels land, to see what the exchange did after the result.
         await asyncio.sleep(_SETTLE_S)
     await engine.close()
+    spares.extend(pool.drain())  # reset by the pool once the execution ended
     counted = result.fills + [a.fill for a in execution.amendments]  # late fills amend
     fills = [f for f in counted if f.side is setup.intent.side]
     out = obs.finish(exchange, setup, "engine", fills, result.final_state)
@@ -103,6 +113,7 @@ async def _one_order(setup: IntentSetup, strategy: str) -> Outcome:
 
 async def _place_and_wait(exchange: SimulatedExchange, setup: IntentSetup,
                           request: OrderRequest, pushed: list[FillEvent]) -> str:
+    """Send, then wait until the pushed fills cover the order or the horizon ends."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + setup.horizon_s
     try:
@@ -111,15 +122,30 @@ async def _place_and_wait(exchange: SimulatedExchange, setup: IntentSetup,
         return "REJECTED"
     except BrokerError:
         return "DISCONNECTED"
-    while loop.time() < deadline:
-        if sum(f.filled_qty for f in unique_fills(pushed)) >= request.qty:
-            return "FILLED"
-        if request.price_type is PriceType.MARKET and ack.reason:
-            return "FILLED"  # the unfilled rest of a market order was cancelled
-        await asyncio.sleep(0.05)
-    with contextlib.suppress(BrokerError):
-        await exchange.cancel(ack.broker_order_id)
-    return "EXPIRED"
+    if request.price_type is PriceType.MARKET and ack.reason:
+        return "FILLED"  # the unfilled rest of a market order was cancelled
+    outcome: asyncio.Future[str] = loop.create_future()
+
+    def check(_: FillEvent | None = None) -> None:
+        if not outcome.done() and sum(f.filled_qty for f in unique_fills(pushed)) >= request.qty:
+            outcome.set_result("FILLED")
+
+    def expire() -> None:
+        if not outcome.done():
+            outcome.set_result("EXPIRED")
+
+    unsubscribe = exchange.subscribe_fills(check)  # after ``pushed.append``: sees the fill
+    timer = loop.call_at(deadline, expire)
+    check()
+    try:
+        state = await outcome
+    finally:
+        timer.cancel()
+        unsubscribe()
+    if state == "EXPIRED":
+        with contextlib.suppress(BrokerError):
+            await exchange.cancel(ack.broker_order_id)
+    return state
 
 
 def _state(state: str, fills: list[FillEvent], qty: int) -> str:
@@ -146,6 +172,7 @@ RUNNERS: dict[str, Callable[[IntentSetup], Coroutine[Any, Any, Outcome]]] = {
 }
 
 
-def run_intent(setup: IntentSetup, clock: ClockKind = "virtual") -> dict[str, Outcome]:
-    """The three runs of one intent, each on its own fresh loop and exchange."""
-    return {name: run_on(RUNNERS[name](setup), clock) for name in STRATEGIES}
+def run_intent(setup: IntentSetup, clock: ClockKind = "virtual",
+               strategies: tuple[str, ...] = STRATEGIES) -> dict[str, Outcome]:
+    """The runs of one intent (by default all three), each on its own loop and exchange."""
+    return {name: run_on(RUNNERS[name](setup), clock) for name in strategies}

@@ -8,7 +8,8 @@ import asyncio
 from execution.perf.bench import BenchConfig, run_all
 
 KEYS = {"tick_to_trade_us", "execution_us", "stages_us", "throughput_per_s", "concurrent",
-        "memory_per_execution_kib", "dispatch_us"}
+        "memory_per_execution_kib", "dispatch_us", "overhead_ratio",
+        "transitions_per_execution"}
 
 
 def test_a_small_bench_reports_every_key_and_loses_no_fill() -> None:
@@ -26,3 +27,5 @@ def test_a_small_bench_reports_every_key_and_loses_no_fill() -> None:
     assert report["pool_misses"] == 0
     assert {"chart", "dict", "ratio"} <= set(report["dispatch_us"])
     assert report["memory_per_execution_kib"] > 0 and report["throughput_per_s"] > 0
+    assert report["transitions_per_execution"] == 7  # INIT .. ADJUSTING -> MONITORING -> COMPLETE
+    assert report["overhead_ratio"] > 1.0  # an execution costs more than its transitions alone

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +210,47 @@ def test_parse_at_good() -> None:
 def test_parse_at_bad(text: str) -> None:
     with pytest.raises(ValueError, match=r"invalid time .*YYYY-MM-DD HH:MM"):
         parse_at(text)
+
+
+def test_a_second_process_reads_the_table_from_the_disk_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from execution import session_cache
+    from execution.market_session import _SessionTable
+
+    monkeypatch.setenv(session_cache.ENV, str(tmp_path))
+    first = _SessionTable("XKRX")  # a process of its own: nothing shared
+    first.load_around(date(2025, 6, 2))
+    assert (first.builds, first.cache_hits) == (1, 0)
+    assert len(list(tmp_path.glob("sessions-XKRX-*.json"))) == 1
+    second = _SessionTable("XKRX")
+    second.load_around(date(2025, 6, 2))
+    assert (second.builds, second.cache_hits) == (0, 1)
+    assert second.bounds == first.bounds
+    assert second.build_seconds < first.build_seconds
+
+
+def table_key(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def test_a_broken_or_disabled_cache_only_costs_a_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from execution import session_cache
+    from execution.market_session import _SessionTable
+
+    monkeypatch.setenv(session_cache.ENV, str(tmp_path))
+    path = session_cache.cache_path("XKRX", date(2024, 1, 1), date(2026, 12, 31),
+                                    _SessionTable("XKRX")._overlay())
+    assert path is not None
+    path.write_text("{not json", encoding="utf-8")
+    table = _SessionTable("XKRX")
+    table.load_around(date(2025, 6, 2))
+    assert (table.builds, table.cache_hits) == (1, 0)  # the broken file was a miss...
+    rows = json.loads(path.read_text(encoding="utf-8"))["sessions"]  # ...and is rewritten
+    assert [r[1:] for r in rows if r[0] == table_key(date(2025, 6, 2))] == [
+        [at("2025-06-02 09:00"), at("2025-06-02 15:30")]]
+    monkeypatch.setenv(session_cache.ENV, "off")
+    assert session_cache.cache_dir() is None
+    assert session_cache.cache_path("XKRX", date(2024, 1, 1), date(2026, 12, 31), []) is None

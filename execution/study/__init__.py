@@ -1,0 +1,1 @@
+"""Studies over the simulator: parameter sweeps of the engine's limits."""
