@@ -74,12 +74,14 @@ def test_an_escape_cancels_the_resting_order(paper: PaperProcess, tmp_path: Path
 
 
 def test_partial_fills_against_a_thin_book(paper: PaperProcess, tmp_path: Path) -> None:
-    """000660's offer holds ~2000 shares: a 2400-share buy at the touch fills in parts."""
+    """000660's offer holds a few thousand shares: a 5000-share buy fills in parts."""
     config = kis_config(paper, tmp_path, new_account())
-    outcome = asyncio.run(execute(config, credentials("partial"), intent(2400, symbol="000660")))
+    limits = fast_limits(max_notional_krw=Decimal(2_000_000_000))
+    outcome = asyncio.run(execute(config, credentials("partial"), intent(5000, symbol="000660"),
+                                  limits=limits))
     result = outcome.result
     assert result.final_state in ("COMPLETE", "ESCAPED"), result.reason
-    assert 0 < result.filled_qty <= 2400 and len(result.fills) >= 2
+    assert 0 < result.filled_qty <= 5000 and len(result.fills) >= 2
     cumulative = [f.cumulative_qty for f in result.fills if f.order_id == result.fills[0].order_id]
     assert cumulative == sorted(cumulative)
     order_truth(paper, outcome)
