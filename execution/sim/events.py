@@ -26,6 +26,9 @@ NO_ASK = 2**62
 
 
 class BookEvents:
+    """The state of an order book and the events that change it (``OrderBook`` builds the
+    state and adds the public surface). Prices are ``int`` won; sides are ``BUY``/``SELL``."""
+
     spec: SymbolSpec
     params: BookParams
     traded_qty: int
