@@ -19,6 +19,7 @@
 | initial-entry        | no entry handler on the initial state when the host starts runs |
 | final-role           | every final state, and only a final state, has a role |
 | error-route          | errors lead only to the escape target or a final state not a success |
+| stuck-state          | each working state has a handler that raises an event, or a timeout |
 
 Every finding points at the offending token: the guard's name in a transition, the
 source in a list of sources, the value of ``on_error``.
@@ -38,7 +39,7 @@ RULES = (
     "initial-missing", "unknown-state", "unreachable", "no-final-path", "final-outgoing",
     "escape-coverage", "escape-self", "unknown-guard", "unknown-handler", "unknown-limit",
     "ambiguous-transition", "unused-guard", "reserved-name", "unhandled-event",
-    "initial-entry", "final-role", "error-route",
+    "initial-entry", "final-role", "error-route", "stuck-state",
 )
 
 
@@ -46,6 +47,7 @@ class _Ctx:
     def __init__(self, spec: ChartSpec) -> None:
         self.spec = spec
         self.names = set(spec.state_names)
+        self.unreachable: set[str] = set()  # reported once; later rules leave them alone
         self.problems: list[Problem] = []
 
     def add(self, path: str, rule: str, message: str) -> None:
@@ -133,6 +135,7 @@ def check_graph(ctx: _Ctx) -> None:
         reachable = _closure([spec.initial], with_errors)
         for state in spec.states:
             if state.name not in reachable:
+                ctx.unreachable.add(state.name)
                 ctx.add(_state_path(state.name), "unreachable",
                         f"state {state.name} cannot be reached from {spec.initial}")
     reverse: dict[str, set[str]] = defaultdict(set)
@@ -260,11 +263,19 @@ def check_events(ctx: _Ctx, emits: Mapping[str, Collection[str]] | None,
                     f"{initial.name} is entered when a run is built, before it is given "
                     f"its work: move {initial.entry!r} to the state after {start_event!r}")
     for state in spec.states:
-        for event in (emits or {}).get(state.entry or "", ()):
+        raised = (emits or {}).get(state.entry or "")
+        for event in raised or ():
             if event not in taken[state.name]:
                 ctx.add(_state_path(state.name, "entry"), "unhandled-event",
                         f"handler {state.entry!r} raises {event!r}, but {state.name} has no "
                         f"{event!r} transition")
+        if state.final or state.name == spec.initial or state.timeout is not None \
+                or state.name in ctx.unreachable:
+            continue
+        if not state.entry or raised == ():
+            ctx.add(_state_path(state.name), "stuck-state",
+                    f"nothing moves a run on from {state.name}: give it an entry handler "
+                    "that raises an event, or a timeout (only an escape would end it)")
 
 
 def check_outcomes(ctx: _Ctx) -> None:

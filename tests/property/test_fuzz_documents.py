@@ -65,7 +65,8 @@ def _lines(data: bytes) -> list[bytes]:
 
 
 @st.composite
-def mutation(draw: st.DrawFn, data: bytes) -> bytes:  # noqa: C901 - one branch per kind
+def mutation(draw: st.DrawFn, data: bytes,  # noqa: C901 - one branch per kind
+             max_copies: int) -> bytes:
     kind = draw(st.sampled_from(["token", "rename", "drop", "dup", "swap", "indent", "insert",
                                  "flip", "cut", "number", "encode", "append", "widen"]))
     lines = _lines(data)
@@ -89,7 +90,7 @@ def mutation(draw: st.DrawFn, data: bytes) -> bytes:  # noqa: C901 - one branch 
     if kind == "dup":
         return b"\n".join(lines[:line + 1] + lines[line:])
     if kind == "widen":  # copies of a line with numbered names: many states or transitions
-        copies = draw(st.integers(1, 9000))
+        copies = draw(st.integers(1, max_copies))
         first = TOKEN.search(lines[line])
         if first is None:
             return data
@@ -152,7 +153,8 @@ def attack(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
-def documents(draw: st.DrawFn) -> tuple[str, bytes]:
+def documents(draw: st.DrawFn, max_copies: int = 9000) -> tuple[str, bytes]:
+    """``max_copies``: how many copies of a line "widen" may add (9,000 reach the bounds)."""
     kind = draw(st.sampled_from(["chart", "chart", "limits"]))
     source = draw(st.sampled_from(["mutated", "mutated", "mutated", "bytes", "attack"]))
     if source == "bytes":
@@ -161,7 +163,7 @@ def documents(draw: st.DrawFn) -> tuple[str, bytes]:
         return kind, draw(attack())
     data = draw(st.sampled_from(SHIPPED[kind]))
     for _ in range(draw(st.integers(1, 4))):
-        data = draw(mutation(data))
+        data = draw(mutation(data, max_copies))
     return kind, data
 
 
@@ -257,7 +259,7 @@ COMMON = {"deadline": None, "database": None,
 
 
 @settings(max_examples=200, derandomize=True, **COMMON)  # type: ignore[arg-type]
-@given(documents())
+@given(documents(max_copies=1500))  # smaller documents: the default suite stays quick
 def test_hostile_documents_seeded(stats: Counter[str], document: tuple[str, bytes]) -> None:
     check_document(*document, stats)
 

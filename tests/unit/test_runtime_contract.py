@@ -88,6 +88,10 @@ CHART_CASES = {
                              "error-route", ("on_error: COMPLETE", "COMPLETE")),
     "final without a role": ([("    role: failed\n", "")],
                              "final-role", ("  FAILED:", "FAILED")),
+    "a stage without handler or timeout": ([("    entry: split\n    timeout: {after: "
+                                             "stage_timeouts.splitting_timeout_ms, "
+                                             "target: FAILED}\n", "")],
+                                           "stuck-state", ("  SPLITTING:", "SPLITTING")),
     "timeout on a missing limit": ([("after: stage_timeouts.escaping_timeout_ms",
                                      "after: stage_timeouts.escape_timeout_ms")],
                                    "unknown-limit", ("after: stage_timeouts.escape", "stage_")),
