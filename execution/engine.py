@@ -26,7 +26,7 @@ from execution.broker import Broker
 from execution.bus import EventBus
 from execution.codes import Code
 from execution.context import AmendmentListener, ExecutionContext, PositionListener, Services
-from execution.contracts import Amendment, ExecutionIntent, ExecutionResult
+from execution.contracts import MAX_AMOUNT_KRW, Amendment, ExecutionIntent, ExecutionResult
 from execution.gctune import freeze_long_lived
 from execution.guards import REGISTRY
 from execution.market_session import KrxSessions
@@ -93,6 +93,10 @@ class Engine:
                  stage_timeouts_ms: dict[str, float] | None = None,
                  pool_size: int = 64, retain_finished: int = 10_000) -> None:
         limits = limits or load_engine_limits()
+        if capital_krw is not None and not (capital_krw.is_finite() and
+                                            0 <= capital_krw <= MAX_AMOUNT_KRW):
+            raise ValueError(f"capital_krw must be a finite amount in 0..{MAX_AMOUNT_KRW}, "
+                             f"got {capital_krw}")
         self.spec = load_product_chart(chart, limits)
         self.chart = compile_chart(self.spec, REGISTRY)
         self._timeout_overrides = dict(stage_timeouts_ms or {})  # kept across reloads
@@ -194,7 +198,7 @@ class Engine:
         self.services.live[execution_id] = ctx
         self.services.ledger.live[(intent.symbol, intent.side)] += 1
         self._live += 1
-        run.dispatch("start")
+        run.dispatch(REGISTRY.start_event or "start")
         return execution
 
     def reload(self, *, chart: Path | str | None = None,
