@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import graphviz
 
@@ -127,7 +128,11 @@ def _error_routes(spec: ChartSpec, graph: graphviz.Digraph) -> None:
 
 def render(spec: ChartSpec, fmt: str = "dot", trace: Sequence[TraceStep] = ()) -> bytes:
     """The chart as DOT source (no binary needed), SVG or PNG (needs Graphviz's ``dot``)."""
-    graph = build_graph(spec, trace)
+    return output(build_graph(spec, trace), fmt)
+
+
+def output(graph: Any, fmt: str) -> bytes:
+    """A built graph as DOT source (no binary needed), SVG or PNG (needs ``dot``)."""
     if fmt == "dot":
         source: str = graph.source
         return source.encode()

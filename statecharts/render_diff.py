@@ -12,7 +12,7 @@ import graphviz
 
 from statecharts.diff import ChartDiff, TransitionDelta, union
 from statecharts.diff_report import value_text
-from statecharts.render import digest_mark, edge_label, new_graph, node_attrs
+from statecharts.render import digest_mark, edge_label, new_graph, node_attrs, output
 from statecharts.spec import ChartSpec, StateSpec
 
 ADDED, REMOVED, CHANGED, UNCHANGED = "#2b8a3e", "#c92a2a", "#e8590c", "#adb5bd"
@@ -141,10 +141,4 @@ def _error_routes(diff: ChartDiff, graph: graphviz.Digraph, names: list[str]) ->
 
 def render_diff(diff: ChartDiff, fmt: str = "dot") -> bytes:
     """The union chart as DOT source (no binary needed), SVG or PNG (needs ``dot``)."""
-    graph = build_diff_graph(diff)
-    if fmt == "dot":
-        source: str = graph.source
-        return source.encode()
-    if fmt not in ("svg", "png"):
-        raise ValueError(f"unknown format {fmt!r}: use dot, svg or png")
-    return bytes(graph.pipe(format=fmt))
+    return output(build_diff_graph(diff), fmt)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from execution.contracts import MAX_AMOUNT_KRW
 
@@ -90,3 +90,18 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+
+
+def progress_bar(label: str) -> Any:
+    """A transient rich progress bar (label, bar, n/total, elapsed, remaining)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), transient=True)

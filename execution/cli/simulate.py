@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from execution.cli.common import positive_int, seed
+from execution.cli.common import positive_int, progress_bar, seed
 from statecharts.errors import DocumentInvalid
 
 
@@ -46,18 +46,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     count = args.intents or scenario.mix.count
     show = sys.stderr.isatty() and not args.no_progress
     if show:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as bar:
+        with progress_bar("simulating") as bar:
             task = bar.add_task("intents", total=count)
             report = simulate(scenario, intents=count, seed=args.seed, clock=args.clock,
                               progress=lambda done, total: bar.update(task, completed=done))

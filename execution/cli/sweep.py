@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_int
+from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_int, progress_bar
 
 
 def default_jobs() -> int:
@@ -44,18 +44,7 @@ def _run(grid: Any, options: Any, show: bool) -> dict[str, Any]:
 
     if not show:
         return run_sweep(grid, options)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, transient=True) as bar:
+    with progress_bar("sweeping") as bar:
         task = bar.add_task("cells", total=None)
         return run_sweep(grid, options, progress=lambda done, total: bar.update(
             task, completed=done, total=total))

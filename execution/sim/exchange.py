@@ -227,14 +227,7 @@ class SimulatedExchange:
     async def modify(
         self, broker_order_id: str, price: Decimal | None, qty: int | None
     ) -> OrderAck:
-        self._require_connected()
-        order = self._order(broker_order_id)
-        await self._delay(self.latency.modify, self._modify_rng)
-        self._require_connected()
-        now = self._sync()
-        if not order.live:
-            raise UnknownOrder(f"{broker_order_id} is no longer live")
-        self._check_open(now)
+        order, now = await self._order_to_change(broker_order_id)
         new_qty = order.qty if qty is None else qty
         if not order.filled <= new_qty <= order.qty or new_qty <= 0:
             raise OrderRejected(
@@ -275,14 +268,7 @@ class SimulatedExchange:
         of ``qty`` shares (default: all that is left) at ``price`` (None: market), to the
         back of its new level (or trades now); the old order ends REPLACED. Rejected
         without touching the old order when the new one would be refused."""
-        self._require_connected()
-        order = self._order(broker_order_id)
-        await self._delay(self.latency.modify, self._modify_rng)
-        self._require_connected()
-        now = self._sync()
-        if not order.live:
-            raise UnknownOrder(f"{broker_order_id} is no longer live")
-        self._check_open(now)
+        order, now = await self._order_to_change(broker_order_id)
         rest = order.remaining if qty is None else qty
         if not 0 < rest <= order.remaining:
             raise OrderRejected(RejectReason.INVALID_ORDER,
@@ -449,6 +435,18 @@ class SimulatedExchange:
         if order is None:
             raise UnknownOrder(broker_order_id)
         return order
+
+    async def _order_to_change(self, broker_order_id: str) -> tuple[OrderRecord, int]:
+        """A live order a modify or replace may change, after the modify latency, and now."""
+        self._require_connected()
+        order = self._order(broker_order_id)
+        await self._delay(self.latency.modify, self._modify_rng)
+        self._require_connected()
+        now = self._sync()
+        if not order.live:
+            raise UnknownOrder(f"{broker_order_id} is no longer live")
+        self._check_open(now)
+        return order, now
 
     def _maybe_lose_answer(self, what: str) -> None:
         """The lost-answer fault: the exchange has acted, the reply never arrives."""
