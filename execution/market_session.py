@@ -103,7 +103,7 @@ def _fast_xkrx_class() -> Any:
     Stock exchange-calendars evaluates XKRX's lunar holiday rules over pandas' default
     1970-2200 window (about 1.2 s per construction); bounding that window to the
     calendar's own range (plus a year of margin for substitute holidays) gives the same
-    schedule several times faster. ``tests/unit/test_market_session.py`` checks the
+    schedule several times faster. ``tests/unit/execution/test_market_session.py`` checks the
     schedules are identical.
     """
     from exchange_calendars.exchange_calendar import HolidayCalendar

@@ -2,7 +2,8 @@
 
 Regenerate after an intended change of output, then review the git diff of the goldens:
 
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/test_diff.py tests/unit/test_diff_cli.py
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/unit/statecharts/test_diff.py \
+        tests/unit/execution/cli/test_diff_cli.py
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from execution.brokers.kis.config import (
 )
 from statecharts.errors import DocumentInvalid
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 SHIPPED = ROOT / "config" / "brokers" / "kis.yaml"
 PAPER = ROOT / "config" / "brokers" / "paper.yaml"
 

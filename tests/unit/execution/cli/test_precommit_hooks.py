@@ -70,8 +70,8 @@ def test_diagrams_hook_fails_when_the_chart_changed(monkeypatch: pytest.MonkeyPa
 def test_a_comment_edit_needs_a_re_render_too(monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str],
                                               tmp_path: Path) -> None:
-    """Drawings carry the digest of the chart's text (as tests/unit/test_render.py checks),
-    so they name the exact version they were drawn from."""
+    """Drawings carry the digest of the chart's text (as statecharts/test_render.py checks), so
+    they name the exact version they were drawn from."""
     text = PRODUCT_CHART.read_text(encoding="utf-8") + "# a trailing comment\n"
     monkeypatch.chdir(_tree(tmp_path, text))
     assert main(["render", "config/scalp_execution.yaml", "--check",

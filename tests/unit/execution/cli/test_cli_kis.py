@@ -8,7 +8,7 @@ import pytest
 
 from execution.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 RUN = ["run", "--symbol", "005930", "--side", "buy", "--qty", "10"]
 ENV = {"KIS_APP_KEY": "k", "KIS_APP_SECRET": "s", "KIS_HTS_ID": "h"}
 

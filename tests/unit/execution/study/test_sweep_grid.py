@@ -12,7 +12,7 @@ from execution.study.output import best_limits_text
 from execution.study.summary import best_variant, variant_rows
 from statecharts.errors import DocumentInvalid
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 CONFIG = ROOT / "config"
 
 

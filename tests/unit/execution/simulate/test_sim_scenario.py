@@ -11,7 +11,7 @@ from execution.simulate.intents import intent_faults, make_intent, size_bucket
 from execution.simulate.scenario import load_scenario
 from statecharts.errors import DocumentInvalid
 
-SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "config" / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[4] / "config" / "scenarios").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

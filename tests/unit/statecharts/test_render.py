@@ -10,7 +10,7 @@ import pytest
 from statecharts.loader import load_chart
 from statecharts.render import TraceStep, build_graph, render, staleness
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "config" / "scalp_execution.yaml"
 DIAGRAMS = ROOT / "diagrams"
 

@@ -9,7 +9,7 @@ import pytest
 
 from execution.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 CHART = ROOT / "config" / "scalp_execution.yaml"
 
 
