@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo paper test lint diagrams bench simulate graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate kill-test graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -58,6 +58,11 @@ bench: install
 	$(BIN)/scalpchart bench
 	$(BIN)/python -m pytest tests/bench -m bench --benchmark-only
 	$(BIN)/python -m execution.perf.loopback --intents 300
+
+# The engine killed with SIGKILL at 200+ points of its lifecycle and recovered from its
+# journal (KILL_SEED=N, KILL_POINTS=N to vary; ~10 minutes)
+kill-test: install
+	$(BIN)/python -m pytest -s -m kill tests/scenarios/test_kill_recovery.py
 
 simulate: install
 	@mkdir -p $(OUT)
