@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo paper test lint diagrams bench simulate sweep fuzz graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate sweep fuzz kill-test graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -63,6 +63,11 @@ bench: install
 # (SCALPCHART_FUZZ_EXAMPLES=N for another count); the default test run has a seeded 200.
 fuzz: install
 	$(BIN)/python -m pytest tests/property/test_fuzz_documents.py -m fuzz -s
+
+# The engine killed with SIGKILL at 200+ points of its lifecycle and recovered from its
+# journal (KILL_SEED=N, KILL_POINTS=N to vary; ~10 minutes)
+kill-test: install
+	$(BIN)/python -m pytest -s -m kill tests/scenarios/test_kill_recovery.py
 
 simulate: install
 	@mkdir -p $(OUT)

@@ -7,7 +7,7 @@ subscriber callback, and ``fills_since`` is the polling fallback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -154,3 +154,31 @@ class Broker(Protocol):
     async def open_orders(self) -> list[str]:
         """Broker order ids that are still live (a snapshot: confirm with order_status)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class KnownOrder:
+    """An order an earlier engine process placed, or may have placed, as its journal knows
+    it. ``order_ids`` is the revise chain, oldest first; empty when the send's answer was
+    lost. ``counted`` is what the engine counted per order id: (id, shares, notional)."""
+
+    request: OrderRequest
+    sent_ns: int  # exchange time of the last send attempt
+    order_ids: tuple[str, ...] = ()
+    counted: tuple[tuple[str, int, Decimal], ...] = ()
+
+
+@runtime_checkable
+class RestoresOrders(Protocol):
+    """A broker that keeps its own record of our orders in memory (KIS has no client order
+    id): recovery hands it the journal's orders before asking about them."""
+
+    async def restore_orders(self, orders: Sequence[KnownOrder]) -> None: ...
+
+
+@runtime_checkable
+class ListsOrders(Protocol):
+    """A broker that can list every working order of the account, ours or not (recovery
+    reports the ones the journal does not know). Without it: ``open_orders``."""
+
+    async def working_orders(self) -> list[OrderStatus]: ...

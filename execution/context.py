@@ -34,6 +34,7 @@ from execution.contracts import (
     Side,
 )
 from execution.fillbook import FillBook
+from execution.journal.api import NULL_JOURNAL, Journal
 from execution.market_session import KrxSessions
 from execution.risk import RiskBook
 from execution.safety import SafetyState
@@ -129,6 +130,7 @@ class ExecutionContext:
     def alert(self, code: Code, **details: object) -> Alert:
         entry = Alert.of(code, self.services.now_ns(), id=self.id, **details)
         self.alerts.append(entry)
+        self.services.journal.alert(self.id, entry)
         level = logging.ERROR if code.is_fail_safe else logging.WARNING
         log.log(level, "%s", entry.message)
         return entry
@@ -305,6 +307,7 @@ class Services:
     index: OrderIndex = field(default_factory=OrderIndex)
     live: dict[str, ExecutionContext] = field(default_factory=dict)  # by execution id
     escape: Callable[[str, str], bool] | None = None  # the engine's escape(id, reason)
+    journal: Journal = NULL_JOURNAL  # write-ahead records (execution.journal); off by default
 
     def now_ns(self) -> int:
         return self.broker.now_ns()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -29,11 +28,16 @@ from execution.context import AmendmentListener, ExecutionContext, PositionListe
 from execution.contracts import MAX_AMOUNT_KRW, Amendment, ExecutionIntent, ExecutionResult
 from execution.gctune import freeze_long_lived
 from execution.guards import REGISTRY
+from execution.ids import IdSource
+from execution.journal.api import JournalError
+from execution.journal.reading import day_state
+from execution.journal.recorder import DurableJournal, result_summary
 from execution.market_session import KrxSessions
 from execution.orders.fills import route
 from execution.orders.polling import FillPoller
 from execution.orders.positions import hand_off
 from execution.orders.settle import needs_broker, settle
+from execution.recovery import RecoveryRefused, RecoveryReport, recover
 from execution.results import build_result
 from execution.safety import SafetyState
 from execution.settings import EngineLimits, load_engine_limits
@@ -84,6 +88,11 @@ class EngineBusy(RuntimeError):
     """``close(escape_live=False)`` with executions still live."""
 
 
+class RecoveryNeeded(RuntimeError):
+    """The journal holds executions of an earlier run that are not finished: ``recover()``
+    first (their orders may still be working at the broker)."""
+
+
 class Engine:
     def __init__(self, broker: Broker, *, limits: EngineLimits | None = None,
                  chart: Path | str | None = None, sessions: KrxSessions | None = None,
@@ -91,7 +100,8 @@ class Engine:
                  safety_state: SafetyState = SafetyState.NORMAL,
                  capital_krw: Decimal | None = None, id_prefix: str = "X",
                  stage_timeouts_ms: dict[str, float] | None = None,
-                 pool_size: int = 64, retain_finished: int = 10_000) -> None:
+                 pool_size: int = 64, retain_finished: int = 10_000,
+                 journal: DurableJournal | None = None) -> None:
         limits = limits or load_engine_limits()
         if capital_krw is not None and not (capital_krw.is_finite() and
                                             0 <= capital_krw <= MAX_AMOUNT_KRW):
@@ -112,13 +122,43 @@ class Engine:
         self._unconfirmed: dict[str, ExecutionContext] = {}  # settled, orders unconfirmed
         self._pools: dict[int, RunPool] = {}
         self.pool_size = pool_size
-        self._prefix = id_prefix
-        self._ids = itertools.count(1)
+        self._ids = IdSource(id_prefix)  # unique across restarts and processes
         self._unsubscribe: Callable[[], None] | None = None
         self.poller = FillPoller(self.services, lambda: self._live, self._unconfirmed)
         self._poll_task: asyncio.Task[None] | None = None
         self._settling: set[asyncio.Task[None]] = set()
         self.services.escape = self.escape
+        self.journal = journal
+        self.recovery_pending = False
+        if journal is not None:
+            self._open_journal(journal)
+
+    def _open_journal(self, journal: DurableJournal) -> None:
+        """Journal on: everything is recorded there; the day's trade count (GR062) and
+        positions come back from it; its unfinished executions must be recovered first."""
+        services = self.services
+        services.journal = journal
+        journal.attach(services.now_ns)
+        state = day_state(journal.store, services.sessions.trading_day(services.now_ns()))
+        services.ledger.trades_per_day.update(state.trades)
+        services.ledger.positions.update(state.positions)
+        self.recovery_pending = bool(journal.store.executions(unsettled=True))
+
+    async def recover(self, *, policy: str = "escape",
+                      in_doubt_wait_s: float = 5.0) -> RecoveryReport:
+        """Bring every execution the journal shows unfinished to an end against the broker
+        (see :mod:`execution.recovery`); call it at start, before ``submit``. Idempotent.
+        ``in_doubt_wait_s``: how long a send whose answer was never journaled may still
+        reach the broker after the crash (before "not found" means "never placed")."""
+        if self.journal is None:
+            raise RecoveryRefused("recover needs a journal: Engine(broker, journal=...)")
+        if self._unsubscribe is None:  # fills pushed meanwhile reach the recovered orders
+            self._unsubscribe = self.services.broker.subscribe_fills(
+                functools.partial(route, self.services))
+        report = await recover(self.services, self.journal, self.spec, policy=policy,
+                               in_doubt_wait_s=in_doubt_wait_s)
+        self.recovery_pending = False
+        return report
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, *, freeze_gc: bool = False) -> None:
@@ -162,6 +202,10 @@ class Engine:
         if self._poll_task is not None:
             self._poll_task.cancel()
             self._poll_task = None
+        try:
+            self.services.journal.flush()
+        except JournalError as err:
+            log.error("close: %s", err)
 
     # -- the public surface ---------------------------------------------------------------
     @property
@@ -183,12 +227,21 @@ class Engine:
         self.services.amendment_listeners.append(listener)
 
     def submit(self, intent: ExecutionIntent) -> Execution:
-        """Start executing ``intent``; returns at once with the execution's handle."""
+        """Start executing ``intent``; returns at once with the execution's handle.
+        With a journal, the intent is recorded first (JournalError: not accepted)."""
+        if self.recovery_pending:
+            raise RecoveryNeeded("the journal holds unfinished executions of an earlier run: "
+                                 "await engine.recover() first")
         self._ensure_started()
         loop = asyncio.get_running_loop()
-        execution_id = intent.client_intent_id or f"{self._prefix}{next(self._ids):06d}"
+        execution_id = intent.client_intent_id or self._ids.next()
         if execution_id in self.executions:
             raise ValueError(f"execution id {execution_id!r} already used")
+        journal = self.services.journal
+        if journal.enabled:
+            journal.intent(execution_id, intent,
+                           self.services.sessions.trading_day(self.services.now_ns()),
+                           generated=not intent.client_intent_id)
         ctx = ExecutionContext(execution_id, intent, self.services)
         run = self.pool(loop).take().bind(ctx, on_final=self._on_final,
                                           on_code=lambda code, guard: _code(ctx, code, guard))
@@ -306,9 +359,14 @@ class Engine:
         self.services.ledger.release(ctx.id)  # fills stay; the unused claim goes
         ctx.settled = True
         ctx.done.set()
+        result = build_result(ctx)
+        journal = self.services.journal
+        if journal.enabled:
+            journal.result(ctx.id, result.final_state, result_summary(result),
+                           settled=not ctx.unconfirmed)
         execution = self.executions.get(ctx.id)
         if execution is not None and not execution.result.done():
-            execution.result.set_result(build_result(ctx))
+            execution.result.set_result(result)
             self._retire(ctx.id)
             run = execution.run  # its record stays with the execution; the instance is reused
             execution.run = ctx.run = run.retire()

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 from execution.context import AdjustOutcome, ExecutionContext, PrecheckFailure
 from execution.stages import adjust, escape, finish, monitor, precheck, send, split
-from statecharts.registry import Registry
+from statecharts.registry import Handler, Registry, RunView
 
 REGISTRY = Registry("scalp_execution", start_event="start")  # the engine starts runs so
 guard = REGISTRY.guard
 
+
+def journaled(handler: Handler) -> Handler:
+    """The stage handler, entered after the transition into its state is journaled."""
+    def enter(ctx: ExecutionContext, run: RunView) -> str | None:
+        step = run.trace[-1]
+        ctx.services.journal.transition(ctx.id, step.source, step.event, step.state, step.guard)
+        return handler(ctx, run)
+
+    enter.__name__ = enter.__qualname__ = getattr(handler, "__name__", "handler")
+    return enter
+
+
 for _stage in (precheck, split, send, monitor, adjust, escape, finish):
     _name = _stage.__name__.rsplit(".", 1)[-1]
-    REGISTRY.handler(_name, emits=_stage.EMITS)(getattr(_stage, _name))
+    REGISTRY.handler(_name, emits=_stage.EMITS)(journaled(getattr(_stage, _name)))
 
 
 def _failed(ctx: ExecutionContext, failure: PrecheckFailure) -> bool:

@@ -1,5 +1,5 @@
 """``scalpchart``: validate, matrix, render, diff, run (and simulate, sweep, bench,
-exchange serve).
+exchange serve, recover, journal show).
 
 Exit codes: 0 ok, 1 findings (an invalid chart, a failed execution), 2 usage
 or unreadable input.
@@ -17,6 +17,8 @@ from execution.cli.chart import add_chart_parsers
 from execution.cli.common import EXIT_FINDINGS, EXIT_USAGE, Parser, UsageError
 from execution.cli.diff import add_diff_parser
 from execution.cli.exchange import add_exchange_parser
+from execution.cli.journal import add_journal_parser
+from execution.cli.recover import add_recover_parser
 from execution.cli.run import add_run_parser
 from execution.cli.simulate import add_simulate_parser
 from execution.cli.sweep import add_sweep_parser
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_parser(sub)
     add_exchange_parser(sub)
     add_sweep_parser(sub)
+    add_recover_parser(sub)
+    add_journal_parser(sub)
     return parser
 
 

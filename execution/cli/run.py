@@ -19,7 +19,9 @@ from execution.cli.common import (
     positive_int,
     seed,
 )
+from execution.cli.journaling import add_journal_args, open_for, report_recovery
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
+from execution.journal import JournalError
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
 from execution.safety import SafetyState
 from execution.settings import load_engine_limits
@@ -75,6 +77,7 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--broker-faults", type=_faults, default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
     add_broker_args(p)
+    add_journal_args(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -91,10 +94,27 @@ def _engine_and_broker(args: argparse.Namespace) -> tuple[Engine, Any]:
     sessions = KrxSessions()
     start = _start_moment(args, sessions)
     broker = make_broker(args, sessions, start, asyncio.get_running_loop().time)
-    engine = Engine(broker, limits=load_engine_limits(args.limits), chart=args.chart,
-                    sessions=sessions, safety_state=SafetyState(args.safety_state),
-                    capital_krw=args.capital)
+    journal = open_for(args, broker)
+    try:
+        engine = Engine(broker, limits=load_engine_limits(args.limits), chart=args.chart,
+                        sessions=sessions, safety_state=SafetyState(args.safety_state),
+                        capital_krw=args.capital, journal=journal)
+    except BaseException:
+        if journal is not None:
+            journal.close()
+        raise
     return engine, broker
+
+
+async def recover_first(engine: Engine) -> None:
+    """What the journal left unfinished is settled before anything new is traded."""
+    if engine.recovery_pending:
+        report_recovery(await engine.recover())
+
+
+def close_journal(engine: Engine) -> None:
+    if engine.journal is not None:
+        engine.journal.close()
 
 
 async def execute(args: argparse.Namespace) -> ExecutionResult:
@@ -102,14 +122,18 @@ async def execute(args: argparse.Namespace) -> ExecutionResult:
     engine, broker = _engine_and_broker(args)
     intent = ExecutionIntent(args.symbol, Side(args.side), args.qty, args.limit,
                              Urgency(args.urgency), SplitStrategy(args.strategy))
-    async with broker:
-        await prepare(broker, intent.symbol)
-        execution = engine.submit(intent)
-        if args.escape_after_ms is not None:
-            loop.call_later(args.escape_after_ms / 1000, engine.escape, execution.id,
-                            f"external escape after {args.escape_after_ms:g} ms")
-        result = await execution.result
-        await engine.close()
+    try:
+        async with broker:
+            await prepare(broker, intent.symbol)
+            await recover_first(engine)
+            execution = engine.submit(intent)
+            if args.escape_after_ms is not None:
+                loop.call_later(args.escape_after_ms / 1000, engine.escape, execution.id,
+                                f"external escape after {args.escape_after_ms:g} ms")
+            result = await execution.result
+            await engine.close()
+    finally:
+        close_journal(engine)
     return result
 
 
@@ -150,7 +174,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     from execution.sim.vclock import run_on
 
-    result = run_on(execute(args), getattr(args, "clock", "real"))
+    try:
+        result = run_on(execute(args), getattr(args, "clock", "real"))
+    except JournalError as err:
+        raise UsageError(f"{err}: nothing sent") from None
     data = result_json(result)
     if args.trace_out:
         try:
@@ -177,11 +204,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     async def replay() -> dict[str, Any]:
         engine, broker = _engine_and_broker(args)
-        async with broker:
-            for symbol in sorted({intent.symbol for _, intent in entries}):
-                await prepare(broker, symbol)
-            results = await run_batch(engine, broker, entries)
-            await engine.close()
+        try:
+            async with broker:
+                for symbol in sorted({intent.symbol for _, intent in entries}):
+                    await prepare(broker, symbol)
+                await recover_first(engine)
+                results = await run_batch(engine, broker, entries)
+                await engine.close()
+        finally:
+            close_journal(engine)
         return batch_json(results, broker)
 
     data = run_on(replay(), getattr(args, "clock", "real"))

@@ -15,6 +15,7 @@ from execution.broker import BrokerDisconnected, BrokerError, UnknownOrder
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, PriceType
+from execution.journal.api import JournalError
 from execution.orders.confirm import confirm, reconnect, request_of
 from execution.orders.fills import register
 from execution.orders.status import move, settle_pending, working
@@ -60,6 +61,7 @@ async def cancel_child(ctx: ExecutionContext, child: ChildOrder, deadline: float
 
 async def _cancel_once(ctx: ExecutionContext, child: ChildOrder) -> None:
     move(child, ChildStatus.PENDING_CANCEL, "cancel")
+    ctx.services.journal.cancelling(ctx.id, child, child.broker_order_id)
     try:
         answered = await ctx.services.broker.cancel(child.broker_order_id)
     except UnknownOrder:
@@ -80,17 +82,26 @@ async def liquidate(ctx: ExecutionContext, deadline: float) -> int:
                        max_wait_ns=0, client_order_id=f"{ctx.id}-L")
     ctx.liquidation = order
     move(order, ChildStatus.PENDING_SUBMIT, "liquidation")
+    request, journal = request_of(ctx, order), ctx.services.journal
+    try:  # write-ahead, as every send
+        journal.sending(ctx.id, order, request, attempt=1, liquidation=True)
+    except JournalError as err:
+        move(order, ChildStatus.REJECTED, f"not sent: {err}")
+        order.reject_reason = f"not sent: {err}"
+        raise
     try:
-        ack = await ctx.services.broker.send(request_of(ctx, order))
+        ack = await ctx.services.broker.send(request)
     except BrokerError as err:
+        journal.send_failed(ctx.id, order, "unanswered", str(err))
         ctx.alert(Code.FS092, liquidation="failed", error=err)
         move(order, ChildStatus.UNKNOWN, f"liquidation send failed: {err}")
         await _resolve_liquidation(ctx, order, deadline)
         return qty if order.order_ids else 0
     if not ack.accepted:
+        journal.send_failed(ctx.id, order, "rejected", ack.reason)
         move(order, ChildStatus.REJECTED, ack.reason)
         return 0
-    register(ctx, order, ack.broker_order_id)
+    register(ctx, order, ack.broker_order_id, "ack")
     move(order, working(order), "liquidation accepted")
     await _resolve_liquidation(ctx, order, deadline)
     return qty

@@ -49,6 +49,9 @@ def apply_status(ctx: ExecutionContext, child: ChildOrder, status: OrderStatus) 
         count(ctx, child, synthesize(ctx, child, status.broker_order_id, missing,
                                      status.filled_qty, status.avg_price))
     book.confirm(status.broker_order_id, status.filled_qty)
+    if status.state.is_terminal:
+        ctx.services.journal.order_state(ctx.id, child, status.broker_order_id,
+                                         status.state.value, status.filled_qty)
     if status.broker_order_id != child.broker_order_id:
         return  # an earlier order of a revise chain: its fills are all that matters
     if status.state is OrderState.LIVE:
@@ -71,8 +74,10 @@ async def confirm(ctx: ExecutionContext, child: ChildOrder) -> bool:
             if child.status is ChildStatus.UNKNOWN:
                 move(child, ChildStatus.CANCELLED, "the broker never placed it")
                 child.reject_reason = "never placed (confirmed by the broker)"
+                ctx.services.journal.send_failed(ctx.id, child, "never_placed",
+                                                 child.reject_reason)
             return child.status.is_terminal
-        register(ctx, child, found.broker_order_id)
+        register(ctx, child, found.broker_order_id, "found")
     done = ctx.closed_orders
     for order_id in list(child.order_ids):
         if order_id in done:
@@ -81,7 +86,7 @@ async def confirm(ctx: ExecutionContext, child: ChildOrder) -> bool:
         apply_status(ctx, child, status)
         replaced_by = status.replaced_by if status.state is OrderState.REPLACED else ""
         if replaced_by and replaced_by not in child.order_ids:
-            register(ctx, child, replaced_by)
+            register(ctx, child, replaced_by, "replaced")
             return await confirm(ctx, child)
         if status.state.is_terminal:
             done.add(order_id)

@@ -27,11 +27,13 @@ def route(services: Services, fill: FillEvent) -> None:
     book_fill(entry[0], entry[1], fill)
 
 
-def register(ctx: ExecutionContext, child: ChildOrder, order_id: str) -> None:
-    """``order_id`` now works for ``child`` (its ack, or the new id of a revise): index it
-    and book the fills that arrived before we knew it."""
+def register(ctx: ExecutionContext, child: ChildOrder, order_id: str, how: str = "ack") -> None:
+    """``order_id`` now works for ``child`` (its ack, or the new id of a revise; ``how``
+    says which, for the journal): index it and book the fills that arrived before we
+    knew it."""
     if order_id not in child.order_ids:
         child.order_ids.append(order_id)
+        ctx.services.journal.order_id(ctx.id, child, order_id, how)
     index = ctx.services.index
     index.add(order_id, ctx, child)
     for fill in index.take_orphans(order_id):
@@ -77,6 +79,7 @@ def count(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent) -> int:
                   note="overfill not counted")
     if not outcome.counted_qty:
         return 0
+    ctx.services.journal.fill(ctx.id, child, fill, outcome.counted_qty)
     fee = fill.fee * outcome.counted_qty / fill.filled_qty
     ctx.services.ledger.apply_fill(ctx.intent.symbol, ctx.intent.side, outcome.counted_qty,
                                    fill.price, fee)
@@ -103,6 +106,7 @@ def _count_liquidation(ctx: ExecutionContext, child: ChildOrder, fill: FillEvent
     book = ctx.liquidation_fills
     outcome = book.apply(fill, child)
     if outcome.counted_qty:
+        ctx.services.journal.fill(ctx.id, child, fill, outcome.counted_qty, liquidation=True)
         ctx.liquidated_qty = book.filled_qty
         ctx.services.ledger.apply_fill(ctx.intent.symbol, ctx.intent.side.opposite,
                                        outcome.counted_qty, fill.price, fill.fee)

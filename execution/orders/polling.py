@@ -95,5 +95,6 @@ class FillPoller:
         if not resolve_unconfirmed(ctx):
             return False
         log.warning("%s: every order now confirmed by the broker", ctx.id)
+        self.services.journal.settled(ctx.id)
         return True
 

@@ -42,6 +42,7 @@ def amend(ctx: ExecutionContext, fill: FillEvent) -> Amendment:
     ctx.version += 1
     amendment = Amendment(ctx.id, ctx.version, fill, ctx.fills.filled_qty, ctx.fills.avg_price)
     ctx.amendments.append(amendment)
+    ctx.services.journal.amendment(ctx.id, amendment)
     for listener in ctx.services.amendment_listeners:
         try:
             listener(amendment)

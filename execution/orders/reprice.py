@@ -10,6 +10,7 @@ from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, Quote, Side
+from execution.journal.api import JournalError
 from execution.orders.fills import register
 from execution.orders.status import move, settle_pending
 from execution.pricing import cap_to_limit, slippage_bps
@@ -86,14 +87,22 @@ async def reprice_child(ctx: ExecutionContext, child: ChildOrder, price: Decimal
         return
     if not move(child, ChildStatus.PENDING_REPLACE, f"re-price to {price}"):
         return
-    order_id = child.broker_order_id
+    order_id, journal = child.broker_order_id, ctx.services.journal
+    try:  # write-ahead, as a send
+        journal.revising(ctx.id, child, order_id, price)
+    except JournalError:
+        settle_pending(child, ChildStatus.PENDING_REPLACE, "re-price not journaled: not sent")
+        raise
     try:
         ack = await ctx.services.broker.modify(order_id, price, None)
     except BrokerError as err:
         log.info("%s: modify to %s not applied: %s", child.id, price, err)
+        journal.revised(ctx.id, child, order_id, "", price, f"failed: {err}")
     else:
         if ack.accepted:
             child.price = price
             if ack.broker_order_id and ack.broker_order_id != order_id:
-                register(ctx, child, ack.broker_order_id)
+                register(ctx, child, ack.broker_order_id, "revise")
+        journal.revised(ctx.id, child, order_id, ack.broker_order_id, price,
+                        "accepted" if ack.accepted else f"refused: {ack.reason}")
     settle_pending(child, ChildStatus.PENDING_REPLACE, "re-price answered")

@@ -23,7 +23,8 @@ from execution.broker import (
 )
 from execution.codes import Code
 from execution.context import ExecutionContext
-from execution.contracts import ChildOrder, ChildStatus
+from execution.contracts import ChildOrder, ChildStatus, OrderRequest
+from execution.journal.api import JournalError
 from execution.orders.confirm import apply_status, reconnect, request_of
 from execution.orders.fills import register
 from execution.orders.reprice import price_at_level
@@ -54,7 +55,7 @@ async def send_child(ctx: ExecutionContext, child: ChildOrder) -> bool:
 
 
 async def _send(ctx: ExecutionContext, child: ChildOrder) -> bool:
-    broker, limits = ctx.services.broker, ctx.limits
+    broker, limits, journal = ctx.services.broker, ctx.limits, ctx.services.journal
     unknown = False  # did a failed attempt perhaps place the order?
     for attempt in range(1, limits.send_max_attempts + 1):
         if unknown:
@@ -63,30 +64,52 @@ async def _send(ctx: ExecutionContext, child: ChildOrder) -> bool:
                 return _adopt(ctx, child, found)
         if ctx.escaping and attempt > 1:
             break
+        request = request_of(ctx, child)
+        _write_ahead(ctx, child, request, attempt, unknown)
         try:
-            ack = await broker.send(request_of(ctx, child))
+            ack = await broker.send(request)
         except OrderRejected as reject:
+            journal.send_failed(ctx.id, child, "rejected", str(reject))
             rejected(ctx, child, reject)
             return False
         except BrokerDisconnected:
             log.warning("%s: broker disconnected on attempt %d, reconnecting", child.id, attempt)
+            journal.send_failed(ctx.id, child, "unanswered", "disconnected")
             unknown = True
             await reconnect(broker)
         except TransientBrokerError as err:
             log.warning("%s: transient error on attempt %d: %s", child.id, attempt, err)
+            journal.send_failed(ctx.id, child, "unanswered", str(err))
             unknown = True
         else:
             if ack.accepted:
-                register(ctx, child, ack.broker_order_id)
+                register(ctx, child, ack.broker_order_id, "ack")
                 if child.status in (ChildStatus.PENDING_SUBMIT, ChildStatus.UNKNOWN):
                     move(child, working(child), "accepted")  # (unless settlement got there)
                 _counted_send(ctx, child)
                 return True
+            journal.send_failed(ctx.id, child, "rejected", ack.reason)
             rejected(ctx, child, OrderRejected(RejectReason.OTHER, ack.reason))
             return False
         if attempt < limits.send_max_attempts:
             await asyncio.sleep(limits.retry_wait_ms(attempt) / 1000)
     return await _give_up(ctx, child, unknown)
+
+
+def _write_ahead(ctx: ExecutionContext, child: ChildOrder, request: OrderRequest,
+                 attempt: int, unknown: bool) -> None:
+    """Journal the order before the broker hears of it. When the journal cannot record
+    it, it is not sent: REJECTED when no earlier attempt may have placed it (otherwise it
+    stays in doubt and the broker is asked), and the JournalError goes on up."""
+    try:
+        ctx.services.journal.sending(ctx.id, child, request, attempt=attempt)
+    except JournalError as err:
+        log.error("%s: not sent: %s", child.id, err)
+        if not unknown:
+            move(child, ChildStatus.REJECTED, f"not sent: {err}")
+            child.reject_reason = f"not sent: {err}"
+            ctx.send_failed += 1
+        raise
 
 
 async def _lookup(ctx: ExecutionContext, child: ChildOrder) -> OrderStatus | None:
@@ -105,7 +128,7 @@ async def _lookup(ctx: ExecutionContext, child: ChildOrder) -> OrderStatus | Non
 def _adopt(ctx: ExecutionContext, child: ChildOrder, found: OrderStatus) -> bool:
     log.warning("%s: an earlier send was placed as %s; adopting it", child.id,
                 found.broker_order_id)
-    register(ctx, child, found.broker_order_id)
+    register(ctx, child, found.broker_order_id, "found")
     move(child, working(child), "found by client order id")
     apply_status(ctx, child, found)
     _counted_send(ctx, child)
@@ -128,6 +151,7 @@ async def _give_up(ctx: ExecutionContext, child: ChildOrder, unknown: bool) -> b
             return _adopt(ctx, child, found)
     move(child, ChildStatus.REJECTED, "retries exhausted")
     child.reject_reason = "retries exhausted"
+    ctx.services.journal.send_failed(ctx.id, child, "never_placed", "retries exhausted")
     ctx.send_failed += 1
     return False
 
@@ -155,7 +179,9 @@ def _counted_send(ctx: ExecutionContext, child: ChildOrder) -> None:
     if not ctx.counted_trade:
         ctx.counted_trade = True
         services = ctx.services
-        services.ledger.count_trade(services.sessions.trading_day(services.now_ns()), ctx.id)
+        day = services.sessions.trading_day(services.now_ns())
+        services.ledger.count_trade(day, ctx.id)
+        services.journal.trade(ctx.id, day)
 
 
 def delayed_children(ctx: ExecutionContext) -> list[ChildOrder]:

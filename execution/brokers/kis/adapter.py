@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,6 +27,7 @@ from execution.broker import (
     BrokerDisconnected,
     BrokerError,
     FillCallback,
+    KnownOrder,
     OrderState,
     OrderStatus,
     UnknownOrder,
@@ -47,6 +48,7 @@ from execution.brokers.kis.notices import Notice, NoticeStream, stop
 from execution.brokers.kis.quotes import QuoteBook
 from execution.brokers.kis.reconcile import Reconciler, kst
 from execution.brokers.kis.rest import KisRest
+from execution.brokers.kis.restore import restore, working
 from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote, Side
 
 log = logging.getLogger("execution.brokers.kis")
@@ -188,6 +190,17 @@ class KisBroker:
         elif live:
             await self.reconciler.refresh(need={o.odno for o in live})
         self._open_checked = time.monotonic()
+
+    # -- after a restart (see .restore) ---------------------------------------------------
+    async def restore_orders(self, orders: Sequence[KnownOrder]) -> None:
+        """The orders an earlier process placed, from the engine's journal."""
+        await self._guard(restore(self.reconciler, self.registry, self.journal, orders,
+                                  self.now_ns()))
+        self._wake()
+
+    async def working_orders(self) -> list[OrderStatus]:
+        """Every order of the account working today, ours or not."""
+        return await self._guard(working(self.reconciler))
 
     # -- fills ----------------------------------------------------------------------------
     def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:

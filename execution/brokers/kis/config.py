@@ -86,7 +86,8 @@ class KisConfig:
     http_timeout_s: float = 5.0
     fee_bps: Decimal = Decimal("1.5")
     errors: ErrorCodes = field(default_factory=ErrorCodes)
-    journal_path: Path | None = None
+    journal_path: Path | None = None  # the write-ahead journal (None: off)
+    journal_sync: Literal["normal", "full"] = "normal"
     allow_real_orders: bool = False
     source: str = "<defaults>"
 
@@ -188,6 +189,7 @@ def _build(data: Mapping[str, Any], file: str) -> KisConfig:
     ws = data.get("websocket", {})
     errors = data.get("errors", {})
     journal = data.get("journal", {}).get("path")
+    journal_sync = data.get("journal", {}).get("sync", "normal")
     codes = ErrorCodes(**{name: frozenset(errors.get(name, getattr(ErrorCodes(), name)))
                           for name in ErrorCodes.__dataclass_fields__})
     config = KisConfig(
@@ -213,7 +215,8 @@ def _build(data: Mapping[str, Any], file: str) -> KisConfig:
         http_timeout_s=float(data.get("http", {}).get("timeout_ms", 5000)) / 1000,
         fee_bps=Decimal(str(data.get("fees", {}).get("commission_bps", base.fee_bps))),
         errors=codes,
-        journal_path=None if journal is None else Path(journal),
+        journal_path=None if journal is None else Path(journal).expanduser(),
+        journal_sync=journal_sync,
         source=file,
     )
     return config.with_account(data["account"])

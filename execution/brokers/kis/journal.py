@@ -56,6 +56,14 @@ class FillJournal:
         level = self._levels.get(odno)
         return level.notional / level.counted if level and level.counted else None
 
+    def prime(self, odno: str, counted: int, notional: Decimal) -> None:
+        """What the engine counted on ``odno`` before a restart (from its journal): fills up
+        to that level are not booked again; only what comes on top of it is new."""
+        level = self._levels.setdefault(odno, _Level())
+        if counted > level.counted:
+            level.counted, level.notional = counted, notional
+            level.pushed = max(level.pushed, counted)
+
     def on_push(self, odno: str, symbol: str, side: Side, qty: int, price: Decimal,
                 ts_ns: int, order_qty: int) -> FillEvent | None:
         """One pushed trade; None when it did not raise the level (ask for a poll)."""

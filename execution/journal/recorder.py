@@ -1,0 +1,240 @@
+"""The journal that is on: typed records buffered, then written in batches.
+
+Records are appended to an in-memory batch; the batch is written (one transaction) at
+the next *write-ahead* record (a send or a revise, before the broker call) or
+``flush_ms`` after its first record, whichever comes first. So the path from an intent
+to its first order pays for one commit, and nothing the broker was asked to do is ever
+missing from the journal. A failed write is sticky: from then on no new execution is
+accepted and no order is sent (cancels still go out); the error says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from execution.codes import Alert
+from execution.contracts import (
+    Amendment,
+    ChildOrder,
+    ExecutionIntent,
+    ExecutionResult,
+    FillEvent,
+    OrderRequest,
+)
+from execution.journal.api import JournalError, JournalIdTaken
+from execution.journal.store import Batch, ExecutionRow, JournalStore
+
+log = logging.getLogger("execution.journal")
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def intent_json(intent: ExecutionIntent) -> dict[str, Any]:
+    return {"symbol": intent.symbol, "side": intent.side.value, "qty": intent.qty,
+            "limit_price": _money(intent.limit_price), "urgency": intent.urgency.value,
+            "strategy": intent.strategy.value, "client_intent_id": intent.client_intent_id}
+
+
+def fill_json(fill: FillEvent) -> dict[str, Any]:
+    return {"event_id": fill.event_id, "symbol": fill.symbol, "side": fill.side.value,
+            "qty": fill.filled_qty, "price": str(fill.price), "cumulative": fill.cumulative_qty,
+            "remaining": fill.remaining_qty, "fee": str(fill.fee), "ts_ns": fill.ts_ns}
+
+
+class DurableJournal:
+    """A :class:`~execution.journal.api.Journal` over a :class:`JournalStore`."""
+
+    enabled = True
+
+    def __init__(self, store: JournalStore, *, flush_ms: float = 5.0,
+                 info: Mapping[str, Any] | None = None) -> None:
+        self.store = store
+        self.flush_s = flush_ms / 1000
+        session_info = {"pid": os.getpid(), "host": socket.gethostname(), **(info or {})}
+        self.session = store.begin_session(session_info, time.time_ns())
+        self._batch = Batch()
+        self._claimed: set[str] = set()
+        self._clock: Callable[[], int] = lambda: 0
+        self._timer: asyncio.TimerHandle | None = None
+        self.failure: JournalError | None = None
+        self._dropped = 0
+        self.writes = 0
+
+    def attach(self, exchange_clock: Callable[[], int]) -> None:
+        self._clock = exchange_clock
+
+    # -- buffering ------------------------------------------------------------------------
+    def _add(self, execution_id: str, kind: str, data: Mapping[str, Any], child_id: str = "",
+             order_id: str = "") -> None:
+        if self.failure is not None:
+            self._dropped += 1
+            return
+        self._batch.events.append((self.session, time.time_ns(), self._clock(), execution_id,
+                                   kind, child_id, order_id, data))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script, a test): write at once; a failure is
+            with contextlib.suppress(JournalError):  # sticky: the next write-ahead raises it
+                self.flush()
+            return
+        self._timer = loop.call_later(self.flush_s, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._timer = None
+        with contextlib.suppress(JournalError):  # logged by flush; the next write-ahead
+            self.flush()                          # record raises it
+            self.store.maintain()  # (housekeeping off the path to the broker)
+
+    def flush(self) -> None:
+        """Write what is buffered now; JournalError (sticky) when it cannot be written."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.failure is not None:
+            raise self.failure
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, Batch()
+        try:
+            self.store.write(batch)
+        except JournalError as err:
+            self.failure = err
+            log.error("%s: nothing more is sent until the journal can be written", err)
+            raise
+        self.writes += 1
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.store.close()
+
+    # -- executions -----------------------------------------------------------------------
+    def intent(self, execution_id: str, intent: ExecutionIntent, day: date, *,
+               generated: bool = False) -> None:
+        if self.failure is not None:
+            raise self.failure
+        if execution_id in self._claimed or (not generated
+                                             and self.store.has_execution(execution_id)):
+            raise JournalIdTaken(f"execution id {execution_id!r} is already in the journal "
+                                 f"{self.store.name}")
+        self._claimed.add(execution_id)
+        data = intent_json(intent)
+        self._batch.executions.append(ExecutionRow(
+            execution_id, self.session, day.isoformat(), intent.symbol, intent.side.value,
+            intent.qty, data, time.time_ns()))
+        self._add(execution_id, "intent", data)
+
+    def transition(self, execution_id: str, source: str, event: str, target: str,
+                   guard: str) -> None:
+        self._add(execution_id, "transition",
+                  {"source": source, "event": event, "target": target, "guard": guard})
+
+    def result(self, execution_id: str, final_state: str, summary: Mapping[str, object], *,
+               settled: bool) -> None:
+        """Written at once (the execution's records with it): the next execution's first
+        order then pays for its own records only."""
+        if self.failure is None:
+            self._batch.finished.append((execution_id, final_state, time.time_ns(), settled))
+        self._add(execution_id, "result", {"final_state": final_state, **summary})
+        with contextlib.suppress(JournalError):  # (sticky: the next write-ahead raises it)
+            self.flush()
+
+    def settled(self, execution_id: str) -> None:
+        if self.failure is None:
+            self._batch.settled.append(execution_id)
+        self._add(execution_id, "settled", {})
+
+    def amendment(self, execution_id: str, amendment: Amendment) -> None:
+        self._add(execution_id, "amendment", {
+            "version": amendment.version, "fill": amendment.fill.event_id,
+            "filled_qty": amendment.filled_qty, "avg_price": _money(amendment.avg_price)},
+            order_id=amendment.fill.order_id)
+
+    def alert(self, execution_id: str, alert: Alert) -> None:
+        self._add(execution_id, "alert", {"code": alert.code.name, "message": alert.message,
+                                          "details": dict(alert.details)})
+
+    def trade(self, execution_id: str, day: date) -> None:
+        self._add(execution_id, "trade", {"day": day.isoformat()})
+
+    def note(self, execution_id: str, kind: str, data: Mapping[str, object]) -> None:
+        self._add(execution_id, kind, dict(data))
+
+    # -- orders ---------------------------------------------------------------------------
+    def sending(self, execution_id: str, child: ChildOrder, request: OrderRequest, *,
+                attempt: int, liquidation: bool = False) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self._add(execution_id, "send", {
+            "client_order_id": request.client_order_id, "sequence": child.sequence,
+            "symbol": request.symbol, "side": request.side.value, "qty": request.qty,
+            "price": _money(request.price), "price_type": request.price_type.value,
+            "display_qty": request.display_qty, "attempt": attempt,
+            "liquidation": liquidation}, child.id)
+        self.flush()
+
+    def order_id(self, execution_id: str, child: ChildOrder, order_id: str, how: str) -> None:
+        self._add(execution_id, "order", {"how": how, "client_order_id": child.client_order_id},
+                  child.id, order_id)
+
+    def send_failed(self, execution_id: str, child: ChildOrder, outcome: str,
+                    detail: str) -> None:
+        self._add(execution_id, "send_failed", {"outcome": outcome, "detail": detail},
+                  child.id)
+
+    def revising(self, execution_id: str, child: ChildOrder, order_id: str,
+                 price: Decimal | None) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self._add(execution_id, "revise", {"price": _money(price)}, child.id, order_id)
+        self.flush()
+
+    def revised(self, execution_id: str, child: ChildOrder, order_id: str, new_id: str,
+                price: Decimal | None, outcome: str) -> None:
+        self._add(execution_id, "revised", {"new_id": new_id, "price": _money(price),
+                                            "outcome": outcome}, child.id, order_id)
+
+    def cancelling(self, execution_id: str, child: ChildOrder, order_id: str) -> None:
+        self._add(execution_id, "cancel", {}, child.id, order_id)  # buffered: a cancel
+        # goes out even when it cannot be recorded (it only lowers the risk), and recovery
+        # asks the broker about every order of an unfinished execution anyway
+
+    def order_state(self, execution_id: str, child: ChildOrder, order_id: str, state: str,
+                    broker_filled: int) -> None:
+        self._add(execution_id, "order_state", {"state": state, "broker_filled": broker_filled},
+                  child.id, order_id)
+
+    def fill(self, execution_id: str, child: ChildOrder, fill: FillEvent, counted: int, *,
+             liquidation: bool = False) -> None:
+        data = fill_json(fill)
+        data["counted"] = counted
+        data["liquidation"] = liquidation
+        self._add(execution_id, "fill", data, child.id, fill.order_id)
+
+
+def result_summary(result: ExecutionResult) -> dict[str, Any]:
+    """What the journal keeps of a result (the full trace stays in the transitions)."""
+    return {"filled_qty": result.filled_qty, "avg_price": _money(result.avg_price),
+            "arrival_price": _money(result.arrival_price), "fees": str(result.fees),
+            "liquidated_qty": result.liquidated_qty, "qty": result.qty,
+            "reason": result.reason, "codes": result.codes(),
+            "unconfirmed": list(result.unconfirmed), "adjust_rounds": result.adjust_rounds,
+            "path": [step.state for step in result.path],
+            "children": [child.to_json() for child in result.children]}

@@ -1,0 +1,357 @@
+"""Where the journal's records live: the :class:`JournalStore` interface and its SQLite
+implementation (standard library, WAL mode, one writer).
+
+The interface is small on purpose (write a batch atomically; read executions and
+events back) so that a server database can stand in for SQLite when several engine
+processes share one journal. :class:`SqliteStore` takes an exclusive lock on
+``PATH.lock`` for its life: a second writer is refused at once instead of interleaving
+(the kernel drops the lock when the process dies, even by SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from execution.journal import schema
+from execution.journal.api import JournalError
+
+Sync = Literal["normal", "full"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    seq: int
+    session: int
+    wall_ns: int
+    exchange_ns: int
+    execution_id: str
+    kind: str
+    child_id: str
+    order_id: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRow:
+    id: str
+    session: int
+    day: str
+    symbol: str
+    side: str
+    qty: int
+    intent: Mapping[str, Any]
+    created_wall_ns: int
+    final_state: str | None = None
+    finished_wall_ns: int | None = None
+    settled: bool = False
+
+
+#: An event waiting to be written: (session, wall_ns, exchange_ns, execution_id, kind,
+#: child_id, order_id, data).
+PendingEvent = tuple[int, int, int, str, str, str, str, Mapping[str, Any]]
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one atomic write adds: new executions, finished ones, events."""
+
+    executions: list[ExecutionRow] = field(default_factory=list)
+    finished: list[tuple[str, str, int, bool]] = field(default_factory=list)  # id, state,
+    #                                                                  wall ns, settled
+    settled: list[str] = field(default_factory=list)
+    events: list[PendingEvent] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.executions or self.finished or self.settled or self.events)
+
+
+class JournalStore(Protocol):
+    """Durable storage of the journal."""
+
+    @property
+    def name(self) -> str:
+        """Where it is (for messages)."""
+        ...
+
+    def begin_session(self, info: Mapping[str, Any], wall_ns: int) -> int:
+        """Record an engine process starting on this journal; its session number."""
+        ...
+
+    def write(self, batch: Batch) -> None:
+        """Write ``batch`` atomically; durable when this returns. JournalError otherwise."""
+        ...
+
+    def has_execution(self, execution_id: str) -> bool: ...
+
+    def executions(self, *, unsettled: bool = False, day: str | None = None,
+                   ids: Sequence[str] = ()) -> list[ExecutionRow]: ...
+
+    def events(self, execution_id: str | None = None, kinds: Sequence[str] = ()) -> list[EventRow]:
+        ...
+
+    def events_of_day(self, day: str, kinds: Sequence[str]) -> list[tuple[ExecutionRow, EventRow]]:
+        """Events of the executions of one trading day (ISO date), with their execution."""
+        ...
+
+    def last_seq(self) -> int: ...
+
+    def maintain(self) -> None:
+        """Housekeeping, called when no order waits on the journal."""
+        ...
+
+    def close(self) -> None: ...
+
+
+CHECKPOINT_WRITES = 500  # WAL checkpoint after this many writes, off the hot path...
+CHECKPOINT_FORCED = 4 * CHECKPOINT_WRITES  # ...or inline, when no quiet moment came
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)
+
+
+class SqliteStore:
+    """The journal in one SQLite file. ``readonly`` opens it for reading (no lock, no
+    migration: an older journal is refused with the command that migrates it)."""
+
+    def __init__(self, path: Path | str, *, sync: Sync = "normal",
+                 readonly: bool = False) -> None:
+        self.path = Path(path).expanduser()
+        self.readonly = readonly
+        self._lock_fd: int | None = None
+        self._db: sqlite3.Connection | None = None
+        self._since_checkpoint = 0
+        try:
+            self._open(sync)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def _fail(self, what: str, err: BaseException) -> JournalError:
+        return JournalError(f"journal {self.path}: {what}: {err}")
+
+    # -- opening --------------------------------------------------------------------------
+    def _open(self, sync: Sync) -> None:
+        if self.readonly:
+            if not self.path.is_file():
+                raise JournalError(f"journal {self.path}: no such file")
+            uri = f"file:{self.path}?mode=ro"
+            db = self._connect(uri, uri=True)
+        else:
+            self._lock()
+            db = self._connect(str(self.path))
+        self._db = db
+        try:
+            self._check(db)
+            if not self.readonly:
+                if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+                    raise JournalError(f"journal {self.path}: WAL mode refused by SQLite")
+                db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+                db.execute("PRAGMA wal_autocheckpoint = 0")  # see maintain()
+                schema.migrate(db)
+        except sqlite3.Error as err:
+            raise self._fail("not a readable journal (corrupted or truncated?)", err) from None
+
+    def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(target, uri=uri, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as err:
+            raise self._fail("cannot open", err) from None
+
+    def _lock(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise self._fail("cannot create its lock file", err) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise JournalError(f"journal {self.path}: in use by another process (one "
+                               "writer at a time)") from None
+        self._lock_fd = fd
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise JournalError(f"journal {self.path}: damaged (corrupted or truncated): "
+                               + "; ".join(problems[:3]))
+        app, found = schema.application_id(db), schema.version(db)
+        if schema.is_empty(db):
+            if self.readonly:
+                raise JournalError(f"journal {self.path}: empty (no journal was written here)")
+            return
+        if app != schema.APPLICATION_ID:
+            raise JournalError(f"journal {self.path}: not a scalpchart journal "
+                               f"(SQLite application_id {app:#x})")
+        if found > schema.LATEST:
+            raise JournalError(
+                f"journal {self.path}: written by a newer scalpchart (schema version {found}; "
+                f"this one reads up to {schema.LATEST}): upgrade scalpchart to read it")
+        if self.readonly and found < schema.LATEST:
+            raise JournalError(
+                f"journal {self.path}: schema version {found} predates this scalpchart's "
+                f"{schema.LATEST}: `scalpchart recover` (or any writer) migrates it first")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise JournalError(f"journal {self.path}: closed")
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # (releases the lock)
+            self._lock_fd = None
+
+    # -- writing --------------------------------------------------------------------------
+    def begin_session(self, info: Mapping[str, Any], wall_ns: int) -> int:
+        try:
+            cursor = self.db.execute("INSERT INTO sessions(started_wall_ns, info) VALUES (?, ?)",
+                                     (wall_ns, _json(info)))
+        except sqlite3.Error as err:
+            raise self._fail("cannot write", err) from None
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def write(self, batch: Batch) -> None:
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._write(db, batch)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # (SQLite rolls back by itself on a full disk)
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as err:
+            raise self._fail("cannot write", err) from None
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_FORCED:
+            self.maintain()
+
+    def maintain(self) -> None:
+        """Move the write-ahead log into the database file now and then (SQLite would do it
+        inside some commit, on the path of an order, if it were left to it)."""
+        if self._since_checkpoint < CHECKPOINT_WRITES or self._db is None or self.readonly:
+            return
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as err:
+            raise self._fail("cannot checkpoint", err) from None
+        self._since_checkpoint = 0
+
+    @staticmethod
+    def _write(db: sqlite3.Connection, batch: Batch) -> None:
+        if batch.executions:
+            db.executemany(
+                "INSERT INTO executions(id, session, day, symbol, side, qty, intent, "
+                "created_wall_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(x.id, x.session, x.day, x.symbol, x.side, x.qty, _json(x.intent),
+                  x.created_wall_ns) for x in batch.executions])
+        if batch.events:
+            db.executemany(
+                "INSERT INTO events(session, wall_ns, exchange_ns, execution_id, kind, "
+                "child_id, order_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*event[:7], _json(event[7])) for event in batch.events])
+        if batch.finished:
+            db.executemany("UPDATE executions SET final_state = ?, finished_wall_ns = ?, "
+                           "settled = ? WHERE id = ?",
+                           [(state, ns, int(settled), eid)
+                            for eid, state, ns, settled in batch.finished])
+        if batch.settled:
+            db.executemany("UPDATE executions SET settled = 1 WHERE id = ?",
+                           [(eid,) for eid in batch.settled])
+
+    # -- reading --------------------------------------------------------------------------
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise self._fail("cannot read", err) from None
+
+    def has_execution(self, execution_id: str) -> bool:
+        return bool(self._query("SELECT 1 FROM executions WHERE id = ?", (execution_id,)))
+
+    _EXECUTION_COLUMNS = ("id, session, day, symbol, side, qty, intent, created_wall_ns, "
+                          "final_state, finished_wall_ns, settled")
+
+    def executions(self, *, unsettled: bool = False, day: str | None = None,
+                   ids: Sequence[str] = ()) -> list[ExecutionRow]:
+        where, params = [], []
+        if unsettled:
+            where.append("settled = 0")
+        if day is not None:
+            where.append("day = ?")
+            params.append(day)
+        if ids:
+            where.append(f"id IN ({', '.join('?' * len(ids))})")
+            params.extend(ids)
+        sql = f"SELECT {self._EXECUTION_COLUMNS} FROM executions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_execution(row) for row in self._query(sql + " ORDER BY rowid", params)]
+
+    _EVENT_COLUMNS = "seq, session, wall_ns, exchange_ns, execution_id, kind, child_id, " \
+                     "order_id, data"
+
+    def events(self, execution_id: str | None = None, kinds: Sequence[str] = ()) -> list[EventRow]:
+        where, params = [], []
+        if execution_id is not None:
+            where.append("execution_id = ?")
+            params.append(execution_id)
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            params.extend(kinds)
+        sql = f"SELECT {self._EVENT_COLUMNS} FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_event(row) for row in self._query(sql + " ORDER BY seq", params)]
+
+    def events_of_day(self, day: str, kinds: Sequence[str]) -> list[tuple[ExecutionRow, EventRow]]:
+        columns = ", ".join(f"x.{c.strip()}" for c in self._EXECUTION_COLUMNS.split(","))
+        events = ", ".join(f"e.{c.strip()}" for c in self._EVENT_COLUMNS.split(","))
+        rows = self._query(
+            f"SELECT {columns}, {events} FROM events e JOIN executions x "
+            f"ON x.id = e.execution_id WHERE x.day = ? AND e.kind IN "
+            f"({', '.join('?' * len(kinds))}) ORDER BY e.seq", (day, *kinds))
+        width = len(self._EXECUTION_COLUMNS.split(","))
+        return [(_execution(row[:width]), _event(row[width:])) for row in rows]
+
+    def last_seq(self) -> int:
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
+
+    def sessions(self) -> list[tuple[int, int, dict[str, Any]]]:
+        return [(int(i), int(ns), json.loads(info))
+                for i, ns, info in self._query("SELECT id, started_wall_ns, info FROM sessions "
+                                               "ORDER BY id")]
+
+
+def _execution(row: Sequence[Any]) -> ExecutionRow:
+    return ExecutionRow(row[0], int(row[1]), row[2], row[3], row[4], int(row[5]),
+                        json.loads(row[6]), int(row[7]), row[8],
+                        None if row[9] is None else int(row[9]), bool(row[10]))
+
+
+def _event(row: Sequence[Any]) -> EventRow:
+    return EventRow(int(row[0]), int(row[1]), int(row[2]), int(row[3]), row[4], row[5],
+                    row[6], row[7], json.loads(row[8]))
