@@ -300,7 +300,7 @@ async def test_an_execution_of_an_earlier_trading_day_is_closed(journal_path: Pa
 
 async def test_resume_is_refused_with_its_reason(journal_path: Path) -> None:
     engine, journal, _ = await restart(journal_path, ScriptedBroker())
-    with pytest.raises(RecoveryRefused, match="resume is not available.*--policy escape"):
+    with pytest.raises(RecoveryRefused, match=r"resume is not available.*--policy escape"):
         await engine.recover(policy="resume")
     journal.close()
 
