@@ -15,11 +15,16 @@ guard = REGISTRY.guard
 
 
 def journaled(handler: Handler) -> Handler:
-    """The stage handler, entered after the transition into its state is journaled."""
+    """The stage handler, entered after the transition into its state is journaled; the
+    child orders it planned are journaled as soon as it returns (ahead of their sends)."""
     def enter(ctx: ExecutionContext, run: RunView) -> str | None:
         step = run.trace[-1]
-        ctx.services.journal.transition(ctx.id, step.source, step.event, step.state, step.guard)
-        return handler(ctx, run)
+        journal = ctx.services.journal
+        journal.transition(ctx.id, step.source, step.event, step.state, step.guard)
+        event = handler(ctx, run)
+        if ctx.children:
+            journal.planned(ctx.id, ctx.intent, ctx.children)
+        return event
 
     enter.__name__ = enter.__qualname__ = getattr(handler, "__name__", "handler")
     return enter

@@ -20,6 +20,7 @@ TARGETS = {
     "execution_us": {"p50": 1000, "p99": 3000},
     "throughput_per_s": 500,
     "memory_per_execution_kib": 64,
+    "journal_p50_ratio": 1.25,
 }
 
 
@@ -81,6 +82,13 @@ def print_report(report: dict[str, Any]) -> None:
     console.print(table)
     dispatch = report["dispatch_us"]
     gc = report["gc_pauses_in_timed_windows"]
+    journal = report.get("journal")
+    if journal is not None:
+        on, off = journal["tick_to_trade_on_us"], journal["tick_to_trade_off_us"]
+        console.print(
+            f"journal: tick-to-trade p50 {on['p50']:.1f} us with it, {off['p50']:.1f} us without "
+            f"(x{journal['p50_ratio']:.2f}, target <= x1.25: "
+            f"{_mark(journal['p50_ratio'], 1.25)}); p99 {on['p99']:.1f} / {off['p99']:.1f} us")
     console.print(
         f"throughput: {report['throughput_per_s']:.0f} complete executions/s on one core "
         f"(target >= 500: {_mark(-report['throughput_per_s'], -500)})\n"

@@ -74,7 +74,7 @@ def _details(event: EventRow) -> str:
     if event.kind == "transition":
         guard = f" [{d['guard']}]" if d.get("guard") else ""
         return f"{d['source'] or '-'} --{d['event'] or 'start'}{guard}--> {d['target']}"
-    if event.kind == "send":
+    if event.kind in ("send", "plan"):
         price = d["price"] if d.get("price") else "market"
         return (f"{d['side']} {d['qty']} {d['symbol']} @ {price}  client {d['client_order_id']}"
                 f"  attempt {d['attempt']}" + ("  LIQUIDATION" if d.get("liquidation") else ""))
@@ -91,10 +91,18 @@ def _details(event: EventRow) -> str:
     return "  ".join(f"{k}={v}" for k, v in d.items() if v not in (None, "", [], {}))
 
 
+def in_time_order(events: list[EventRow]) -> list[EventRow]:
+    """Records in the order they happened (a transition is written after the order that
+    followed it, which is journaled ahead)."""
+    return sorted(events, key=lambda e: (e.wall_ns, e.seq))
+
+
 def _print_execution(row: ExecutionRow, events: list[EventRow]) -> None:
     info = summary(row, events)
     state = info["final_state"] or "UNFINISHED (run scalpchart recover)"
     print(f"execution {row.id}  day {row.day}  {info['intent']}  -> {state}")
+    intent = "  ".join(f"{k}={v}" for k, v in row.intent.items() if v not in (None, ""))
+    print(f"  {_clock(row.created_wall_ns)}  {'intent':<11} {'':<28} {intent}")
     for event in events:
         where = " ".join(x for x in (event.child_id, event.order_id) if x)
         print(f"  {_clock(event.wall_ns)}  {event.kind:<11} {where:<28} {_details(event)}")
@@ -139,7 +147,7 @@ def _show(args: argparse.Namespace, store: SqliteStore) -> int:
         rows = store.executions(ids=[args.execution])
         if not rows:
             raise UsageError(f"{args.path}: no execution {args.execution!r}")
-        events = store.events(args.execution)
+        events = in_time_order(store.events(args.execution))
         if args.format == "json":
             print(json.dumps({"execution": summary(rows[0], events),
                               "events": [_event_json(e) for e in events]}, indent=2))

@@ -11,7 +11,7 @@ milliseconds, or at the next write-ahead record, whichever comes first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Protocol
@@ -44,6 +44,11 @@ class Journal(Protocol):
 
     def transition(self, execution_id: str, source: str, event: str, target: str,
                    guard: str) -> None: ...
+
+    def planned(self, execution_id: str, intent: ExecutionIntent,
+                children: Sequence[ChildOrder]) -> None:
+        """The children a split produced (the new ones since the last call): journaled
+        ahead, each as it will be sent; its first send then only waits for that record."""
 
     def sending(self, execution_id: str, child: ChildOrder, request: OrderRequest, *,
                 attempt: int, liquidation: bool = False) -> None:
@@ -111,6 +116,10 @@ class NullJournal:
 
     def transition(self, execution_id: str, source: str, event: str, target: str,
                    guard: str) -> None:
+        pass
+
+    def planned(self, execution_id: str, intent: ExecutionIntent,
+                children: Sequence[ChildOrder]) -> None:
         pass
 
     def sending(self, execution_id: str, child: ChildOrder, request: OrderRequest, *,

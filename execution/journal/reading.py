@@ -153,7 +153,8 @@ def _other(execution: JournaledExecution, event: EventRow) -> None:
 
 
 _APPLY: dict[str, Callable[[JournaledExecution, EventRow], None]] = {
-    "transition": _transition, "send": lambda x, e: _send(e, x.orders), "fill": _fill,
+    "transition": _transition, "send": lambda x, e: _send(e, x.orders),
+    "plan": lambda x, e: _send(e, x.orders), "fill": _fill,
     "order": _order, "send_failed": _order, "revise": _order, "revised": _order,
     "order_state": _order, "alert": _other, "result": _other, "trade": _other,
 }

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,7 +31,7 @@ from execution.contracts import (
     OrderRequest,
 )
 from execution.journal.api import JournalError, JournalIdTaken
-from execution.journal.store import Batch, ExecutionRow, JournalStore
+from execution.journal.store import Batch, ExecutionRow, JournalStore, PendingEvent
 
 log = logging.getLogger("execution.journal")
 
@@ -44,6 +44,14 @@ def intent_json(intent: ExecutionIntent) -> dict[str, Any]:
     return {"symbol": intent.symbol, "side": intent.side.value, "qty": intent.qty,
             "limit_price": _money(intent.limit_price), "urgency": intent.urgency.value,
             "strategy": intent.strategy.value, "client_intent_id": intent.client_intent_id}
+
+
+def _order_json(child: ChildOrder, request: OrderRequest, attempt: int,
+                liquidation: bool) -> dict[str, Any]:
+    return {"client_order_id": request.client_order_id, "sequence": child.sequence,
+            "symbol": request.symbol, "side": request.side.value, "qty": request.qty,
+            "price": _money(request.price), "price_type": request.price_type.value,
+            "display_qty": request.display_qty, "attempt": attempt, "liquidation": liquidation}
 
 
 def fill_json(fill: FillEvent) -> dict[str, Any]:
@@ -64,9 +72,12 @@ class DurableJournal:
         session_info = {"pid": os.getpid(), "host": socket.gethostname(), **(info or {})}
         self.session = store.begin_session(session_info, time.time_ns())
         self._batch = Batch()
+        self._deferred: list[PendingEvent] = []  # transitions: not needed ahead of an order
         self._claimed: set[str] = set()
         self._clock: Callable[[], int] = lambda: 0
         self._timer: asyncio.TimerHandle | None = None
+        self._plans: dict[str, OrderRequest] = {}  # journaled ahead, by client order id
+        self._plan_counts: dict[str, int] = {}  # children planned, per execution
         self.failure: JournalError | None = None
         self._dropped = 0
         self.writes = 0
@@ -82,33 +93,46 @@ class DurableJournal:
             return
         self._batch.events.append((self.session, time.time_ns(), self._clock(), execution_id,
                                    kind, child_id, order_id, data))
-        self._schedule()
+        if self._timer is None:
+            self._schedule()
+
+    def _defer(self, execution_id: str, kind: str, data: Mapping[str, Any]) -> None:
+        """A record recovery does not need ahead of an order (a transition): written with
+        the next batch that nothing waits on, in its order among its kind."""
+        if self.failure is None:
+            self._deferred.append((self.session, time.time_ns(), self._clock(), execution_id,
+                                   kind, "", "", data))
+            if self._timer is None:
+                self._schedule()
 
     def _schedule(self) -> None:
-        if self._timer is not None:
-            return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a script, a test): write at once; a failure is
-            with contextlib.suppress(JournalError):  # sticky: the next write-ahead raises it
-                self.flush()
+        except RuntimeError:  # no loop (a script, a test): write at once
+            self._flush_quietly()
             return
-        self._timer = loop.call_later(self.flush_s, self._timed_flush)
+        self._timer = loop.call_later(self.flush_s, self._flush_quietly)
 
-    def _timed_flush(self) -> None:
-        self._timer = None
-        with contextlib.suppress(JournalError):  # logged by flush; the next write-ahead
-            self.flush()                          # record raises it
-            self.store.maintain()  # (housekeeping off the path to the broker)
+    def _flush_quietly(self) -> None:
+        """A flush nothing waits on (everything, the deferred records too): a failure is
+        logged, kept, and raised by the next write-ahead record."""
+        with contextlib.suppress(JournalError):
+            self.flush()
 
-    def flush(self) -> None:
-        """Write what is buffered now; JournalError (sticky) when it cannot be written."""
+    def flush(self, *, ahead: bool = False) -> None:
+        """Write what is buffered now; JournalError (sticky) when it cannot be written.
+        ``ahead`` (a write-ahead record waits): the deferred records stay buffered."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if self.failure is not None:
             raise self.failure
+        if self._deferred and not ahead:
+            self._batch.events[:0] = self._deferred  # (older than the write-ahead ones)
+            self._deferred = []
         if not self._batch:
+            if self._deferred:
+                self._schedule()
             return
         batch, self._batch = self._batch, Batch()
         try:
@@ -118,6 +142,8 @@ class DurableJournal:
             log.error("%s: nothing more is sent until the journal can be written", err)
             raise
         self.writes += 1
+        if self._deferred:
+            self._schedule()
 
     def close(self) -> None:
         try:
@@ -135,16 +161,15 @@ class DurableJournal:
             raise JournalIdTaken(f"execution id {execution_id!r} is already in the journal "
                                  f"{self.store.name}")
         self._claimed.add(execution_id)
-        data = intent_json(intent)
-        self._batch.executions.append(ExecutionRow(
-            execution_id, self.session, day.isoformat(), intent.symbol, intent.side.value,
-            intent.qty, data, time.time_ns()))
-        self._add(execution_id, "intent", data)
+        self._batch.executions.append(ExecutionRow(  # (the intent's record: no event; it is
+            execution_id, self.session, day.isoformat(), intent.symbol,  # written with the
+            intent.side.value, intent.qty, intent_json(intent), time.time_ns()))  # plan, or
+        # the result of an execution that never got that far)
 
     def transition(self, execution_id: str, source: str, event: str, target: str,
                    guard: str) -> None:
-        self._add(execution_id, "transition",
-                  {"source": source, "event": event, "target": target, "guard": guard})
+        self._defer(execution_id, "transition",
+                    {"source": source, "event": event, "target": target, "guard": guard})
 
     def result(self, execution_id: str, final_state: str, summary: Mapping[str, object], *,
                settled: bool) -> None:
@@ -153,8 +178,11 @@ class DurableJournal:
         if self.failure is None:
             self._batch.finished.append((execution_id, final_state, time.time_ns(), settled))
         self._add(execution_id, "result", {"final_state": final_state, **summary})
-        with contextlib.suppress(JournalError):  # (sticky: the next write-ahead raises it)
-            self.flush()
+        if self._plan_counts.pop(execution_id, None):  # children never sent
+            prefix = f"{execution_id}-"  # (client order ids: the execution's id, a number)
+            for client_order_id in [c for c in self._plans if c.startswith(prefix)]:
+                del self._plans[client_order_id]
+        self._flush_quietly()  # the next execution's first write then carries its own only
 
     def settled(self, execution_id: str) -> None:
         if self.failure is None:
@@ -178,17 +206,32 @@ class DurableJournal:
         self._add(execution_id, kind, dict(data))
 
     # -- orders ---------------------------------------------------------------------------
+    def planned(self, execution_id: str, intent: ExecutionIntent,
+                children: Sequence[ChildOrder]) -> None:
+        """The child orders a split produced, each journaled as it will be sent, in one
+        write (however many there are): the first send of each then needs no write of its
+        own (see :meth:`sending`)."""
+        start = self._plan_counts.get(execution_id, 0)
+        if self.failure is not None or len(children) <= start:
+            return
+        for child in children[start:]:
+            request = OrderRequest(child.client_order_id, intent.symbol, intent.side,
+                                   child.qty, child.price, child.price_type, child.display_qty)
+            self._add(execution_id, "plan", _order_json(child, request, 0, False), child.id)
+            self._plans[request.client_order_id] = request
+        self._plan_counts[execution_id] = len(children)
+        with contextlib.suppress(JournalError):  # (a failure stops the sends: see sending)
+            self.flush(ahead=True)
+
     def sending(self, execution_id: str, child: ChildOrder, request: OrderRequest, *,
                 attempt: int, liquidation: bool = False) -> None:
         if self.failure is not None:
             raise self.failure
-        self._add(execution_id, "send", {
-            "client_order_id": request.client_order_id, "sequence": child.sequence,
-            "symbol": request.symbol, "side": request.side.value, "qty": request.qty,
-            "price": _money(request.price), "price_type": request.price_type.value,
-            "display_qty": request.display_qty, "attempt": attempt,
-            "liquidation": liquidation}, child.id)
-        self.flush()
+        if attempt == 1 and self._plans.pop(request.client_order_id, None) == request:
+            return  # journaled, as planned, and durable since
+        self._add(execution_id, "send", _order_json(child, request, attempt, liquidation),
+                  child.id)
+        self.flush(ahead=True)
 
     def order_id(self, execution_id: str, child: ChildOrder, order_id: str, how: str) -> None:
         self._add(execution_id, "order", {"how": how, "client_order_id": child.client_order_id},
@@ -204,7 +247,7 @@ class DurableJournal:
         if self.failure is not None:
             raise self.failure
         self._add(execution_id, "revise", {"price": _money(price)}, child.id, order_id)
-        self.flush()
+        self.flush(ahead=True)
 
     def revised(self, execution_id: str, child: ChildOrder, order_id: str, new_id: str,
                 price: Decimal | None, outcome: str) -> None:

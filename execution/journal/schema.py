@@ -14,7 +14,9 @@ APPLICATION_ID = 0x53434A4C  # "SCJL"
 
 
 def _v1(db: sqlite3.Connection) -> None:
-    """The first schema: sessions, executions, and the append-only event log."""
+    """The first schema: sessions, executions, and the append-only event log. Few
+    indexes: each one is another page written by the commit ahead of every first order
+    (executions are found by their primary key, or by a scan at start)."""
     db.execute("""CREATE TABLE sessions (
         id INTEGER PRIMARY KEY,
         started_wall_ns INTEGER NOT NULL,
@@ -29,8 +31,7 @@ def _v1(db: sqlite3.Connection) -> None:
         intent TEXT NOT NULL,
         created_wall_ns INTEGER NOT NULL,
         final_state TEXT,
-        finished_wall_ns INTEGER)""")
-    db.execute("CREATE INDEX executions_by_day ON executions(day)")
+        finished_wall_ns INTEGER) WITHOUT ROWID""")
     db.execute("""CREATE TABLE events (
         seq INTEGER PRIMARY KEY,
         session INTEGER NOT NULL,
@@ -49,7 +50,6 @@ def _v2(db: sqlite3.Connection) -> None:
     such an execution is not done until they are. Version 1 took a final state as done."""
     db.execute("ALTER TABLE executions ADD COLUMN settled INTEGER NOT NULL DEFAULT 0")
     db.execute("UPDATE executions SET settled = 1 WHERE final_state IS NOT NULL")
-    db.execute("CREATE INDEX executions_unsettled ON executions(settled) WHERE settled = 0")
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)

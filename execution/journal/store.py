@@ -13,17 +13,21 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from execution.journal import schema
 from execution.journal.api import JournalError
 
 Sync = Literal["normal", "full"]
+T = TypeVar("T")
+log = logging.getLogger("execution.journal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,7 @@ class EventRow:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (not frozen: built on the path to the first order, and cheaper)
 class ExecutionRow:
     id: str
     session: int
@@ -103,19 +107,51 @@ class JournalStore(Protocol):
 
     def last_seq(self) -> int: ...
 
-    def maintain(self) -> None:
-        """Housekeeping, called when no order waits on the journal."""
-        ...
-
     def close(self) -> None: ...
 
 
-CHECKPOINT_WRITES = 500  # WAL checkpoint after this many writes, off the hot path...
-CHECKPOINT_FORCED = 4 * CHECKPOINT_WRITES  # ...or inline, when no quiet moment came
+CHECKPOINT_INTERVAL_S = 0.5
 
 
-def _json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), default=str)
+class Checkpointer(threading.Thread):
+    """Moves the write-ahead log into the database file, from a connection of its own in a
+    background thread: left to itself, SQLite would run each checkpoint (and its fsync)
+    inside some commit, on the path of an order. A passive checkpoint never blocks the
+    writer; the log starts over once one has caught up."""
+
+    def __init__(self, path: Path, writes: Callable[[], int]) -> None:
+        super().__init__(name=f"journal-checkpoint:{path.name}", daemon=True)
+        self.path, self.writes = path, writes
+        self.halt = threading.Event()
+        self.checkpoints = 0
+
+    def run(self) -> None:
+        try:
+            db = sqlite3.connect(str(self.path), isolation_level=None)
+        except sqlite3.Error as err:
+            log.error("journal %s: no checkpoints: %s", self.path, err)
+            return
+        seen = self.writes()
+        try:
+            while not self.halt.wait(CHECKPOINT_INTERVAL_S):
+                current = self.writes()
+                if current == seen:
+                    continue
+                seen = current
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self.checkpoints += 1
+                except sqlite3.Error as err:  # (the next round tries again)
+                    log.warning("journal %s: checkpoint failed: %s", self.path, err)
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(timeout=5.0)
+
+
+_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 class SqliteStore:
@@ -128,7 +164,8 @@ class SqliteStore:
         self.readonly = readonly
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
-        self._since_checkpoint = 0
+        self._checkpointer: Checkpointer | None = None
+        self.writes = 0
         try:
             self._open(sync)
         except BaseException:
@@ -159,8 +196,10 @@ class SqliteStore:
                 if db.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
                     raise JournalError(f"journal {self.path}: WAL mode refused by SQLite")
                 db.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
-                db.execute("PRAGMA wal_autocheckpoint = 0")  # see maintain()
+                db.execute("PRAGMA wal_autocheckpoint = 0")  # see Checkpointer
                 schema.migrate(db)
+                self._checkpointer = Checkpointer(self.path, lambda: self.writes)
+                self._checkpointer.start()
         except sqlite3.Error as err:
             raise self._fail("not a readable journal (corrupted or truncated?)", err) from None
 
@@ -214,6 +253,9 @@ class SqliteStore:
         return self._db
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -245,20 +287,7 @@ class SqliteStore:
                 raise
         except sqlite3.Error as err:
             raise self._fail("cannot write", err) from None
-        self._since_checkpoint += 1
-        if self._since_checkpoint >= CHECKPOINT_FORCED:
-            self.maintain()
-
-    def maintain(self) -> None:
-        """Move the write-ahead log into the database file now and then (SQLite would do it
-        inside some commit, on the path of an order, if it were left to it)."""
-        if self._since_checkpoint < CHECKPOINT_WRITES or self._db is None or self.readonly:
-            return
-        try:
-            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as err:
-            raise self._fail("cannot checkpoint", err) from None
-        self._since_checkpoint = 0
+        self.writes += 1
 
     @staticmethod
     def _write(db: sqlite3.Connection, batch: Batch) -> None:
@@ -309,7 +338,8 @@ class SqliteStore:
         sql = f"SELECT {self._EXECUTION_COLUMNS} FROM executions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [_execution(row) for row in self._query(sql + " ORDER BY rowid", params)]
+        rows = self._query(sql + " ORDER BY created_wall_ns, id", params)
+        return self._decode(lambda: [_execution(row) for row in rows])
 
     _EVENT_COLUMNS = "seq, session, wall_ns, exchange_ns, execution_id, kind, child_id, " \
                      "order_id, data"
@@ -325,7 +355,8 @@ class SqliteStore:
         sql = f"SELECT {self._EVENT_COLUMNS} FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [_event(row) for row in self._query(sql + " ORDER BY seq", params)]
+        rows = self._query(sql + " ORDER BY seq", params)
+        return self._decode(lambda: [_event(row) for row in rows])
 
     def events_of_day(self, day: str, kinds: Sequence[str]) -> list[tuple[ExecutionRow, EventRow]]:
         columns = ", ".join(f"x.{c.strip()}" for c in self._EXECUTION_COLUMNS.split(","))
@@ -335,7 +366,14 @@ class SqliteStore:
             f"ON x.id = e.execution_id WHERE x.day = ? AND e.kind IN "
             f"({', '.join('?' * len(kinds))}) ORDER BY e.seq", (day, *kinds))
         width = len(self._EXECUTION_COLUMNS.split(","))
-        return [(_execution(row[:width]), _event(row[width:])) for row in rows]
+        return self._decode(lambda: [(_execution(row[:width]), _event(row[width:]))
+                                     for row in rows])
+
+    def _decode(self, build: Callable[[], list[T]]) -> list[T]:
+        try:
+            return build()
+        except (ValueError, TypeError) as err:  # (json, ints)
+            raise self._fail("a damaged record", err) from None
 
     def last_seq(self) -> int:
         return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])

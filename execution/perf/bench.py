@@ -270,6 +270,9 @@ async def run_all(config: BenchConfig) -> dict[str, Any]:
             min(500, config.executions))
         report["throughput_per_s"] = await throughput(config.executions)
         report["concurrent"] = await concurrent(config.concurrency, config.fills_per_order)
+        from execution.perf.journal_bench import journal_overhead  # (it imports this module)
+
+        report["journal"] = await journal_overhead(min(1000, config.executions))
     finally:
         gc.callbacks.remove(GC)
     report["gc_pauses_in_timed_windows"] = GC.summary()

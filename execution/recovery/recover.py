@@ -74,9 +74,10 @@ class Recovery:
 
     async def run(self) -> RecoveryReport:
         pending = unsettled(self.journal.store)
-        if pending:
-            await self._restore(pending)
         today = self.services.sessions.trading_day(self.services.now_ns())
+        current = [j for j in pending if j.row.day == today.isoformat()]
+        if current:
+            await self._restore(current)
         for journaled in pending:
             await self._one(journaled, today)
         self.report.unknown_orders = await self._unknown_orders()
@@ -133,10 +134,9 @@ class Recovery:
             live = child.status.is_live
             if not child.status.is_terminal and not await cancel_child(ctx, child, deadline):
                 unconfirmed.append(child)
-            self._describe(ctx, child, ids_before, filled_before, out)
-            if live and child.status.is_terminal:
-                out.act("cancelled", child=child.id, order=child.broker_order_id,
-                        state=child.status.value)
+            cancelled = live and child.status.is_terminal
+            self._describe(ctx, child, ids_before, filled_before, cancelled, out)
+            if cancelled:
                 self.report.orphans_cancelled.append(child.broker_order_id)
         return unconfirmed
 
@@ -164,7 +164,7 @@ class Recovery:
             backoff = min(backoff * 2, 1.0)
 
     def _describe(self, ctx: ExecutionContext, child: ChildOrder, ids_before: list[str],
-                  filled_before: int, out: RecoveredExecution) -> None:
+                  filled_before: int, cancelled: bool, out: RecoveredExecution) -> None:
         for order_id in child.order_ids:
             if order_id not in ids_before:
                 how = "found" if not ids_before else "revise_found"
@@ -174,7 +174,10 @@ class Recovery:
         added = child.filled_qty - filled_before
         if added:
             out.act("fills_added", child=child.id, qty=added)
-        if child.order_ids and child.status.is_terminal and not child.status.is_live:
+        if cancelled:
+            out.act("cancelled", child=child.id, order=child.broker_order_id,
+                    state=child.status.value)
+        elif child.order_ids and child.status.is_terminal:
             out.act("confirmed", child=child.id, order=child.broker_order_id,
                     state=child.status.value)
 

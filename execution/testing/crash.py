@@ -90,10 +90,6 @@ class CrashableStore:
         self._alive()
         return self.inner.last_seq()
 
-    def maintain(self) -> None:
-        self._alive()
-        self.inner.maintain()
-
     def close(self) -> None:
         if not self.dead:
             self.inner.close()

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,8 @@ def _matches(plan: KillPlan, event: Sequence[Any]) -> bool:
     kind, data = event[4], event[7]
     if plan.kind == "liquidation":
         return kind == "send" and bool(data.get("liquidation"))
+    if plan.kind == "send":  # (a first send is journaled ahead, as its split's plan)
+        return kind in ("send", "plan")
     return bool(kind == plan.kind)
 
 
@@ -103,7 +106,7 @@ class KillingStore(SqliteStore):
             if plan.delay_ms <= 0:
                 _die()
             self.plan, self.dying = None, True  # (the process goes on for a moment)
-            asyncio.get_running_loop().call_later(plan.delay_ms / 1000, _die)
+            threading.Timer(plan.delay_ms / 1000, _die).start()
 
 
 def _die() -> None:

@@ -45,12 +45,13 @@ def test_run_writes_the_journal_and_show_reads_it(tmp_path: Path,
     assert code == 0
     data = json.loads(out)
     kinds = [e["kind"] for e in data["events"]]
-    assert kinds[0] == "intent" and kinds[-1] == "result"
-    assert kinds.index("send") < kinds.index("order") < kinds.index("fill")
+    assert kinds[0] == "transition" and kinds[-1] == "result"  # (in time order)
+    assert kinds.index("plan") < kinds.index("order") < kinds.index("fill")  # written ahead
     assert data["execution"]["filled_qty"] == 100 and data["execution"]["final_state"] \
         == "COMPLETE"
     code, out, _ = cli(capsys, "journal", "show", str(journal), "--execution", first)
-    assert "send" in out and "--start--> PRECHECK" in out and "client " + first + "-1" in out
+    assert "plan" in out and "--start--> PRECHECK" in out and "client " + first + "-1" in out
+    assert out.splitlines()[1].split()[1] == "intent"  # the timeline starts with the intent
 
 
 def test_show_flags_an_unfinished_execution(tmp_path: Path,

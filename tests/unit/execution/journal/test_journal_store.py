@@ -40,24 +40,28 @@ async def test_a_send_is_durable_before_it_returns(tmp_path: Path) -> None:
     journal = open_writer(path, flush_ms=60_000)  # only the write-ahead record flushes
     journal.intent("E1", INTENT, DAY)
     journal.transition("E1", "INIT", "start", "PRECHECK", "")
-    assert not reader(path).events()  # buffered: nothing written yet
+    assert not reader(path).events() and not reader(path).executions()  # buffered
     journal.sending("E1", child(), request(), attempt=1)
-    kinds = [e.kind for e in reader(path).events("E1")]
-    assert kinds == ["intent", "transition", "send"]  # everything before it, too
+    assert [e.kind for e in reader(path).events("E1")] == ["send"]
+    assert [r.id for r in reader(path).executions()] == ["E1"]  # with its intent
     journal.order_id("E1", child(), "B1", "ack")
-    journal.close()
+    journal.close()  # the transition (not needed ahead of the order) follows
     [row] = reader(path).executions()
     assert row.id == "E1" and row.symbol == "005930" and not row.settled
-    assert [e.kind for e in reader(path).events("E1")][-1] == "order"
+    events = reader(path).events("E1")
+    assert [e.kind for e in events] == ["send", "transition", "order"]
+    assert events[1].wall_ns < events[0].wall_ns  # (journal show orders them by time)
 
 
 async def test_buffered_records_are_written_within_flush_ms(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     journal = open_writer(path, flush_ms=5)
     journal.intent("E1", INTENT, DAY)
+    journal.transition("E1", "INIT", "start", "PRECHECK", "")
     assert not reader(path).executions()
     await asyncio.sleep(0.05)
     assert [r.id for r in reader(path).executions()] == ["E1"]
+    assert [e.kind for e in reader(path).events()] == ["transition"]
     assert journal.writes == 1
     journal.close()
 
