@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -87,6 +88,19 @@ class JournalStore(Protocol):
 
     def begin_session(self, info: Mapping[str, Any], wall_ns: int) -> int:
         """Record an engine process starting on this journal; its session number."""
+        ...
+
+    def end_session(self, session: int, wall_ns: int) -> None:
+        """The session ended cleanly: every record it made is written."""
+        ...
+
+    def unrecorded(self, current: int | None) -> list[EventRow]:
+        """The first write-ahead record (it carries the intent) of each execution whose row
+        a session that did not end cleanly never wrote (``current`` aside)."""
+        ...
+
+    def end_crashed(self, current: int, wall_ns: int) -> None:
+        """Close the sessions that did not end cleanly (their executions are recovered)."""
         ...
 
     def write(self, batch: Batch) -> None:
@@ -267,12 +281,45 @@ class SqliteStore:
     # -- writing --------------------------------------------------------------------------
     def begin_session(self, info: Mapping[str, Any], wall_ns: int) -> int:
         try:
-            cursor = self.db.execute("INSERT INTO sessions(started_wall_ns, info) VALUES (?, ?)",
-                                     (wall_ns, _json(info)))
+            cursor = self.db.execute(
+                "INSERT INTO sessions(started_wall_ns, first_seq, info) VALUES (?, ?, ?)",
+                (wall_ns, self.last_seq() + 1, _json(info)))
         except sqlite3.Error as err:
             raise self._fail("cannot write", err) from None
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    def end_session(self, session: int, wall_ns: int) -> None:
+        self._update("UPDATE sessions SET closed_wall_ns = ? WHERE id = ?", (wall_ns, session))
+
+    def end_crashed(self, current: int, wall_ns: int) -> None:
+        self._update("UPDATE sessions SET closed_wall_ns = ? WHERE closed_wall_ns IS NULL "
+                     "AND id != ?", (wall_ns, current))
+
+    def _update(self, sql: str, params: Sequence[Any]) -> None:
+        try:
+            self.db.execute(sql, params)
+        except sqlite3.Error as err:
+            raise self._fail("cannot write", err) from None
+
+    def unrecorded(self, current: int | None) -> list[EventRow]:
+        sessions = self._query("SELECT id, first_seq, closed_wall_ns FROM sessions ORDER BY id")
+        found: dict[str, EventRow] = {}
+        for n, (session, first_seq, closed) in enumerate(sessions):
+            if closed is not None or session == current:
+                continue
+            end = sessions[n + 1][1] if n + 1 < len(sessions) else None
+            sql = (f"SELECT {self._EVENT_COLUMNS} FROM events WHERE seq >= ?"
+                   + (" AND seq < ?" if end is not None else "")
+                   + " AND kind IN ('plan', 'send') ORDER BY seq")
+            rows = self._query(sql, (first_seq,) if end is None else (first_seq, end))
+            for event in self._decode(functools.partial(_events, rows)):
+                if "intent" in event.data:
+                    found.setdefault(event.execution_id, event)
+        if not found:
+            return []
+        recorded = {row.id for row in self.executions(ids=list(found))}
+        return [event for eid, event in found.items() if eid not in recorded]
 
     def write(self, batch: Batch) -> None:
         db = self.db
@@ -378,7 +425,7 @@ class SqliteStore:
     def last_seq(self) -> int:
         return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
 
-    def sessions(self) -> list[tuple[int, int, dict[str, Any]]]:
+    def sessions(self) -> list[tuple[int, int, dict[str, Any]]]:  # (id, started, info)
         return [(int(i), int(ns), json.loads(info))
                 for i, ns, info in self._query("SELECT id, started_wall_ns, info FROM sessions "
                                                "ORDER BY id")]
@@ -388,6 +435,10 @@ def _execution(row: Sequence[Any]) -> ExecutionRow:
     return ExecutionRow(row[0], int(row[1]), row[2], row[3], row[4], int(row[5]),
                         json.loads(row[6]), int(row[7]), row[8],
                         None if row[9] is None else int(row[9]), bool(row[10]))
+
+
+def _events(rows: list[tuple[Any, ...]]) -> list[EventRow]:
+    return [_event(row) for row in rows]
 
 
 def _event(row: Sequence[Any]) -> EventRow:

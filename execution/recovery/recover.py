@@ -73,15 +73,16 @@ class Recovery:
         self.report = RecoveryReport("escape", journal.store.name)
 
     async def run(self) -> RecoveryReport:
-        pending = unsettled(self.journal.store)
+        pending = unsettled(self.journal.store, self.journal.session)
         today = self.services.sessions.trading_day(self.services.now_ns())
         current = [j for j in pending if j.row.day == today.isoformat()]
         if current:
             await self._restore(current)
         for journaled in pending:
             await self._one(journaled, today)
-        self.report.unknown_orders = await self._unknown_orders()
         self.journal.flush()
+        self.journal.store.end_crashed(self.journal.session, time.time_ns())
+        self.report.unknown_orders = await self._unknown_orders()
         return self.report
 
     async def _restore(self, pending: list[JournaledExecution]) -> None:
@@ -91,6 +92,8 @@ class Recovery:
 
     # -- one execution --------------------------------------------------------------------
     async def _one(self, journaled: JournaledExecution, today: date) -> None:
+        if journaled.unrecorded:  # its row, as its first record told it
+            self.journal.adopt(journaled.row)
         ctx = rebuild(self.services, journaled)
         counted_before = len(ctx.fills.fills) + len(ctx.liquidation_fills.fills)
         out = RecoveredExecution(journaled.id, None, ctx.fills.filled_qty, None)

@@ -69,6 +69,18 @@ class CrashableStore:
             self._alive()
         self.inner.write(batch)
 
+    def end_session(self, session: int, wall_ns: int) -> None:
+        self._alive()
+        self.inner.end_session(session, wall_ns)
+
+    def unrecorded(self, current: int | None) -> list[EventRow]:
+        self._alive()
+        return self.inner.unrecorded(current)
+
+    def end_crashed(self, current: int, wall_ns: int) -> None:
+        self._alive()
+        self.inner.end_crashed(current, wall_ns)
+
     def has_execution(self, execution_id: str) -> bool:
         self._alive()
         return self.inner.has_execution(execution_id)

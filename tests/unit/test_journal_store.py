@@ -43,9 +43,12 @@ async def test_a_send_is_durable_before_it_returns(tmp_path: Path) -> None:
     assert not reader(path).events() and not reader(path).executions()  # buffered
     journal.sending("E1", child(), request(), attempt=1)
     assert [e.kind for e in reader(path).events("E1")] == ["send"]
-    assert [r.id for r in reader(path).executions()] == ["E1"]  # with its intent
+    assert not reader(path).executions()  # the row follows; the send carries the intent:
+    [first] = reader(path).unrecorded(None)  # recovery finds the execution all the same
+    assert first.data["intent"]["symbol"] == "005930" and first.data["day"] == "2024-06-03"
     journal.order_id("E1", child(), "B1", "ack")
-    journal.close()  # the transition (not needed ahead of the order) follows
+    journal.close()  # the row and the transition (not needed ahead of the order) follow
+    assert not reader(path).unrecorded(None)
     [row] = reader(path).executions()
     assert row.id == "E1" and row.symbol == "005930" and not row.settled
     events = reader(path).events("E1")
@@ -181,7 +184,7 @@ def test_an_older_journal_is_migrated_and_keeps_its_records(tmp_path: Path) -> N
     path = tmp_path / "j.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
     assert schema.migrate(db, to=1) == [1]  # a journal as the first version wrote it
-    db.execute("INSERT INTO sessions(started_wall_ns, info) VALUES (1, '{}')")
+    db.execute("INSERT INTO sessions(started_wall_ns, first_seq, info) VALUES (1, 1, '{}')")
     for eid, state in (("E1", "COMPLETE"), ("E2", None)):
         db.execute("INSERT INTO executions(id, session, day, symbol, side, qty, intent, "
                    "created_wall_ns, final_state) VALUES (?, 1, '2024-06-03', '005930', "
