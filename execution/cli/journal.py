@@ -18,8 +18,8 @@ from typing import Any
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError
 from execution.journal import JournalError, SqliteStore
 from execution.journal.reading import day_state, unrecorded
+from execution.journal.rows import EventRow, ExecutionRow
 from execution.journal.schema import version
-from execution.journal.store import EventRow, ExecutionRow
 from execution.market_session import KST
 
 

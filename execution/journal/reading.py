@@ -21,7 +21,7 @@ from execution.contracts import (
     Urgency,
 )
 from execution.journal.api import JournalError
-from execution.journal.store import EventRow, ExecutionRow, JournalStore
+from execution.journal.rows import EventRow, ExecutionRow, JournalStore
 
 
 def _decimal(value: Any) -> Decimal | None:

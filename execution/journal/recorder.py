@@ -31,7 +31,7 @@ from execution.contracts import (
     OrderRequest,
 )
 from execution.journal.api import JournalError, JournalIdTaken
-from execution.journal.store import Batch, ExecutionRow, JournalStore, PendingEvent
+from execution.journal.rows import Batch, ExecutionRow, JournalStore, PendingEvent
 
 log = logging.getLogger("execution.journal")
 

@@ -31,12 +31,12 @@ from execution.broker import BrokerError
 from execution.brokers.kis.wire import DEFAULT_NOTICE_COLUMNS
 from execution.contracts import Side
 from execution.market_session import KST, KrxSessions, default_sim_start, epoch_ns
-from execution.sim.exchange import SimulatedExchange
 from execution.paper import contract as kis
 from execution.paper import trading
 from execution.paper.account import Event, LostAnswer, PaperAccount
 from execution.paper.faults import PaperFaults
 from execution.paper.realtime import Realtime
+from execution.sim.exchange import SimulatedExchange
 from execution.simulate.scenario import Scenario
 
 log = logging.getLogger("execution.paper")

@@ -26,10 +26,10 @@ from execution.brokers.kis import KisBroker, KisConfig, KisCredentials
 from execution.contracts import ExecutionIntent, Side, Urgency
 from execution.engine import Engine
 from execution.market_session import KrxSessions, default_sim_start, epoch_ns
+from execution.paper.process import PaperProcess
 from execution.perf.stats import percentiles
 from execution.settings import EngineLimits, load_engine_limits
 from execution.sim.exchange import SimulatedExchange
-from execution.paper.process import PaperProcess
 
 WARMUP = 10
 

@@ -21,7 +21,7 @@ from typing import Any
 from execution.broker import Broker, BrokerDisconnected, FillCallback, OrderStatus
 from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote
 from execution.journal.api import JournalError
-from execution.journal.store import Batch, EventRow, ExecutionRow, JournalStore
+from execution.journal.rows import Batch, EventRow, ExecutionRow, JournalStore
 
 
 class CrashableStore:

@@ -29,7 +29,7 @@ from execution.brokers.kis import KisBroker, KisConfig, KisCredentials
 from execution.contracts import ExecutionIntent, Side, SplitStrategy, Urgency
 from execution.engine import Engine
 from execution.journal import DurableJournal, SqliteStore
-from execution.journal.store import Batch, EventRow, ExecutionRow
+from execution.journal.rows import Batch, EventRow, ExecutionRow
 from execution.settings import EngineLimits, load_engine_limits
 
 TIMEOUTS_MS: dict[str, float] = {"PRECHECK": 2000, "SPLITTING": 1000, "SENDING": 4000,
