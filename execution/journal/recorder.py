@@ -1,11 +1,19 @@
 """The journal that is on: typed records buffered, then written in batches.
 
 Records are appended to an in-memory batch; the batch is written (one transaction) at
-the next *write-ahead* record (a send or a revise, before the broker call) or
-``flush_ms`` after its first record, whichever comes first. So the path from an intent
-to its first order pays for one commit, and nothing the broker was asked to do is ever
-missing from the journal. A failed write is sticky: from then on no new execution is
-accepted and no order is sent (cancels still go out); the error says why.
+the next *write-ahead* record or ``flush_ms`` after its first record, whichever comes
+first. The write-ahead records: a split's plan (every child order, with its client order
+id, as it will be sent: one write however many children), a send that differs from its
+plan (a retry, a re-priced slice, the escape's liquidation), a revise. So the path from
+an intent to its first order pays for one commit, and nothing the broker was asked to do
+is ever missing from the journal.
+
+That commit carries only what recovery needs: the orders, and the intent (in the first
+order's record while the execution's row is not written yet). Transitions and the row
+follow with the next write nothing waits on; ``journal show`` orders records by time.
+
+A failed write is sticky: from then on no new execution is accepted and no order is sent
+(cancels still go out); the error says why.
 """
 
 from __future__ import annotations

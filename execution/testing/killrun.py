@@ -6,8 +6,9 @@ A :class:`KillPlan` names a kind of journal record and its n-th occurrence: the 
 kills itself just *before* the batch holding it is written (the record is lost: a send
 never journaled is never sent; an answer never journaled leaves the order in doubt), or
 just *after* (a send journaled, killed before the broker call, or ``delay_ms`` later,
-with the request on the wire). Kinds: ``send``, ``order`` (an ack, a lookup, a revise's
-new id), ``revise``, ``cancel``, ``fill``, ``liquidation`` (the escape's market order),
+with the request on the wire). Kinds: ``send`` (an order's write-ahead record: its
+split's plan, or a send of its own), ``order`` (an ack, a lookup, a revise's new id),
+``revise``, ``cancel``, ``fill``, ``liquidation`` (the escape's market order),
 ``transition``, ``result``. The parent may also kill the process at a random moment
 (:meth:`multiprocessing.Process.kill`). The process exits 0 when it ran to the end
 without meeting its kill point.

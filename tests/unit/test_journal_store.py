@@ -226,3 +226,26 @@ def test_a_full_disk_stops_every_send_and_says_why(tmp_path: Path) -> None:
         journal.intent("E2", INTENT, DAY)
     journal.cancelling("E1", child(), "B1")  # a cancel is never stopped by the journal
     journal.store.close()
+
+
+async def test_a_planned_send_needs_no_second_write(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = open_writer(path, flush_ms=60_000)
+    journal.intent("E1", INTENT, DAY)
+    children = [child("E1"), ChildOrder("E1-2", "E1", 2, 50, Decimal(70_000), PriceType.LIMIT,
+                                        0, 0, client_order_id="E1-2")]
+    journal.planned("E1", INTENT, children)  # the split: both children in one write
+    assert journal.writes == 1
+    plans = reader(path).events("E1")
+    assert [e.kind for e in plans] == ["plan", "plan"]
+    assert "intent" in plans[0].data and "intent" not in plans[1].data  # (the row follows)
+    journal.sending("E1", children[0], request(), attempt=1)
+    assert journal.writes == 1  # as planned: already durable
+    repriced = OrderRequest("E1-2", "005930", Side.BUY, 50, Decimal(70_100), PriceType.LIMIT)
+    journal.sending("E1", children[1], repriced, attempt=1)  # released later, re-priced
+    journal.sending("E1", children[0], request(), attempt=2)  # a retry
+    assert journal.writes == 3
+    assert [e.kind for e in reader(path).events("E1")] == ["plan", "plan", "send", "send"]
+    journal.planned("E1", INTENT, children)  # (nothing new)
+    assert journal.writes == 3
+    journal.close()
