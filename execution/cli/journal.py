@@ -76,8 +76,9 @@ def _details(event: EventRow) -> str:
         return f"{d['source'] or '-'} --{d['event'] or 'start'}{guard}--> {d['target']}"
     if event.kind in ("send", "plan"):
         price = d["price"] if d.get("price") else "market"
+        how = "(ahead of its send)" if event.kind == "plan" else f"attempt {d['attempt']}"
         return (f"{d['side']} {d['qty']} {d['symbol']} @ {price}  client {d['client_order_id']}"
-                f"  attempt {d['attempt']}" + ("  LIQUIDATION" if d.get("liquidation") else ""))
+                f"  {how}" + ("  LIQUIDATION" if d.get("liquidation") else ""))
     if event.kind == "fill":
         return (f"{d['qty']} @ {d['price']} (counted {d['counted']}, cumulative "
                 f"{d['cumulative']})  {d['event_id']}"
