@@ -139,10 +139,18 @@ class Engine:
         services = self.services
         services.journal = journal
         journal.attach(services.now_ns)
-        state = day_state(journal.store, services.sessions.trading_day(services.now_ns()))
+        self._restore_day()
+        self.recovery_pending = bool(journal.store.executions(unsettled=True)
+                                     or journal.store.unrecorded(journal.session))
+
+    def _restore_day(self) -> None:
+        assert self.journal is not None
+        services = self.services
+        state = day_state(self.journal.store, services.sessions.trading_day(services.now_ns()))
+        services.ledger.trades_per_day.clear()
         services.ledger.trades_per_day.update(state.trades)
+        services.ledger.positions.clear()
         services.ledger.positions.update(state.positions)
-        self.recovery_pending = bool(journal.store.executions(unsettled=True))
 
     async def recover(self, *, policy: str = "escape",
                       in_doubt_wait_s: float = 5.0) -> RecoveryReport:
@@ -157,6 +165,8 @@ class Engine:
                 functools.partial(route, self.services))
         report = await recover(self.services, self.journal, self.spec, policy=policy,
                                in_doubt_wait_s=in_doubt_wait_s)
+        if report.changed:  # the day's count and positions, with what recovery settled
+            self._restore_day()
         self.recovery_pending = False
         return report
 

@@ -31,7 +31,7 @@ from typing import Any
 from execution.brokers.kis import KisBroker
 from execution.engine import Engine
 from execution.journal import SqliteStore, open_journal
-from execution.journal.store import EventRow
+from execution.journal.rows import EventRow
 from execution.paper.process import PaperProcess
 from execution.testing.killrun import (
     KINDS,

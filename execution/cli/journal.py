@@ -17,9 +17,9 @@ from typing import Any
 
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError
 from execution.journal import JournalError, SqliteStore
-from execution.journal.reading import day_state
+from execution.journal.reading import day_state, unrecorded
+from execution.journal.rows import EventRow, ExecutionRow
 from execution.journal.schema import version
-from execution.journal.store import EventRow, ExecutionRow
 from execution.market_session import KST
 
 
@@ -76,8 +76,9 @@ def _details(event: EventRow) -> str:
         return f"{d['source'] or '-'} --{d['event'] or 'start'}{guard}--> {d['target']}"
     if event.kind in ("send", "plan"):
         price = d["price"] if d.get("price") else "market"
+        how = "(ahead of its send)" if event.kind == "plan" else f"attempt {d['attempt']}"
         return (f"{d['side']} {d['qty']} {d['symbol']} @ {price}  client {d['client_order_id']}"
-                f"  attempt {d['attempt']}" + ("  LIQUIDATION" if d.get("liquidation") else ""))
+                f"  {how}" + ("  LIQUIDATION" if d.get("liquidation") else ""))
     if event.kind == "fill":
         return (f"{d['qty']} @ {d['price']} (counted {d['counted']}, cumulative "
                 f"{d['cumulative']})  {d['event_id']}"
@@ -144,7 +145,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, store: SqliteStore) -> int:
     if args.execution:
-        rows = store.executions(ids=[args.execution])
+        rows = store.executions(ids=[args.execution]) or [
+            row for row in unrecorded(store, None) if row.id == args.execution]
         if not rows:
             raise UsageError(f"{args.path}: no execution {args.execution!r}")
         events = in_time_order(store.events(args.execution))
@@ -154,7 +156,9 @@ def _show(args: argparse.Namespace, store: SqliteStore) -> int:
         else:
             _print_execution(rows[0], events)
         return EXIT_OK if rows[0].settled else EXIT_FINDINGS
-    rows = store.executions(day=args.day.isoformat() if args.day else None)
+    day = args.day.isoformat() if args.day else None
+    rows = store.executions(day=day) + [  # (a crashed run's, not recovered yet)
+        row for row in unrecorded(store, None) if day is None or row.day == day]
     unfinished = sum(1 for row in rows if not row.settled)
     if args.format == "json":
         days: dict[str, Any] = {}

@@ -13,7 +13,8 @@ from typing import Any
 
 from execution.journal.api import NULL_JOURNAL, Journal, JournalError, JournalIdTaken, NullJournal
 from execution.journal.recorder import DurableJournal
-from execution.journal.store import JournalStore, SqliteStore, Sync
+from execution.journal.rows import JournalStore
+from execution.journal.store import SqliteStore, Sync
 
 __all__ = ["NULL_JOURNAL", "DurableJournal", "Journal", "JournalError", "JournalIdTaken",
            "JournalStore", "NullJournal", "SqliteStore", "Sync", "open_journal"]

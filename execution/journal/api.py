@@ -1,12 +1,12 @@
 """What the engine and the order operations tell the journal, and the journal that is off.
 
 The engine calls a :class:`Journal` held on its services; :class:`NullJournal` (the
-default) does nothing, so the code paths are the same with the journal on or off. Two
-calls are *write-ahead*: :meth:`Journal.sending` and :meth:`Journal.revising` return only
-once the record is durable (everything recorded before it too), and raise
-:class:`JournalError` when it cannot be made durable; the order operations then do not
-call the broker. Every other record is buffered and made durable within a few
-milliseconds, or at the next write-ahead record, whichever comes first.
+default) does nothing, so the code paths are the same with the journal on or off. The
+*write-ahead* calls (:meth:`Journal.sending`, :meth:`Journal.revising`; a send journaled
+ahead by :meth:`Journal.planned` needs no second write) return only once the order's
+record is durable, and raise :class:`JournalError` when it cannot be made durable; the
+order operations then do not call the broker. Every other record is buffered and made
+durable within a few milliseconds, or with the next write-ahead record.
 """
 
 from __future__ import annotations

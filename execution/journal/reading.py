@@ -21,7 +21,7 @@ from execution.contracts import (
     Urgency,
 )
 from execution.journal.api import JournalError
-from execution.journal.store import EventRow, ExecutionRow, JournalStore
+from execution.journal.rows import EventRow, ExecutionRow, JournalStore
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -83,6 +83,7 @@ class JournaledExecution:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     result: dict[str, Any] | None = None
     traded: bool = False
+    unrecorded: bool = False  # its row was never written (rebuilt from its first record)
 
     @property
     def id(self) -> str:
@@ -178,9 +179,34 @@ def load(store: JournalStore, row: ExecutionRow) -> JournaledExecution:
     return replay(row, store.events(row.id))
 
 
-def unsettled(store: JournalStore) -> list[JournaledExecution]:
-    """Executions whose result never went out, or went out with unconfirmed orders."""
-    return [load(store, row) for row in store.executions(unsettled=True)]
+def row_of(event: EventRow) -> ExecutionRow:
+    """The row of an execution a crashed session never wrote, from the first write-ahead
+    record of it (which carries its intent)."""
+    d = event.data
+    try:
+        intent = dict(d["intent"])
+        return ExecutionRow(event.execution_id, event.session, str(d["day"]),
+                            str(intent["symbol"]), str(intent["side"]), int(intent["qty"]),
+                            intent, int(d["created_wall_ns"]))
+    except (KeyError, ValueError, TypeError) as err:
+        raise JournalError(f"execution {event.execution_id}: a damaged record in the "
+                           f"journal: {type(err).__name__}: {err}") from None
+
+
+def unrecorded(store: JournalStore, session: int | None) -> list[ExecutionRow]:
+    return [row_of(event) for event in store.unrecorded(session)]
+
+
+def unsettled(store: JournalStore, session: int | None = None) -> list[JournaledExecution]:
+    """Executions whose result never went out, or went out with unconfirmed orders (those
+    of crashed sessions too whose rows were never written; ``session``, the running one,
+    aside)."""
+    pending = [load(store, row) for row in store.executions(unsettled=True)]
+    for row in unrecorded(store, session):
+        execution = load(store, row)
+        execution.unrecorded = True
+        pending.append(execution)
+    return pending
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,19 @@
 """The journal that is on: typed records buffered, then written in batches.
 
 Records are appended to an in-memory batch; the batch is written (one transaction) at
-the next *write-ahead* record (a send or a revise, before the broker call) or
-``flush_ms`` after its first record, whichever comes first. So the path from an intent
-to its first order pays for one commit, and nothing the broker was asked to do is ever
-missing from the journal. A failed write is sticky: from then on no new execution is
-accepted and no order is sent (cancels still go out); the error says why.
+the next *write-ahead* record or ``flush_ms`` after its first record, whichever comes
+first. The write-ahead records: a split's plan (every child order, with its client order
+id, as it will be sent: one write however many children), a send that differs from its
+plan (a retry, a re-priced slice, the escape's liquidation), a revise. So the path from
+an intent to its first order pays for one commit, and nothing the broker was asked to do
+is ever missing from the journal.
+
+That commit carries only what recovery needs: the orders, and the intent (in the first
+order's record while the execution's row is not written yet). Transitions and the row
+follow with the next write nothing waits on; ``journal show`` orders records by time.
+
+A failed write is sticky: from then on no new execution is accepted and no order is sent
+(cancels still go out); the error says why.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from execution.contracts import (
     OrderRequest,
 )
 from execution.journal.api import JournalError, JournalIdTaken
-from execution.journal.store import Batch, ExecutionRow, JournalStore, PendingEvent
+from execution.journal.rows import Batch, ExecutionRow, JournalStore, PendingEvent
 
 log = logging.getLogger("execution.journal")
 
@@ -73,6 +81,7 @@ class DurableJournal:
         self.session = store.begin_session(session_info, time.time_ns())
         self._batch = Batch()
         self._deferred: list[PendingEvent] = []  # transitions: not needed ahead of an order
+        self._rows: dict[str, tuple[ExecutionIntent, date, int]] = {}  # intents not written
         self._claimed: set[str] = set()
         self._clock: Callable[[], int] = lambda: 0
         self._timer: asyncio.TimerHandle | None = None
@@ -127,11 +136,15 @@ class DurableJournal:
             self._timer = None
         if self.failure is not None:
             raise self.failure
-        if self._deferred and not ahead:
-            self._batch.events[:0] = self._deferred  # (older than the write-ahead ones)
-            self._deferred = []
-        if not self._batch:
+        if not ahead:
+            if self._rows:
+                self._batch.executions[:0] = [self._row(eid) for eid in self._rows]
+                self._rows.clear()
             if self._deferred:
+                self._batch.events[:0] = self._deferred  # (older than the write-ahead ones)
+                self._deferred = []
+        if not self._batch:
+            if self._deferred or self._rows:
                 self._schedule()
             return
         batch, self._batch = self._batch, Batch()
@@ -142,14 +155,35 @@ class DurableJournal:
             log.error("%s: nothing more is sent until the journal can be written", err)
             raise
         self.writes += 1
-        if self._deferred:
+        if self._deferred or self._rows:
             self._schedule()
 
     def close(self) -> None:
         try:
             self.flush()
+            self.store.end_session(self.session, time.time_ns())
         finally:
             self.store.close()
+
+    def _row(self, execution_id: str) -> ExecutionRow:
+        intent, day, created = self._rows[execution_id]
+        return ExecutionRow(execution_id, self.session, day.isoformat(), intent.symbol,
+                            intent.side.value, intent.qty, intent_json(intent), created)
+
+    def _origin(self, execution_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A write-ahead record of an execution whose row is not written yet carries its
+        intent (recovery rebuilds the row from it: see JournalStore.unrecorded)."""
+        pending = self._rows.get(execution_id)
+        if pending is not None:
+            intent, day, created = pending
+            data["intent"] = intent_json(intent)
+            data["day"] = day.isoformat()
+            data["created_wall_ns"] = created
+        return data
+
+    def adopt(self, row: ExecutionRow) -> None:
+        """Recovery: the row of an execution a crashed session never wrote."""
+        self._batch.executions.append(row)
 
     # -- executions -----------------------------------------------------------------------
     def intent(self, execution_id: str, intent: ExecutionIntent, day: date, *,
@@ -161,10 +195,11 @@ class DurableJournal:
             raise JournalIdTaken(f"execution id {execution_id!r} is already in the journal "
                                  f"{self.store.name}")
         self._claimed.add(execution_id)
-        self._batch.executions.append(ExecutionRow(  # (the intent's record: no event; it is
-            execution_id, self.session, day.isoformat(), intent.symbol,  # written with the
-            intent.side.value, intent.qty, intent_json(intent), time.time_ns()))  # plan, or
-        # the result of an execution that never got that far)
+        # The intent's record is its row, written by the next flush nothing waits on (not
+        # ahead of the first order: that record carries the intent instead, see _origin).
+        self._rows[execution_id] = (intent, day, time.time_ns())
+        if self._timer is None:
+            self._schedule()
 
     def transition(self, execution_id: str, source: str, event: str, target: str,
                    guard: str) -> None:
@@ -214,10 +249,12 @@ class DurableJournal:
         start = self._plan_counts.get(execution_id, 0)
         if self.failure is not None or len(children) <= start:
             return
-        for child in children[start:]:
+        for n, child in enumerate(children[start:]):
             request = OrderRequest(child.client_order_id, intent.symbol, intent.side,
                                    child.qty, child.price, child.price_type, child.display_qty)
-            self._add(execution_id, "plan", _order_json(child, request, 0, False), child.id)
+            data = _order_json(child, request, 0, False)
+            self._add(execution_id, "plan", self._origin(execution_id, data) if n == 0 else data,
+                      child.id)
             self._plans[request.client_order_id] = request
         self._plan_counts[execution_id] = len(children)
         with contextlib.suppress(JournalError):  # (a failure stops the sends: see sending)
@@ -229,8 +266,8 @@ class DurableJournal:
             raise self.failure
         if attempt == 1 and self._plans.pop(request.client_order_id, None) == request:
             return  # journaled, as planned, and durable since
-        self._add(execution_id, "send", _order_json(child, request, attempt, liquidation),
-                  child.id)
+        self._add(execution_id, "send", self._origin(
+            execution_id, _order_json(child, request, attempt, liquidation)), child.id)
         self.flush(ahead=True)
 
     def order_id(self, execution_id: str, child: ChildOrder, order_id: str, how: str) -> None:

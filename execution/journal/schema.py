@@ -20,6 +20,8 @@ def _v1(db: sqlite3.Connection) -> None:
     db.execute("""CREATE TABLE sessions (
         id INTEGER PRIMARY KEY,
         started_wall_ns INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        closed_wall_ns INTEGER,
         info TEXT NOT NULL)""")
     db.execute("""CREATE TABLE executions (
         id TEXT PRIMARY KEY,

@@ -1,113 +1,32 @@
-"""Where the journal's records live: the :class:`JournalStore` interface and its SQLite
-implementation (standard library, WAL mode, one writer).
+"""The journal in SQLite (standard library, WAL mode, one writer): the
+:class:`~execution.journal.rows.JournalStore` the engine writes to.
 
-The interface is small on purpose (write a batch atomically; read executions and
-events back) so that a server database can stand in for SQLite when several engine
-processes share one journal. :class:`SqliteStore` takes an exclusive lock on
-``PATH.lock`` for its life: a second writer is refused at once instead of interleaving
-(the kernel drops the lock when the process dies, even by SIGKILL).
+:class:`SqliteStore` takes an exclusive lock on ``PATH.lock`` for its life: a second
+writer is refused at once instead of interleaving (the kernel drops the lock when the
+process dies, even by SIGKILL). Checkpoints run in a thread of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 from execution.journal import schema
 from execution.journal.api import JournalError
+from execution.journal.rows import Batch, EventRow, ExecutionRow
 
 Sync = Literal["normal", "full"]
 T = TypeVar("T")
 log = logging.getLogger("execution.journal")
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    seq: int
-    session: int
-    wall_ns: int
-    exchange_ns: int
-    execution_id: str
-    kind: str
-    child_id: str
-    order_id: str
-    data: Mapping[str, Any]
-
-
-@dataclass(slots=True)  # (not frozen: built on the path to the first order, and cheaper)
-class ExecutionRow:
-    id: str
-    session: int
-    day: str
-    symbol: str
-    side: str
-    qty: int
-    intent: Mapping[str, Any]
-    created_wall_ns: int
-    final_state: str | None = None
-    finished_wall_ns: int | None = None
-    settled: bool = False
-
-
-#: An event waiting to be written: (session, wall_ns, exchange_ns, execution_id, kind,
-#: child_id, order_id, data).
-PendingEvent = tuple[int, int, int, str, str, str, str, Mapping[str, Any]]
-
-
-@dataclass(slots=True)
-class Batch:
-    """What one atomic write adds: new executions, finished ones, events."""
-
-    executions: list[ExecutionRow] = field(default_factory=list)
-    finished: list[tuple[str, str, int, bool]] = field(default_factory=list)  # id, state,
-    #                                                                  wall ns, settled
-    settled: list[str] = field(default_factory=list)
-    events: list[PendingEvent] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.executions or self.finished or self.settled or self.events)
-
-
-class JournalStore(Protocol):
-    """Durable storage of the journal."""
-
-    @property
-    def name(self) -> str:
-        """Where it is (for messages)."""
-        ...
-
-    def begin_session(self, info: Mapping[str, Any], wall_ns: int) -> int:
-        """Record an engine process starting on this journal; its session number."""
-        ...
-
-    def write(self, batch: Batch) -> None:
-        """Write ``batch`` atomically; durable when this returns. JournalError otherwise."""
-        ...
-
-    def has_execution(self, execution_id: str) -> bool: ...
-
-    def executions(self, *, unsettled: bool = False, day: str | None = None,
-                   ids: Sequence[str] = ()) -> list[ExecutionRow]: ...
-
-    def events(self, execution_id: str | None = None, kinds: Sequence[str] = ()) -> list[EventRow]:
-        ...
-
-    def events_of_day(self, day: str, kinds: Sequence[str]) -> list[tuple[ExecutionRow, EventRow]]:
-        """Events of the executions of one trading day (ISO date), with their execution."""
-        ...
-
-    def last_seq(self) -> int: ...
-
-    def close(self) -> None: ...
 
 
 CHECKPOINT_INTERVAL_S = 0.5
@@ -267,12 +186,45 @@ class SqliteStore:
     # -- writing --------------------------------------------------------------------------
     def begin_session(self, info: Mapping[str, Any], wall_ns: int) -> int:
         try:
-            cursor = self.db.execute("INSERT INTO sessions(started_wall_ns, info) VALUES (?, ?)",
-                                     (wall_ns, _json(info)))
+            cursor = self.db.execute(
+                "INSERT INTO sessions(started_wall_ns, first_seq, info) VALUES (?, ?, ?)",
+                (wall_ns, self.last_seq() + 1, _json(info)))
         except sqlite3.Error as err:
             raise self._fail("cannot write", err) from None
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    def end_session(self, session: int, wall_ns: int) -> None:
+        self._update("UPDATE sessions SET closed_wall_ns = ? WHERE id = ?", (wall_ns, session))
+
+    def end_crashed(self, current: int, wall_ns: int) -> None:
+        self._update("UPDATE sessions SET closed_wall_ns = ? WHERE closed_wall_ns IS NULL "
+                     "AND id != ?", (wall_ns, current))
+
+    def _update(self, sql: str, params: Sequence[Any]) -> None:
+        try:
+            self.db.execute(sql, params)
+        except sqlite3.Error as err:
+            raise self._fail("cannot write", err) from None
+
+    def unrecorded(self, current: int | None) -> list[EventRow]:
+        sessions = self._query("SELECT id, first_seq, closed_wall_ns FROM sessions ORDER BY id")
+        found: dict[str, EventRow] = {}
+        for n, (session, first_seq, closed) in enumerate(sessions):
+            if closed is not None or session == current:
+                continue
+            end = sessions[n + 1][1] if n + 1 < len(sessions) else None
+            sql = (f"SELECT {self._EVENT_COLUMNS} FROM events WHERE seq >= ?"
+                   + (" AND seq < ?" if end is not None else "")
+                   + " AND kind IN ('plan', 'send') ORDER BY seq")
+            rows = self._query(sql, (first_seq,) if end is None else (first_seq, end))
+            for event in self._decode(functools.partial(_events, rows)):
+                if "intent" in event.data:
+                    found.setdefault(event.execution_id, event)
+        if not found:
+            return []
+        recorded = {row.id for row in self.executions(ids=list(found))}
+        return [event for eid, event in found.items() if eid not in recorded]
 
     def write(self, batch: Batch) -> None:
         db = self.db
@@ -378,7 +330,7 @@ class SqliteStore:
     def last_seq(self) -> int:
         return int(self._query("SELECT coalesce(max(seq), 0) FROM events")[0][0])
 
-    def sessions(self) -> list[tuple[int, int, dict[str, Any]]]:
+    def sessions(self) -> list[tuple[int, int, dict[str, Any]]]:  # (id, started, info)
         return [(int(i), int(ns), json.loads(info))
                 for i, ns, info in self._query("SELECT id, started_wall_ns, info FROM sessions "
                                                "ORDER BY id")]
@@ -388,6 +340,10 @@ def _execution(row: Sequence[Any]) -> ExecutionRow:
     return ExecutionRow(row[0], int(row[1]), row[2], row[3], row[4], int(row[5]),
                         json.loads(row[6]), int(row[7]), row[8],
                         None if row[9] is None else int(row[9]), bool(row[10]))
+
+
+def _events(rows: list[tuple[Any, ...]]) -> list[EventRow]:
+    return [_event(row) for row in rows]
 
 
 def _event(row: Sequence[Any]) -> EventRow:

@@ -120,7 +120,9 @@ def synthesize(ctx: ExecutionContext, child: ChildOrder, order_id: str, qty: int
                broker_total: int, broker_avg: Decimal | None) -> FillEvent:
     """A fill the broker reports in an order's totals that no event of ours carried (KIS's
     daily-orders query gives totals only): booked at the price that makes our average the
-    broker's."""
+    broker's. It has no cumulative quantity of its own (0): the broker's total may equal
+    the cumulative of a later push already counted, which would make it look like that
+    push again; the total is recorded by the caller (``FillBook.confirm``) instead."""
     book = ctx.liquidation_fills if child is ctx.liquidation else ctx.fills
     counted = book.order(order_id)
     if broker_avg is not None:
@@ -129,7 +131,7 @@ def synthesize(ctx: ExecutionContext, child: ChildOrder, order_id: str, qty: int
         price = child.price or Decimal(0)
     side = ctx.intent.side.opposite if child is ctx.liquidation else ctx.intent.side
     return FillEvent(f"{order_id}/status/{broker_total}", order_id, ctx.intent.symbol, side,
-                     qty, price, broker_total, 0, Decimal(0), ctx.services.now_ns())
+                     qty, price, 0, 0, Decimal(0), ctx.services.now_ns())
 
 
 def notify(ctx: ExecutionContext) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import date
 
 from execution.broker import (
@@ -65,6 +66,23 @@ def escape_route(spec: ChartSpec) -> tuple[str, str, str, str]:
     return spec.escape_event, target, "error.execution", fallback
 
 
+@dataclass(slots=True)
+class _Case:
+    """One unfinished execution being recovered, with what the journal had counted."""
+
+    journaled: JournaledExecution
+    ctx: ExecutionContext
+    fills: dict[str, int]  # fill events per book ("fills", "liquidation")
+    filled: dict[str, int] = field(default_factory=dict)  # shares per child
+
+    def __post_init__(self) -> None:
+        self.filled = {c.id: c.filled_qty for c in orders_of(self.ctx)}
+
+
+def _counts(ctx: ExecutionContext) -> dict[str, int]:
+    return {"fills": len(ctx.fills.fills), "liquidation": len(ctx.liquidation_fills.fills)}
+
+
 class Recovery:
     def __init__(self, services: Services, journal: DurableJournal, spec: ChartSpec, *,
                  in_doubt_wait_s: float) -> None:
@@ -73,15 +91,22 @@ class Recovery:
         self.report = RecoveryReport("escape", journal.store.name)
 
     async def run(self) -> RecoveryReport:
-        pending = unsettled(self.journal.store)
+        pending = unsettled(self.journal.store, self.journal.session)
         today = self.services.sessions.trading_day(self.services.now_ns())
+        cases = []  # each indexed by its orders' ids before the broker is asked anything
+        for journaled in pending:
+            if journaled.unrecorded:  # its row, as its first record told it
+                self.journal.adopt(journaled.row)
+            ctx = rebuild(self.services, journaled)
+            cases.append(_Case(journaled, ctx, _counts(ctx)))
         current = [j for j in pending if j.row.day == today.isoformat()]
         if current:
             await self._restore(current)
-        for journaled in pending:
-            await self._one(journaled, today)
-        self.report.unknown_orders = await self._unknown_orders()
+        for case in cases:
+            await self._one(case, today)
         self.journal.flush()
+        self.journal.store.end_crashed(self.journal.session, time.time_ns())
+        self.report.unknown_orders = await self._unknown_orders()
         return self.report
 
     async def _restore(self, pending: list[JournaledExecution]) -> None:
@@ -90,22 +115,20 @@ class Recovery:
             await broker.restore_orders([k for j in pending for k in known_orders(j)])
 
     # -- one execution --------------------------------------------------------------------
-    async def _one(self, journaled: JournaledExecution, today: date) -> None:
-        ctx = rebuild(self.services, journaled)
-        counted_before = len(ctx.fills.fills) + len(ctx.liquidation_fills.fills)
+    async def _one(self, case: _Case, today: date) -> None:
+        journaled, ctx = case.journaled, case.ctx
         out = RecoveredExecution(journaled.id, None, ctx.fills.filled_qty, None)
         self.report.executions.append(out)
         if journaled.row.day != today.isoformat():
             self._previous_day(ctx, journaled.row.day, out)
         else:
             await self._wait_for_sends_in_flight(journaled)
-            unconfirmed = await self._settle_orders(ctx, out)
+            unconfirmed = await self._settle_orders(case, out)
             out.broker_filled_qty = _broker_filled(ctx)
             if unconfirmed:
                 self._unconfirmed(ctx, out, unconfirmed)
                 return
-        added = len(ctx.fills.fills) + len(ctx.liquidation_fills.fills) - counted_before
-        self.report.fills_added += added
+        self.report.fills_added += sum(_counts(ctx).values()) - sum(case.fills.values())
         self._finish(ctx, journaled, out)
 
     async def _wait_for_sends_in_flight(self, journaled: JournaledExecution) -> None:
@@ -119,17 +142,18 @@ class Recovery:
                          wait_s)
                 await asyncio.sleep(wait_s)
 
-    async def _settle_orders(self, ctx: ExecutionContext, out: RecoveredExecution
-                             ) -> list[ChildOrder]:
+    async def _settle_orders(self, case: _Case, out: RecoveredExecution) -> list[ChildOrder]:
         """Ask about every order, book what was missed, cancel what works; the orders the
         broker would not confirm over."""
+        ctx = case.ctx
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ctx.limits.cancel_confirm_timeout_ms / 1000
         unconfirmed = []
         for child in orders_of(ctx):
             if child.status is ChildStatus.REJECTED:
                 continue
-            ids_before, filled_before = list(child.order_ids), child.filled_qty
+            ids_before = list(case.journaled.orders[child.id].order_ids)
+            filled_before = case.filled.get(child.id, 0)
             await self._ask(ctx, child, deadline, out)
             live = child.status.is_live
             if not child.status.is_terminal and not await cancel_child(ctx, child, deadline):

@@ -21,7 +21,7 @@ from typing import Any
 from execution.broker import Broker, BrokerDisconnected, FillCallback, OrderStatus
 from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote
 from execution.journal.api import JournalError
-from execution.journal.store import Batch, EventRow, ExecutionRow, JournalStore
+from execution.journal.rows import Batch, EventRow, ExecutionRow, JournalStore
 
 
 class CrashableStore:
@@ -68,6 +68,18 @@ class CrashableStore:
             self.crash()
             self._alive()
         self.inner.write(batch)
+
+    def end_session(self, session: int, wall_ns: int) -> None:
+        self._alive()
+        self.inner.end_session(session, wall_ns)
+
+    def unrecorded(self, current: int | None) -> list[EventRow]:
+        self._alive()
+        return self.inner.unrecorded(current)
+
+    def end_crashed(self, current: int, wall_ns: int) -> None:
+        self._alive()
+        self.inner.end_crashed(current, wall_ns)
 
     def has_execution(self, execution_id: str) -> bool:
         self._alive()

@@ -6,8 +6,9 @@ A :class:`KillPlan` names a kind of journal record and its n-th occurrence: the 
 kills itself just *before* the batch holding it is written (the record is lost: a send
 never journaled is never sent; an answer never journaled leaves the order in doubt), or
 just *after* (a send journaled, killed before the broker call, or ``delay_ms`` later,
-with the request on the wire). Kinds: ``send``, ``order`` (an ack, a lookup, a revise's
-new id), ``revise``, ``cancel``, ``fill``, ``liquidation`` (the escape's market order),
+with the request on the wire). Kinds: ``send`` (an order's write-ahead record: its
+split's plan, or a send of its own), ``order`` (an ack, a lookup, a revise's new id),
+``revise``, ``cancel``, ``fill``, ``liquidation`` (the escape's market order),
 ``transition``, ``result``. The parent may also kill the process at a random moment
 (:meth:`multiprocessing.Process.kill`). The process exits 0 when it ran to the end
 without meeting its kill point.
@@ -29,7 +30,7 @@ from execution.brokers.kis import KisBroker, KisConfig, KisCredentials
 from execution.contracts import ExecutionIntent, Side, SplitStrategy, Urgency
 from execution.engine import Engine
 from execution.journal import DurableJournal, SqliteStore
-from execution.journal.store import Batch, EventRow, ExecutionRow
+from execution.journal.rows import Batch, EventRow, ExecutionRow
 from execution.settings import EngineLimits, load_engine_limits
 
 TIMEOUTS_MS: dict[str, float] = {"PRECHECK": 2000, "SPLITTING": 1000, "SENDING": 4000,

@@ -24,7 +24,7 @@ from execution.journal import (
     SqliteStore,
     open_journal,
 )
-from execution.journal.store import Batch
+from execution.journal.rows import Batch
 from execution.market_session import default_sim_start, epoch_ns
 from execution.recovery import RecoveryRefused
 from execution.sim import SimulatedExchange

@@ -43,9 +43,12 @@ async def test_a_send_is_durable_before_it_returns(tmp_path: Path) -> None:
     assert not reader(path).events() and not reader(path).executions()  # buffered
     journal.sending("E1", child(), request(), attempt=1)
     assert [e.kind for e in reader(path).events("E1")] == ["send"]
-    assert [r.id for r in reader(path).executions()] == ["E1"]  # with its intent
+    assert not reader(path).executions()  # the row follows; the send carries the intent:
+    [first] = reader(path).unrecorded(None)  # recovery finds the execution all the same
+    assert first.data["intent"]["symbol"] == "005930" and first.data["day"] == "2024-06-03"
     journal.order_id("E1", child(), "B1", "ack")
-    journal.close()  # the transition (not needed ahead of the order) follows
+    journal.close()  # the row and the transition (not needed ahead of the order) follow
+    assert not reader(path).unrecorded(None)
     [row] = reader(path).executions()
     assert row.id == "E1" and row.symbol == "005930" and not row.settled
     events = reader(path).events("E1")
@@ -181,7 +184,7 @@ def test_an_older_journal_is_migrated_and_keeps_its_records(tmp_path: Path) -> N
     path = tmp_path / "j.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
     assert schema.migrate(db, to=1) == [1]  # a journal as the first version wrote it
-    db.execute("INSERT INTO sessions(started_wall_ns, info) VALUES (1, '{}')")
+    db.execute("INSERT INTO sessions(started_wall_ns, first_seq, info) VALUES (1, 1, '{}')")
     for eid, state in (("E1", "COMPLETE"), ("E2", None)):
         db.execute("INSERT INTO executions(id, session, day, symbol, side, qty, intent, "
                    "created_wall_ns, final_state) VALUES (?, 1, '2024-06-03', '005930', "
@@ -223,3 +226,26 @@ def test_a_full_disk_stops_every_send_and_says_why(tmp_path: Path) -> None:
         journal.intent("E2", INTENT, DAY)
     journal.cancelling("E1", child(), "B1")  # a cancel is never stopped by the journal
     journal.store.close()
+
+
+async def test_a_planned_send_needs_no_second_write(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = open_writer(path, flush_ms=60_000)
+    journal.intent("E1", INTENT, DAY)
+    children = [child("E1"), ChildOrder("E1-2", "E1", 2, 50, Decimal(70_000), PriceType.LIMIT,
+                                        0, 0, client_order_id="E1-2")]
+    journal.planned("E1", INTENT, children)  # the split: both children in one write
+    assert journal.writes == 1
+    plans = reader(path).events("E1")
+    assert [e.kind for e in plans] == ["plan", "plan"]
+    assert "intent" in plans[0].data and "intent" not in plans[1].data  # (the row follows)
+    journal.sending("E1", children[0], request(), attempt=1)
+    assert journal.writes == 1  # as planned: already durable
+    repriced = OrderRequest("E1-2", "005930", Side.BUY, 50, Decimal(70_100), PriceType.LIMIT)
+    journal.sending("E1", children[1], repriced, attempt=1)  # released later, re-priced
+    journal.sending("E1", children[0], request(), attempt=2)  # a retry
+    assert journal.writes == 3
+    assert [e.kind for e in reader(path).events("E1")] == ["plan", "plan", "send", "send"]
+    journal.planned("E1", INTENT, children)  # (nothing new)
+    assert journal.writes == 3
+    journal.close()
