@@ -106,7 +106,7 @@ class Recovery:
             await self._one(case, today)
         self.journal.flush()
         self.journal.store.end_crashed(self.journal.session, time.time_ns())
-        self.report.unknown_orders = await self._unknown_orders()
+        self.report.unknown_orders = await self._unknown_orders(today)
         return self.report
 
     async def _restore(self, pending: list[JournaledExecution]) -> None:
@@ -258,9 +258,11 @@ class Recovery:
         services.index.forget(ctx)
 
     # -- the broker's other orders --------------------------------------------------------
-    async def _unknown_orders(self) -> list[OrderStatus]:
-        """Working orders at the broker that no record of the journal names."""
-        known = {e.order_id for e in self.journal.store.events(kinds=("order",))}
+    async def _unknown_orders(self, today: date) -> list[OrderStatus]:
+        """Working orders at the broker that no record of the journal names (KRX orders
+        live for a day: today's executions' orders are the ones to compare with)."""
+        known = {e.order_id for _, e in self.journal.store.events_of_day(today.isoformat(),
+                                                                         ("order",))}
         try:
             working = await _working_orders(self.services)
         except BrokerError as err:
