@@ -137,19 +137,21 @@ class Engine:
         restore_day(self.services, journal)
         self.recovery_pending = needs_recovery(journal)
 
-    async def recover(self, *, policy: str = "escape",
-                      in_doubt_wait_s: float = 5.0) -> RecoveryReport:
+    async def recover(self, *, policy: str = "escape", in_doubt_wait_s: float = 5.0,
+                      order_timeout_s: float | None = None) -> RecoveryReport:
         """Bring every execution the journal shows unfinished to an end against the broker
         (see :mod:`execution.recovery`); call it at start, before ``submit``. Idempotent.
         ``in_doubt_wait_s``: how long a send whose answer was never journaled may still
-        reach the broker after the crash (before "not found" means "never placed")."""
+        reach the broker after the crash (before "not found" means "never placed");
+        ``order_timeout_s``: how long each order may take to be confirmed over."""
         if self.journal is None:
             raise RecoveryRefused("recover needs a journal: Engine(broker, journal=...)")
         if self._unsubscribe is None:  # fills pushed meanwhile reach the recovered orders
             self._unsubscribe = self.services.broker.subscribe_fills(
                 functools.partial(route, self.services))
         report = await recover(self.services, self.journal, self.spec, policy=policy,
-                               in_doubt_wait_s=in_doubt_wait_s)
+                               in_doubt_wait_s=in_doubt_wait_s,
+                               order_timeout_s=order_timeout_s)
         if report.changed:  # the day's count and positions, with what recovery settled
             restore_day(self.services, self.journal)
         self.recovery_pending = False

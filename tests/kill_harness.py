@@ -97,7 +97,7 @@ def _intents(rng: random.Random, kind: str) -> tuple[IntentPlan, ...]:
     elif kind == "cancel":
         intents[0] = replace(first, urgency="normal", escape_after_ms=rng.uniform(150, 900))
     elif kind == "liquidation":  # more than the thin offer holds: part fills, part rests
-        intents[0] = IntentPlan("000660", "buy", 2400, "high", rng.uniform(150, 600), "single")
+        intents[0] = IntentPlan("000660", "buy", 2400, "high", rng.uniform(80, 250), "single")
         intents = [i for i in intents if i is intents[0] or i.symbol != "000660"]
     return tuple(intents)
 
