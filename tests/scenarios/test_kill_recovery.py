@@ -18,7 +18,6 @@ from kill_harness import KillPoint, KillRig, PointResult, plan_points
 from execution.paper.process import PaperProcess
 from execution.testing.killrun import IntentPlan, KillPlan
 
-
 SCENARIO = Path(__file__).resolve().parents[1] / "kill_scenario.yaml"
 
 
