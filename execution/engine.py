@@ -30,7 +30,6 @@ from execution.gctune import freeze_long_lived
 from execution.guards import REGISTRY
 from execution.ids import IdSource
 from execution.journal.api import JournalError
-from execution.journal.reading import day_state
 from execution.journal.recorder import DurableJournal, result_summary
 from execution.market_session import KrxSessions
 from execution.orders.fills import route
@@ -38,6 +37,7 @@ from execution.orders.polling import FillPoller
 from execution.orders.positions import hand_off
 from execution.orders.settle import needs_broker, settle
 from execution.recovery import RecoveryRefused, RecoveryReport, recover
+from execution.recovery.day import needs_recovery, restore_day
 from execution.results import build_result
 from execution.safety import SafetyState
 from execution.settings import EngineLimits, load_engine_limits
@@ -136,37 +136,28 @@ class Engine:
     def _open_journal(self, journal: DurableJournal) -> None:
         """Journal on: everything is recorded there; the day's trade count (GR062) and
         positions come back from it; its unfinished executions must be recovered first."""
-        services = self.services
-        services.journal = journal
-        journal.attach(services.now_ns)
-        self._restore_day()
-        self.recovery_pending = bool(journal.store.executions(unsettled=True)
-                                     or journal.store.unrecorded(journal.session))
+        self.services.journal = journal
+        journal.attach(self.services.now_ns)
+        restore_day(self.services, journal)
+        self.recovery_pending = needs_recovery(journal)
 
-    def _restore_day(self) -> None:
-        assert self.journal is not None
-        services = self.services
-        state = day_state(self.journal.store, services.sessions.trading_day(services.now_ns()))
-        services.ledger.trades_per_day.clear()
-        services.ledger.trades_per_day.update(state.trades)
-        services.ledger.positions.clear()
-        services.ledger.positions.update(state.positions)
-
-    async def recover(self, *, policy: str = "escape",
-                      in_doubt_wait_s: float = 5.0) -> RecoveryReport:
+    async def recover(self, *, policy: str = "escape", in_doubt_wait_s: float = 5.0,
+                      order_timeout_s: float | None = None) -> RecoveryReport:
         """Bring every execution the journal shows unfinished to an end against the broker
         (see :mod:`execution.recovery`); call it at start, before ``submit``. Idempotent.
         ``in_doubt_wait_s``: how long a send whose answer was never journaled may still
-        reach the broker after the crash (before "not found" means "never placed")."""
+        reach the broker after the crash (before "not found" means "never placed");
+        ``order_timeout_s``: how long each order may take to be confirmed over."""
         if self.journal is None:
             raise RecoveryRefused("recover needs a journal: Engine(broker, journal=...)")
         if self._unsubscribe is None:  # fills pushed meanwhile reach the recovered orders
             self._unsubscribe = self.services.broker.subscribe_fills(
                 functools.partial(route, self.services))
         report = await recover(self.services, self.journal, self.spec, policy=policy,
-                               in_doubt_wait_s=in_doubt_wait_s)
+                               in_doubt_wait_s=in_doubt_wait_s,
+                               order_timeout_s=order_timeout_s)
         if report.changed:  # the day's count and positions, with what recovery settled
-            self._restore_day()
+            restore_day(self.services, self.journal)
         self.recovery_pending = False
         return report
 

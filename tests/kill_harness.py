@@ -94,10 +94,10 @@ def _intents(rng: random.Random, kind: str) -> tuple[IntentPlan, ...]:
     first = intents[0]
     if kind == "revise":
         intents[0] = replace(first, urgency="normal", escape_after_ms=None)
-    elif kind == "cancel":
-        intents[0] = replace(first, urgency="normal", escape_after_ms=rng.uniform(150, 900))
+    elif kind == "cancel":  # (before the first adjust round, at 400 ms, takes the far touch)
+        intents[0] = replace(first, urgency="normal", escape_after_ms=rng.uniform(100, 350))
     elif kind == "liquidation":  # more than the thin offer holds: part fills, part rests
-        intents[0] = IntentPlan("000660", "buy", 2400, "high", rng.uniform(150, 600), "single")
+        intents[0] = IntentPlan("000660", "buy", 2400, "high", rng.uniform(80, 250), "single")
         intents = [i for i in intents if i is intents[0] or i.symbol != "000660"]
     return tuple(intents)
 
@@ -121,7 +121,7 @@ def plan_points(seed: int, count: int, *, cli_every: int = 25) -> list[KillPoint
             plan = KillPlan(kind, occurrence, after, delay)
         intents = _intents(rng, kind)
         liquidate = rng.random() < 0.5 or kind == "liquidation"
-        points.append(KillPoint(index, intents, plan, rng.uniform(0.0, 1.5), liquidate,
+        points.append(KillPoint(index, intents, plan, rng.uniform(0.0, 0.8), liquidate,
                                 via_cli=cli_every > 0 and index % cli_every == cli_every - 1))
     return points
 

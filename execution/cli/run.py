@@ -113,8 +113,13 @@ async def recover_first(engine: Engine) -> None:
 
 
 def close_journal(engine: Engine) -> None:
+    """Close the journal; a last write that fails is said (the run's outcome stands)."""
     if engine.journal is not None:
-        engine.journal.close()
+        try:
+            engine.journal.close()
+        except JournalError as err:
+            print(f"scalpchart run: {err}: the last records were not written",
+                  file=sys.stderr)
 
 
 async def execute(args: argparse.Namespace) -> ExecutionResult:
@@ -176,8 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         result = run_on(execute(args), getattr(args, "clock", "real"))
-    except JournalError as err:
-        raise UsageError(f"{err}: nothing sent") from None
+    except JournalError as err:  # (opening, recovering, or recording the intent)
+        raise UsageError(f"{err}: the intent was not sent") from None
     data = result_json(result)
     if args.trace_out:
         try:
@@ -215,7 +220,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             close_journal(engine)
         return batch_json(results, broker)
 
-    data = run_on(replay(), getattr(args, "clock", "real"))
+    try:
+        data = run_on(replay(), getattr(args, "clock", "real"))
+    except JournalError as err:
+        raise UsageError(f"{err}: intents from then on were not sent") from None
     if args.trace_out:
         args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if args.format == "json":

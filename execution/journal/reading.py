@@ -216,14 +216,15 @@ class DayState:
 
 
 def day_state(store: JournalStore, day: date) -> DayState:
-    """Trades counted per KRX trading day (every day the journal holds: only today's count
-    is ever checked) and the signed position per symbol from ``day``'s fills."""
+    """The trades counted on KRX trading day ``day`` (GR062) and the signed position per
+    symbol from that day's fills (liquidations subtract)."""
     trades: Counter[date] = Counter()
     positions: Counter[str] = Counter()
     try:
-        for event in store.events(kinds=("trade",)):
-            trades[date.fromisoformat(str(event.data["day"]))] += 1
-        for execution, event in store.events_of_day(day.isoformat(), ("fill",)):
+        for execution, event in store.events_of_day(day.isoformat(), ("trade", "fill")):
+            if event.kind == "trade":
+                trades[date.fromisoformat(str(event.data["day"]))] += 1
+                continue
             sign = Side(execution.side).sign * (-1 if event.data.get("liquidation") else 1)
             positions[execution.symbol] += sign * int(event.data["counted"])
     except (KeyError, ValueError) as err:

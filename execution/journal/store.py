@@ -314,7 +314,7 @@ class SqliteStore:
         columns = ", ".join(f"x.{c.strip()}" for c in self._EXECUTION_COLUMNS.split(","))
         events = ", ".join(f"e.{c.strip()}" for c in self._EVENT_COLUMNS.split(","))
         rows = self._query(
-            f"SELECT {columns}, {events} FROM events e JOIN executions x "
+            f"SELECT {columns}, {events} FROM executions x CROSS JOIN events e "
             f"ON x.id = e.execution_id WHERE x.day = ? AND e.kind IN "
             f"({', '.join('?' * len(kinds))}) ORDER BY e.seq", (day, *kinds))
         width = len(self._EXECUTION_COLUMNS.split(","))

@@ -85,9 +85,9 @@ def _counts(ctx: ExecutionContext) -> dict[str, int]:
 
 class Recovery:
     def __init__(self, services: Services, journal: DurableJournal, spec: ChartSpec, *,
-                 in_doubt_wait_s: float) -> None:
+                 in_doubt_wait_s: float, order_timeout_s: float) -> None:
         self.services, self.journal, self.spec = services, journal, spec
-        self.in_doubt_wait_s = in_doubt_wait_s
+        self.in_doubt_wait_s, self.order_timeout_s = in_doubt_wait_s, order_timeout_s
         self.report = RecoveryReport("escape", journal.store.name)
 
     async def run(self) -> RecoveryReport:
@@ -106,7 +106,7 @@ class Recovery:
             await self._one(case, today)
         self.journal.flush()
         self.journal.store.end_crashed(self.journal.session, time.time_ns())
-        self.report.unknown_orders = await self._unknown_orders()
+        self.report.unknown_orders = await self._unknown_orders(today)
         return self.report
 
     async def _restore(self, pending: list[JournaledExecution]) -> None:
@@ -147,11 +147,11 @@ class Recovery:
         broker would not confirm over."""
         ctx = case.ctx
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + ctx.limits.cancel_confirm_timeout_ms / 1000
         unconfirmed = []
         for child in orders_of(ctx):
             if child.status is ChildStatus.REJECTED:
                 continue
+            deadline = loop.time() + self.order_timeout_s  # (each order its own time)
             ids_before = list(case.journaled.orders[child.id].order_ids)
             filled_before = case.filled.get(child.id, 0)
             await self._ask(ctx, child, deadline, out)
@@ -258,9 +258,11 @@ class Recovery:
         services.index.forget(ctx)
 
     # -- the broker's other orders --------------------------------------------------------
-    async def _unknown_orders(self) -> list[OrderStatus]:
-        """Working orders at the broker that no record of the journal names."""
-        known = {e.order_id for e in self.journal.store.events(kinds=("order",))}
+    async def _unknown_orders(self, today: date) -> list[OrderStatus]:
+        """Working orders at the broker that no record of the journal names (KRX orders
+        live for a day: today's executions' orders are the ones to compare with)."""
+        known = {e.order_id for _, e in self.journal.store.events_of_day(today.isoformat(),
+                                                                         ("order",))}
         try:
             working = await _working_orders(self.services)
         except BrokerError as err:
@@ -298,10 +300,16 @@ def _broker_filled(ctx: ExecutionContext) -> int | None:
 
 
 async def recover(services: Services, journal: DurableJournal, spec: ChartSpec, *,
-                  policy: str = "escape", in_doubt_wait_s: float = 5.0) -> RecoveryReport:
-    """Recover every unfinished execution of ``journal`` (see the module docstring)."""
+                  policy: str = "escape", in_doubt_wait_s: float = 5.0,
+                  order_timeout_s: float | None = None) -> RecoveryReport:
+    """Recover every unfinished execution of ``journal`` (see the module docstring).
+    ``order_timeout_s``: how long each order may take to be confirmed over (default: the
+    cancel-confirm limit, at least 10 s: recovery is no race, and a broker may be slow)."""
     if policy == "resume":
         raise RecoveryRefused(RESUME_REFUSED)
     if policy not in POLICIES:
         raise RecoveryRefused(f"unknown policy {policy!r} (escape or resume)")
-    return await Recovery(services, journal, spec, in_doubt_wait_s=in_doubt_wait_s).run()
+    if order_timeout_s is None:
+        order_timeout_s = max(services.limits.cancel_confirm_timeout_ms / 1000, 10.0)
+    return await Recovery(services, journal, spec, in_doubt_wait_s=in_doubt_wait_s,
+                          order_timeout_s=order_timeout_s).run()

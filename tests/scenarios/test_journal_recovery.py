@@ -273,7 +273,7 @@ async def test_a_broker_that_cannot_answer_leaves_the_execution_for_later(
     run.crash()
     broker.status_script.extend([Hold(asyncio.Event())] * 1000)  # the broker hangs
     engine, journal, _ = await restart(journal_path, broker, cancel_confirm_timeout_ms=50)
-    report = await engine.recover(in_doubt_wait_s=WAIT)
+    report = await engine.recover(in_doubt_wait_s=WAIT, order_timeout_s=0.2)
     [recovered] = report.executions
     assert recovered.final_state is None and report.unconfirmed
     await engine.close()
