@@ -38,6 +38,27 @@ class Urgency(Enum):
     HIGH = "high"
 
 
+class MarketPhase(Enum):
+    """How a symbol is being matched right now (KRX; ``../shared/spec/krx-market-rules.md``).
+
+    Only ``CONTINUOUS`` matches order by order; the three auctions collect orders and
+    match them at one price when they end; ``CLOSED`` takes no matching at all. A
+    quote carries its symbol's phase, a fill the phase it was made in.
+    """
+
+    PRE_OPEN = "pre_open"
+    OPENING_AUCTION = "opening_auction"
+    CONTINUOUS = "continuous"
+    CLOSING_AUCTION = "closing_auction"
+    VI_AUCTION = "vi_auction"
+    CLOSED = "closed"
+
+    @property
+    def is_auction(self) -> bool:
+        return self in (MarketPhase.OPENING_AUCTION, MarketPhase.CLOSING_AUCTION,
+                        MarketPhase.VI_AUCTION)
+
+
 class PriceType(Enum):
     LIMIT = "limit"
     MARKET = "market"
@@ -223,6 +244,9 @@ class FillEvent:
     remaining_qty: int
     fee: Decimal
     ts_ns: int
+    #: the phase the trade was made in, when the broker says (the simulator does; KIS
+    #: fill notices do not, so ``None`` there)
+    phase: MarketPhase | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -234,12 +258,20 @@ class FillEvent:
             "remaining_qty": self.remaining_qty,
             "fee": str(self.fee),
             "ts_ns": self.ts_ns,
+            "phase": None if self.phase is None else self.phase.value,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Top of book."""
+    """Top of book, with the symbol's matching phase and its price limits.
+
+    In an auction (``phase.is_auction``) ``bid``/``ask`` are the best orders collected
+    so far, not prices anyone can trade at until the auction ends (``phase_ends_ns``,
+    when known: an auction's end is randomised by up to 30 s). ``lower_limit`` /
+    ``upper_limit`` are the day's price limits (base price -/+ 30 %), ``None`` when
+    the broker does not say.
+    """
 
     symbol: str
     bid: Decimal
@@ -247,6 +279,10 @@ class Quote:
     bid_size: int
     ask_size: int
     ts_ns: int
+    phase: MarketPhase = MarketPhase.CONTINUOUS
+    phase_ends_ns: int | None = None
+    lower_limit: Decimal | None = None
+    upper_limit: Decimal | None = None
 
     @property
     def mid(self) -> Decimal:
