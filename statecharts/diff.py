@@ -128,13 +128,18 @@ class CellChange:
 
 @dataclass(frozen=True, slots=True)
 class ChartDiff:
+    """Everything that differs between two charts (and their limits)."""
+
     old_spec: ChartSpec
     new_spec: ChartSpec
     settings: tuple[FieldChange, ...]
+    """Chart-level settings: initial state, escape and error targets, timeout event."""
     states: tuple[StateDelta, ...]
-    transitions: tuple[TransitionDelta, ...]  # every transition, unchanged ones included
+    transitions: tuple[TransitionDelta, ...]
+    """Every transition of both charts, unchanged ones included."""
     guards: tuple[GuardDelta, ...]
     matrix: tuple[CellChange, ...]
+    """The transition-matrix cells that behave differently."""
     limits: tuple[LimitChange, ...] = ()
 
     @property

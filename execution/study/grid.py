@@ -72,14 +72,19 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Grid:
+    """A sweep: the base documents, and the variants of the limits to run on them."""
+
     file: str
     limits: Document
     chart: Document
-    scenarios: tuple[tuple[str, Document], ...]  # (scenario name, its file)
+    scenarios: tuple[tuple[str, Document], ...]
+    """(scenario name, its file), in the grid's order."""
     seeds: tuple[int, ...]
     intents: int | None
+    """Intents per run (None: each scenario's own count)."""
     variants: tuple[Variant, ...]
-    varied: tuple[str, ...]  # the varied paths, in the grid's order
+    varied: tuple[str, ...]
+    """The varied paths (dotted), in the grid's order."""
 
 
 def load_grid(path: Path | str) -> Grid:
