@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from execution.engine import Engine
+from execution.testing import ScriptedBroker, make_engine
 from statecharts.compiler import compile_chart
 from statecharts.limits import Limits
 from statecharts.loader import load_chart
@@ -48,6 +50,21 @@ CHARTS = ROOT / "tests" / "charts"
 MINIMAL_CHART = CHARTS / "valid" / "minimal.yaml"
 
 Script = Callable[[Any, Any], str | None]
+
+
+@pytest.fixture
+def broker() -> ScriptedBroker:
+    """A scriptable broker (every call accepted until a test scripts otherwise)."""
+    return ScriptedBroker()
+
+
+@pytest.fixture
+async def engine(broker: ScriptedBroker) -> AsyncIterator[Engine]:
+    """:func:`~execution.testing.make_engine` on ``broker``; closed (its executions
+    escaped and settled) after the test."""
+    engine = make_engine(broker)
+    yield engine
+    await engine.close()
 
 
 @dataclass

@@ -44,9 +44,7 @@ from execution.testing import (
 
 
 # ------------------------------------------------------------------------ COMPLETE
-async def test_complete_directly() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_complete_directly(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(50, cid="C"))
     assert execution.state == "SENDING"  # PRECHECK and SPLITTING ran inside submit()
     await until_state(execution, "MONITORING")
@@ -63,7 +61,6 @@ async def test_complete_directly() -> None:
     assert result.arrival_price == Decimal(70_050)
     assert result.children[0].status is ChildStatus.FILLED
     assert broker.calls_of("cancel") == []
-    await engine.close()
 
 
 async def test_complete_through_adjusting_and_back() -> None:
@@ -126,9 +123,8 @@ async def test_failed_from_precheck(setup: str, failure: str) -> None:
     await engine.close()
 
 
-async def test_failed_from_precheck_duplicate_live_intent() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_failed_from_precheck_duplicate_live_intent(
+        broker: ScriptedBroker, engine: Engine) -> None:
     first = engine.submit(intent(10, cid="D1"))
     await until_state(first, "MONITORING")
     second = await engine.execute(intent(10, cid="D2"))
@@ -146,7 +142,6 @@ async def test_failed_from_precheck_duplicate_live_intent() -> None:
     await until_state(again, "MONITORING")
     engine.escape("D4", "done")
     await finish(again)
-    await engine.close()
 
 
 async def test_precheck_reconnects_once_then_goes_on() -> None:
@@ -190,15 +185,13 @@ async def test_splitting_timeout_cannot_preempt_the_synchronous_split() -> None:
     await engine.close()
 
 
-async def test_failed_from_sending_when_every_child_is_rejected() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_failed_from_sending_when_every_child_is_rejected(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Reject(RejectReason.MARKET_CLOSED))
     result = await engine.execute(intent(10, cid="FS"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
     assert result.codes() == ["FS090"]
-    await engine.close()
 
 
 async def test_sending_timeout_fails_a_send_that_never_returns() -> None:
@@ -240,9 +233,7 @@ def _hold_in_init(engine: Engine) -> list[Any]:
     return held
 
 
-async def test_escaped_from_init() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escaped_from_init(broker: ScriptedBroker, engine: Engine) -> None:
     held = _hold_in_init(engine)
     execution = engine.submit(intent(10, cid="I"))
     assert held and execution.state == "INIT"
@@ -253,7 +244,6 @@ async def test_escaped_from_init() -> None:
     assert result.reason == "manual"
     assert result.codes() == ["FS092"]
     assert broker.calls == []
-    await engine.close()
 
 
 async def test_escaped_from_precheck_while_reconnecting() -> None:
@@ -297,9 +287,8 @@ async def test_escaped_from_sending_cancels_the_order_whose_ack_was_in_flight() 
     await engine.close()
 
 
-async def test_escaped_from_sending_before_the_exchange_saw_the_order() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escaped_from_sending_before_the_exchange_saw_the_order(
+        broker: ScriptedBroker, engine: Engine) -> None:
     gate = asyncio.Event()
     broker.script_send(Hold(gate))
     execution = engine.submit(intent(10, cid="S"))
@@ -312,12 +301,9 @@ async def test_escaped_from_sending_before_the_exchange_saw_the_order() -> None:
     # the send was not retried after the escape, and what it placed is not live
     assert len(broker.calls_of("send")) <= 1
     assert broker.live_orders() == []
-    await engine.close()
 
 
-async def test_escaped_from_monitoring() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escaped_from_monitoring(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="M"))
     await until_state(execution, "MONITORING")
     assert engine.escape("M", "manual") is True
@@ -325,7 +311,6 @@ async def test_escaped_from_monitoring() -> None:
     assert path(result) == [*HEAD, "ESCAPING", "ESCAPED"]
     assert [c.outcome for c in broker.calls_of("cancel")] == ["ok"]
     assert broker.live_orders() == []
-    await engine.close()
 
 
 async def test_escaped_from_adjusting_by_its_own_triggers() -> None:
@@ -387,9 +372,7 @@ def _lookup_then(engine: Engine, execution_id: str, hook: Any, holder: list[Exec
     return wrapped
 
 
-async def test_escape_is_idempotent() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escape_is_idempotent(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="E"))
     await until_state(execution, "MONITORING")
     assert engine.escape("E", "first") is True
@@ -402,7 +385,6 @@ async def test_escape_is_idempotent() -> None:
     assert result.codes() == ["FS092"]
     assert engine.escape("E", "after the end") is False
     assert len(broker.calls_of("cancel")) == 1
-    await engine.close()
 
 
 async def test_cancels_the_broker_never_confirms_end_escaped_and_unconfirmed() -> None:
@@ -447,9 +429,8 @@ async def test_a_raising_split_handler_escapes_with_its_reason(
     await engine.close()
 
 
-async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Raise(RuntimeError("socket closed under us")))
     execution = engine.submit(intent(10, cid="K"))
     result = await finish(execution)
@@ -457,7 +438,6 @@ async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "ESCAPING", "ESCAPED"]
     assert result.reason == "RuntimeError in SENDING: socket closed under us"
     assert len(broker.calls_of("send")) == 1  # an unexpected error is not retried
-    await engine.close()
 
 
 async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
@@ -480,9 +460,8 @@ async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
 
 
 # ------------------------------------------------------------------------ hand-off
-async def test_position_listeners_get_the_position_on_complete() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_position_listeners_get_the_position_on_complete(
+        broker: ScriptedBroker, engine: Engine) -> None:
     positions: list[Position] = []
     engine.add_position_listener(positions.append)
     execution = engine.submit(intent(30, Side.SELL, cid="H"))
@@ -496,12 +475,10 @@ async def test_position_listeners_get_the_position_on_complete() -> None:
     assert position == Position("H", SYMBOL, Side.SELL, 30, result.avg_price, first.ts_ns)
     assert position.avg_price == (Decimal(70_100) * 10 + Decimal(70_000) * 20) / 30
     assert position.entry_ns == first.ts_ns < last.ts_ns  # entry: the first fill
-    await engine.close()
 
 
-async def test_a_failing_listener_does_not_keep_the_position_from_the_others() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_failing_listener_does_not_keep_the_position_from_the_others(
+        broker: ScriptedBroker, engine: Engine) -> None:
     seen: list[str] = []
 
     def broken(position: Position) -> None:
@@ -516,7 +493,6 @@ async def test_a_failing_listener_does_not_keep_the_position_from_the_others() -
     assert seen == ["LB"]
     assert result.final_state == "COMPLETE"
     assert result.reason == "RuntimeError in COMPLETE: dashboard down"
-    await engine.close()
 
 
 async def test_micro_risk_loop_escapes_another_live_execution() -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from execution.broker import RejectReason
 from execution.contracts import ChildStatus, Side, SplitStrategy, Urgency
+from execution.engine import Engine
 from execution.orders.reprice import next_price
 from execution.testing import (
     OTHER_SYMBOL,
@@ -71,9 +72,8 @@ async def test_capital_claims_cover_the_worst_price_and_fees_of_every_live_inten
     await engine.close()
 
 
-async def test_a_sell_is_refused_while_a_buy_of_the_symbol_is_live() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_sell_is_refused_while_a_buy_of_the_symbol_is_live(
+        broker: ScriptedBroker, engine: Engine) -> None:
     buy = engine.submit(intent(10, cid="B"))
     sell = await engine.execute(intent(10, Side.SELL, cid="S"))
     assert sell.final_state == "FAILED" and sell.precheck_failure == "self_trade"
@@ -82,7 +82,6 @@ async def test_a_sell_is_refused_while_a_buy_of_the_symbol_is_live() -> None:
     assert [c.key for c in broker.calls_of("send")] == ["B-1"]  # the sell never went out
     engine.escape("B", "done")
     await finish(buy)
-    await engine.close()
 
 
 async def test_cancel_resting_escapes_the_other_side_before_trading() -> None:
@@ -119,14 +118,12 @@ async def test_a_shortage_on_a_later_slice_raises_gr061_and_cancels_the_rest() -
     await engine.close()
 
 
-async def test_a_shortage_on_the_first_slice_says_gr061_as_well_as_fs090() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_shortage_on_the_first_slice_says_gr061_as_well_as_fs090(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Reject(RejectReason.INSUFFICIENT_BALANCE, "no cash"))
     result = await engine.execute(intent(10, cid="F"))
     assert result.final_state == "FAILED"
     assert {"FS090", "GR061"} <= set(result.codes())
-    await engine.close()
 
 
 async def test_gr064_comes_from_the_childs_own_wait_not_the_adjust_schedule() -> None:

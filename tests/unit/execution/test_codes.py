@@ -12,6 +12,7 @@ from decimal import Decimal
 from execution.broker import RejectReason, TransientBrokerError
 from execution.bus import BusEvent, Priority
 from execution.contracts import ChildStatus, ExecutionResult, SplitStrategy
+from execution.engine import Engine
 from execution.testing import (
     DAY_NS,
     HEAD,
@@ -63,9 +64,8 @@ async def test_fs090_every_child_fails_to_send_fails_the_execution() -> None:
 
 
 # ---------------------------------------------------------------------------- FS091
-async def test_fs091_unknown_symbol_at_precheck_fails_before_any_order() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fs091_unknown_symbol_at_precheck_fails_before_any_order(
+        broker: ScriptedBroker, engine: Engine) -> None:
     result = await engine.execute(intent(10, symbol="999999"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "FAILED"]
@@ -73,7 +73,6 @@ async def test_fs091_unknown_symbol_at_precheck_fails_before_any_order() -> None
     assert result.precheck_failure == "unknown_symbol"
     assert "symbol=999999" in result.reason
     assert result.children == [] and broker.calls == []
-    await engine.close()
 
 
 async def test_fs091_unknown_symbol_reported_at_send_stops_and_cancels_what_was_placed() -> None:
@@ -139,9 +138,8 @@ async def test_fs093_fill_timeout_with_some_fills_completes_and_cancels_the_rest
     await engine.close()
 
 
-async def test_fs093_fill_timeout_without_fills_escapes() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fs093_fill_timeout_without_fills_escapes(
+        broker: ScriptedBroker, engine: Engine) -> None:
     result = await engine.execute(intent(50, cid="N"))
     assert result.final_state == "ESCAPED"
     assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
@@ -151,7 +149,6 @@ async def test_fs093_fill_timeout_without_fills_escapes() -> None:
     assert result.codes() == ["FS093", "FS092"]
     assert _statuses(result) == ["CANCELLED"]
     assert result.filled_qty == 0 and broker.live_orders() == []
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- FS094
@@ -366,9 +363,8 @@ async def test_gr064_fill_delay_warns_on_the_stall() -> None:
     await engine.close()
 
 
-async def test_gr064_late_fill_after_the_final_state_is_applied_and_flagged() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_gr064_late_fill_after_the_final_state_is_applied_and_flagged(
+        broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(50, cid="LF"))
     await until_state(execution, "MONITORING")
     broker.fill_child("LF-1", 20)
@@ -387,12 +383,10 @@ async def test_gr064_late_fill_after_the_final_state_is_applied_and_flagged() ->
     broker.fill(broker.broker_id("LF-1"), 5, 70_000)
     assert execution.ctx.fills.filled_qty == 35
     assert [a.code.name for a in execution.ctx.alerts].count("GR064") == 2
-    await engine.close()
 
 
-async def test_gr064_overfill_is_flagged_and_not_counted() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_gr064_overfill_is_flagged_and_not_counted(
+        broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(50, cid="O"))
     await until_state(execution, "MONITORING")
     order = broker.broker_id("O-1")
@@ -403,5 +397,4 @@ async def test_gr064_overfill_is_flagged_and_not_counted() -> None:
     assert result.filled_qty == 50
     assert alert(result, "GR064") == (
         "GR064: id=O child=O-1 overfill=20 note=overfill not counted")
-    await engine.close()
 

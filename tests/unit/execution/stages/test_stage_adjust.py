@@ -9,6 +9,7 @@ import pytest
 from execution.broker import UnknownOrder
 from execution.context import AdjustOutcome
 from execution.contracts import Quote, Side
+from execution.engine import Engine
 from execution.orders.reprice import next_price
 from execution.testing import (
     Raise,
@@ -126,11 +127,9 @@ async def test_a_modify_the_broker_refuses_keeps_the_old_price() -> None:
     await engine.close()
 
 
-async def test_adjust_after_the_fill_timeout_is_exhausted_not_another_round() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_adjust_after_the_fill_timeout_is_exhausted_not_another_round(
+        broker: ScriptedBroker, engine: Engine) -> None:
     result = await engine.execute(intent(10, cid="X"))
     assert result.adjust_rounds == 0
     assert broker.calls_of("modify") == []
     assert [s.event for s in result.path[-3:]] == ["timeout", "exhausted", "escaped"]
-    await engine.close()

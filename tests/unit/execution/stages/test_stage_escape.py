@@ -15,6 +15,7 @@ from execution.contracts import (
     Side,
     SplitStrategy,
 )
+from execution.engine import Engine
 from execution.orders.cancelling import cancel_child
 from execution.testing import (
     SYMBOL,
@@ -70,9 +71,7 @@ async def test_escape_cancels_live_children_and_drops_pending_ones_without_a_bro
     await engine.close()
 
 
-async def test_escape_publishes_one_p0_event() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escape_publishes_one_p0_event(broker: ScriptedBroker, engine: Engine) -> None:
     delivered: list[object] = []
     engine.bus.subscribe(delivered.append)
     execution = engine.submit(intent(10, cid="P"))
@@ -86,12 +85,10 @@ async def test_escape_publishes_one_p0_event() -> None:
     assert event.execution_id == "P"  # type: ignore[attr-defined]
     assert event.payload == {  # type: ignore[attr-defined]
         "reason": "loss threshold", "symbol": SYMBOL, "live_children": 1}
-    await engine.close()
 
 
-async def test_a_failed_cancel_is_retried_until_the_broker_confirms() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_failed_cancel_is_retried_until_the_broker_confirms(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.cancel_script.extend([Raise(TransientBrokerError("timeout")),
                                  Raise(UnknownOrder("?"))])
     execution = engine.submit(intent(10, cid="U"))
@@ -104,12 +101,9 @@ async def test_a_failed_cancel_is_retried_until_the_broker_confirms() -> None:
     fs092 = result.alerts[-1]
     assert (fs092.details["cancelled"], fs092.details["unconfirmed"]) == ("1", "0")
     assert broker.live_orders() == [] and result.unconfirmed == []
-    await engine.close()
 
 
-async def test_fills_during_the_escape_are_kept() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fills_during_the_escape_are_kept(broker: ScriptedBroker, engine: Engine) -> None:
     gate = asyncio.Event()
     broker.cancel_script.append(Hold(gate))
     execution = engine.submit(intent(10, cid="F"))
@@ -124,7 +118,6 @@ async def test_fills_during_the_escape_are_kept() -> None:
     assert result.filled_qty == 4
     assert "GR064" not in result.codes()  # not late: the run was still escaping
     assert result.alerts[-1].details["filled"] == "4"
-    await engine.close()
 
 
 async def test_liquidate_on_escape_flattens_the_fills_at_market() -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, FillEvent, OrderRequest, PriceType, Side
+from execution.engine import Engine
 from execution.orders.confirm import confirm
 from execution.orders.fills import book_fill as on_fill
 from execution.orders.fills import register, route
@@ -103,16 +104,14 @@ def test_router_holds_fills_that_overtake_the_ack() -> None:
     assert child.status is ChildStatus.FILLED and services.index.routed == 1
 
 
-async def test_a_fill_before_the_ack_through_the_engine() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_fill_before_the_ack_through_the_engine(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.after_accept = lambda order: broker.fill(order, 10, 70_000)  # before the ack
     result = await engine.execute(intent(10, cid="O"))
     assert result.final_state == "COMPLETE"
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "MONITORING",
                             "COMPLETE"]
     assert result.filled_qty == 10
-    await engine.close()
 
 
 async def test_polling_catches_a_fill_whose_push_was_lost() -> None:

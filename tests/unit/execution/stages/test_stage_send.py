@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from execution.broker import BrokerDisconnected, TransientBrokerError
 from execution.contracts import ChildStatus, SplitStrategy
+from execution.engine import Engine
 from execution.testing import (
     OTHER_SYMBOL,
     Hold,
@@ -46,9 +47,7 @@ async def test_transient_errors_are_retried_with_the_same_client_order_id() -> N
     await engine.close()
 
 
-async def test_a_disconnect_reconnects_then_retries() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_disconnect_reconnects_then_retries(broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Raise(BrokerDisconnected("link down")))
     execution = engine.submit(intent(10, cid="D"))
     await until_state(execution, "MONITORING")
@@ -56,12 +55,10 @@ async def test_a_disconnect_reconnects_then_retries() -> None:
         ("send", "raised:BrokerDisconnected"), ("connect", "ok"), ("send", "accepted")]
     engine.escape("D", "done")
     await finish(execution)
-    await engine.close()
 
 
-async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(LoseAck(BrokerDisconnected("dropped after accept")))
     execution = engine.submit(intent(10, cid="L"))
     await until_state(execution, "MONITORING")
@@ -72,19 +69,16 @@ async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend() -> N
     assert execution.ctx.children[0].broker_order_id == "B00001"
     broker.fill_child("L-1")
     assert (await finish(execution)).final_state == "COMPLETE"
-    await engine.close()
 
 
-async def test_a_negative_ack_is_a_reject_and_not_retried() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_negative_ack_is_a_reject_and_not_retried(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Nack("price band"))
     result = await engine.execute(intent(10, cid="N"))
     assert result.final_state == "FAILED"
     assert len(broker.calls_of("send")) == 1
     assert result.children[0].status is ChildStatus.REJECTED
     assert result.children[0].reject_reason == "other: price band"
-    await engine.close()
 
 
 async def test_children_due_now_are_sent_concurrently() -> None:
@@ -123,9 +117,7 @@ async def test_scheduled_children_are_released_later_at_the_current_book() -> No
     await engine.close()
 
 
-async def test_iceberg_refills_one_slice_at_a_time() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_iceberg_refills_one_slice_at_a_time(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(300, strategy=SplitStrategy.ICEBERG, cid="I"))
     await until_state(execution, "MONITORING")
     for n in range(1, 6):
@@ -138,7 +130,6 @@ async def test_iceberg_refills_one_slice_at_a_time() -> None:
     assert [c.qty for c in result.children] == [60] * 5
     assert result.filled_qty == 300
     broker.assert_no_duplicate_orders()
-    await engine.close()
 
 
 async def test_no_retry_after_an_escape() -> None:
