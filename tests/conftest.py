@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from execution.engine import Engine
-from execution.testing import ScriptedBroker, make_engine
+from execution.testing import EngineFactory, ScriptedBroker, make_engine
 from statecharts.compiler import compile_chart
 from statecharts.limits import Limits
 from statecharts.loader import load_chart
@@ -65,6 +65,21 @@ async def engine(broker: ScriptedBroker) -> AsyncIterator[Engine]:
     engine = make_engine(broker)
     yield engine
     await engine.close()
+
+
+@pytest.fixture
+async def new_engine(broker: ScriptedBroker) -> AsyncIterator[EngineFactory]:
+    """:func:`~execution.testing.make_engine` on ``broker`` with the test's overrides
+    (``new_engine(split={...})``); every engine it made is closed after the test."""
+    made: list[Engine] = []
+
+    def build(**overrides: Any) -> Engine:
+        made.append(make_engine(broker, **overrides))
+        return made[-1]
+
+    yield build
+    for engine in made:
+        await engine.close()
 
 
 @dataclass

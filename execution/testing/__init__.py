@@ -22,6 +22,7 @@ from execution.testing.clock import DAY_NS, START, START_NS, LoopClock
 from execution.testing.harness import (
     TEST_LIMITS,
     TEST_TIMEOUTS_MS,
+    EngineFactory,
     alert,
     base_limits,
     codes,
@@ -43,7 +44,8 @@ HEAD = ["INIT", "PRECHECK", "SPLITTING", "SENDING", "MONITORING"]
 
 __all__ = [
     "DAY_NS", "HEAD", "OTHER_SYMBOL", "START", "START_NS", "SYMBOL", "TEST_LIMITS",
-    "TEST_TIMEOUTS_MS", "Accept", "AcceptThenHold", "Action", "Call", "FalseAnswer", "Hold",
+    "TEST_TIMEOUTS_MS", "Accept",
+    "EngineFactory", "AcceptThenHold", "Action", "Call", "FalseAnswer", "Hold",
     "LoopClock", "LoseAck", "Nack", "Raise", "Reject", "ScriptedBroker", "alert",
     "base_limits", "codes", "fail_times", "finish", "intent", "make_context", "make_engine",
     "make_limits", "path", "run_async", "running_engine", "until", "until_state",

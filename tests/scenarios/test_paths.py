@@ -30,6 +30,7 @@ from execution.testing import (
     OTHER_SYMBOL,
     SYMBOL,
     AcceptThenHold,
+    EngineFactory,
     Hold,
     Raise,
     Reject,
@@ -63,9 +64,9 @@ async def test_complete_directly(broker: ScriptedBroker, engine: Engine) -> None
     assert broker.calls_of("cancel") == []
 
 
-async def test_complete_through_adjusting_and_back() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=30)
+async def test_complete_through_adjusting_and_back(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=30)
     execution = engine.submit(intent(50, cid="A"))
     await until(lambda: "ADJUSTING" in execution.run.path(), what="a stall")
     await until_state(execution, "MONITORING")
@@ -81,7 +82,6 @@ async def test_complete_through_adjusting_and_back() -> None:
         ("modify", Decimal(70_100))]
     assert result.children[0].price == Decimal(70_100)
     broker.assert_no_duplicate_orders()
-    await engine.close()
 
 
 # ------------------------------------------------------------------------ FAILED
@@ -173,16 +173,15 @@ async def test_failed_from_splitting_when_the_split_is_empty(
     await engine.close()
 
 
-async def test_splitting_timeout_cannot_preempt_the_synchronous_split() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"SPLITTING": 0})
+async def test_splitting_timeout_cannot_preempt_the_synchronous_split(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"SPLITTING": 0})
     execution = engine.submit(intent(10, cid="T"))
     await asyncio.sleep(0.01)  # the 0 ms SPLITTING timer has fired by now
     assert execution.state == "MONITORING"
     assert execution.run.path() == HEAD
     engine.escape("T", "done")
     await finish(execution)
-    await engine.close()
 
 
 async def test_failed_from_sending_when_every_child_is_rejected(
@@ -194,9 +193,9 @@ async def test_failed_from_sending_when_every_child_is_rejected(
     assert result.codes() == ["FS090"]
 
 
-async def test_sending_timeout_fails_a_send_that_never_returns() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"SENDING": 50})
+async def test_sending_timeout_fails_a_send_that_never_returns(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"SENDING": 50})
     gate = asyncio.Event()
     broker.script_send(AcceptThenHold(gate))  # placed at the exchange, the ack is slow
     execution = engine.submit(intent(10, cid="ST"))
@@ -207,7 +206,6 @@ async def test_sending_timeout_fails_a_send_that_never_returns() -> None:
     assert result.path[-1].event == "timeout"
     await until(lambda: broker.calls_of("cancel") != [], what="the late cancel")
     assert broker.live_orders() == []
-    await engine.close()
 
 
 # ------------------------------------------------------------------------ ESCAPED
@@ -328,10 +326,10 @@ async def test_escaped_from_adjusting_by_its_own_triggers() -> None:
 
 
 @pytest.mark.parametrize("stage", ["SPLITTING", "ADJUSTING"])
-async def test_escape_requested_inside_a_synchronous_stage(stage: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_escape_requested_inside_a_synchronous_stage(
+        stage: str, monkeypatch: pytest.MonkeyPatch, broker: ScriptedBroker,
+        new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)
     returned: list[object] = []
     holder: list[Execution] = []
 
@@ -359,7 +357,6 @@ async def test_escape_requested_inside_a_synchronous_stage(stage: str,
     assert result.final_state == "ESCAPED"
     assert result.reason == "risk"
     assert execution.run.errors == []
-    await engine.close()
 
 
 def _lookup_then(engine: Engine, execution_id: str, hook: Any, holder: list[Execution],
@@ -440,9 +437,9 @@ async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason
     assert len(broker.calls_of("send")) == 1  # an unexpected error is not retried
 
 
-async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_an_unexpected_broker_error_while_monitoring_escapes(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)
     execution = engine.submit(intent(10, cid="Q"))
     await until_state(execution, "MONITORING")
 
@@ -456,7 +453,6 @@ async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
     assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
     assert result.reason == "RuntimeError in ADJUSTING: no quote for 005930"
     assert broker.live_orders() == []
-    await engine.close()
 
 
 # ------------------------------------------------------------------------ hand-off

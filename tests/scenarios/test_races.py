@@ -16,6 +16,7 @@ from execution.contracts import Amendment, ChildStatus, ExecutionResult, FillEve
 from execution.engine import Engine, EngineBusy
 from execution.testing import (
     AcceptThenHold,
+    EngineFactory,
     FalseAnswer,
     Hold,
     LoseAck,
@@ -49,9 +50,9 @@ async def test_fill_before_ack(broker: ScriptedBroker, engine: Engine) -> None:
     assert_invariant(broker, result)
 
 
-async def test_ack_never_returns_the_order_is_found_and_cancelled() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"SENDING": 50})
+async def test_ack_never_returns_the_order_is_found_and_cancelled(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"SENDING": 50})
     broker.script_send(AcceptThenHold(asyncio.Event()))  # placed; the ack never comes
     execution = engine.submit(intent(10, cid="AN"))
     await until(lambda: broker.orders != {}, what="the order at the broker")
@@ -61,7 +62,6 @@ async def test_ack_never_returns_the_order_is_found_and_cancelled() -> None:
     assert [q.kind for q in broker.queries][:1] == ["find"]
     assert result.filled_qty == 3 and result.children[0].status is ChildStatus.CANCELLED
     assert_invariant(broker, result)
-    await engine.close()
 
 
 async def test_cancel_racing_a_fill_the_fill_first(broker: ScriptedBroker, engine: Engine) -> None:
@@ -145,9 +145,9 @@ async def test_duplicate_reordered_and_invalid_fills(
     assert_invariant(broker, result)
 
 
-async def test_a_late_fill_after_the_final_state_amends_the_result() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"MONITORING": 50})
+async def test_a_late_fill_after_the_final_state_amends_the_result(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"MONITORING": 50})
     amendments: list[Amendment] = []
     engine.add_amendment_listener(amendments.append)
     execution = engine.submit(intent(10, cid="LF"))
@@ -160,12 +160,11 @@ async def test_a_late_fill_after_the_final_state_amends_the_result() -> None:
                              5, Decimal(0), late.ts_ns))  # a fill the engine never saw
     assert [(a.version, a.filled_qty) for a in amendments] == [(2, 5)]
     assert execution.amendments == amendments
-    await engine.close()
 
 
-async def test_fills_missed_in_a_disconnect_gap_are_polled_after_reconnecting() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, fill_poll_interval_ms=10)
+async def test_fills_missed_in_a_disconnect_gap_are_polled_after_reconnecting(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(fill_poll_interval_ms=10)
     broker.connect_script.extend([Raise(OSError("dns")), False])  # reconnects fail twice
     execution = engine.submit(intent(10, cid="DG"))
     await until_state(execution, "MONITORING")
@@ -175,7 +174,6 @@ async def test_fills_missed_in_a_disconnect_gap_are_polled_after_reconnecting() 
     assert result.final_state == "COMPLETE" and result.filled_qty == 10
     assert engine.poller.failures >= 1
     assert_invariant(broker, result)
-    await engine.close()
 
 
 async def test_escape_during_sending_with_the_ack_lost(

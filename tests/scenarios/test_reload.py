@@ -9,6 +9,7 @@ import pytest
 
 from execution.engine import Engine
 from execution.testing import (
+    EngineFactory,
     ScriptedBroker,
     finish,
     intent,
@@ -65,10 +66,10 @@ async def test_accepted_limits_edit_applies_to_new_executions(tmp_path: Path) ->
     await engine.close()
 
 
-async def test_a_reload_never_changes_a_live_execution(tmp_path: Path) -> None:
+async def test_a_reload_never_changes_a_live_execution(
+        tmp_path: Path, broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     """max_rounds 3 -> 1 while an execution is live: it keeps the limits it started with."""
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=15)
+    engine = new_engine(adjust_interval_ms=15)
     live = engine.submit(intent(10, cid="LIVE"))
     await until_state(live, "MONITORING")
     engine.reload(limits=_edited(tmp_path, "limits.yaml", "max_rounds: 3", "max_rounds: 1"))
@@ -79,7 +80,6 @@ async def test_a_reload_never_changes_a_live_execution(tmp_path: Path) -> None:
     assert fresh.ctx.limits.max_rounds == 1
     engine.escape("NEW", "done")
     await finish(fresh)
-    await engine.close()
 
 
 async def test_a_reload_keeps_the_constructors_stage_timeout_overrides(tmp_path: Path) -> None:

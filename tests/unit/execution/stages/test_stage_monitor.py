@@ -15,6 +15,7 @@ from execution.orders.fills import book_fill as on_fill
 from execution.orders.fills import register, route
 from execution.testing import (
     SYMBOL,
+    EngineFactory,
     ScriptedBroker,
     finish,
     intent,
@@ -114,9 +115,9 @@ async def test_a_fill_before_the_ack_through_the_engine(
     assert result.filled_qty == 10
 
 
-async def test_polling_catches_a_fill_whose_push_was_lost() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, fill_poll_interval_ms=20)
+async def test_polling_catches_a_fill_whose_push_was_lost(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(fill_poll_interval_ms=20)
     execution = engine.submit(intent(10, cid="P"))
     await until_state(execution, "MONITORING")
     broker.fill_child("P-1", push=False)
@@ -124,12 +125,11 @@ async def test_polling_catches_a_fill_whose_push_was_lost() -> None:
     assert result.final_state == "COMPLETE"
     assert result.filled_qty == 10
     assert result.path[-1].event == "filled"
-    await engine.close()
 
 
-async def test_push_and_poll_of_the_same_fills_count_once() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, fill_poll_interval_ms=10)
+async def test_push_and_poll_of_the_same_fills_count_once(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(fill_poll_interval_ms=10)
     execution = engine.submit(intent(30, cid="Q"))
     await until_state(execution, "MONITORING")
     for _ in range(3):
@@ -139,7 +139,6 @@ async def test_push_and_poll_of_the_same_fills_count_once() -> None:
     assert result.filled_qty == 30
     assert len(result.fills) == 3
     assert execution.ctx.fills.duplicates >= 3
-    await engine.close()
 
 
 async def test_stalls_only_while_rounds_are_left() -> None:
@@ -158,9 +157,9 @@ async def test_stalls_only_while_rounds_are_left() -> None:
     await engine.close()
 
 
-async def test_fill_timeout_counts_from_the_first_entry_into_monitoring() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20, timeouts={"MONITORING": 100})
+async def test_fill_timeout_counts_from_the_first_entry_into_monitoring(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20, timeouts={"MONITORING": 100})
     loop = asyncio.get_running_loop()
     execution = engine.submit(intent(10, cid="F"))
     await until_state(execution, "MONITORING")
@@ -171,7 +170,6 @@ async def test_fill_timeout_counts_from_the_first_entry_into_monitoring() -> Non
     assert path(result).count("MONITORING") == 4
     assert 100 <= elapsed_ms < 200
     assert result.final_state == "ESCAPED"
-    await engine.close()
 
 
 async def test_an_order_the_broker_cancelled_on_its_own_is_noticed_by_the_poller() -> None:

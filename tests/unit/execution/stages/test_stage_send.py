@@ -10,6 +10,7 @@ from execution.contracts import ChildStatus, SplitStrategy
 from execution.engine import Engine
 from execution.testing import (
     OTHER_SYMBOL,
+    EngineFactory,
     Hold,
     LoseAck,
     Nack,
@@ -19,7 +20,6 @@ from execution.testing import (
     fail_times,
     finish,
     intent,
-    make_engine,
     make_limits,
     path,
     until,
@@ -27,9 +27,9 @@ from execution.testing import (
 )
 
 
-async def test_transient_errors_are_retried_with_the_same_client_order_id() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, retry_backoff_ms=10)
+async def test_transient_errors_are_retried_with_the_same_client_order_id(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(retry_backoff_ms=10)
     broker.script_send(fail_times(2, TransientBrokerError("throttled")))
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -44,7 +44,6 @@ async def test_transient_errors_are_retried_with_the_same_client_order_id() -> N
     broker.assert_no_duplicate_orders()
     engine.escape("T", "done")
     await finish(execution)
-    await engine.close()
 
 
 async def test_a_disconnect_reconnects_then_retries(broker: ScriptedBroker, engine: Engine) -> None:
@@ -81,9 +80,9 @@ async def test_a_negative_ack_is_a_reject_and_not_retried(
     assert result.children[0].reject_reason == "other: price band"
 
 
-async def test_children_due_now_are_sent_concurrently() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_children_due_now_are_sent_concurrently(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     gate = asyncio.Event()
     broker.script_send(Hold(gate), child="C-1")
     execution = engine.submit(intent(300, strategy=SplitStrategy.TWAP, cid="C"))
@@ -95,12 +94,11 @@ async def test_children_due_now_are_sent_concurrently() -> None:
     assert [c.status for c in execution.ctx.children] == [ChildStatus.ACCEPTED] * 3
     engine.escape("C", "done")
     await finish(execution)
-    await engine.close()
 
 
-async def test_scheduled_children_are_released_later_at_the_current_book() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 60})
+async def test_scheduled_children_are_released_later_at_the_current_book(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 60})
     execution = engine.submit(intent(200, strategy=SplitStrategy.TWAP, cid="S"))
     await until_state(execution, "MONITORING")
     assert [c.key for c in broker.calls_of("send")] == ["S-1"]
@@ -114,7 +112,6 @@ async def test_scheduled_children_are_released_later_at_the_current_book() -> No
     broker.fill_child("S-2")
     result = await finish(execution)
     assert result.final_state == "COMPLETE" and result.filled_qty == 200
-    await engine.close()
 
 
 async def test_iceberg_refills_one_slice_at_a_time(broker: ScriptedBroker, engine: Engine) -> None:
@@ -132,9 +129,8 @@ async def test_iceberg_refills_one_slice_at_a_time(broker: ScriptedBroker, engin
     broker.assert_no_duplicate_orders()
 
 
-async def test_no_retry_after_an_escape() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, retry_backoff_ms=30)
+async def test_no_retry_after_an_escape(broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(retry_backoff_ms=30)
     broker.script_send(fail_times(3, TransientBrokerError("timeout")))
     execution = engine.submit(intent(10, cid="E"))
     await until(lambda: len(broker.calls_of("send")) == 1, what="the first attempt")
@@ -144,12 +140,11 @@ async def test_no_retry_after_an_escape() -> None:
     assert len(broker.calls_of("send")) == 1
     assert result.final_state == "ESCAPED"
     assert path(result)[-2:] == ["ESCAPING", "ESCAPED"]
-    await engine.close()
 
 
-async def test_a_trade_is_counted_once_per_execution() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_a_trade_is_counted_once_per_execution(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     execution = engine.submit(intent(500, strategy=SplitStrategy.TWAP, cid="K"))
     await until_state(execution, "MONITORING")
     assert len(broker.calls_of("send")) == 5
@@ -161,7 +156,6 @@ async def test_a_trade_is_counted_once_per_execution() -> None:
     failed = await engine.execute(intent(10, symbol=OTHER_SYMBOL, cid="K2"))
     assert failed.final_state == "FAILED"
     assert engine.services.ledger.trades_per_day[day] == 1
-    await engine.close()
 
 
 def test_the_retry_backoff_policy_is_explicit() -> None:
