@@ -25,16 +25,10 @@ from execution.contracts import ChildStatus, Position, Side
 from execution.engine import Engine, Execution
 from execution.safety import SafetyState
 from execution.split import SplitPlan
-from execution.testing import (
-    HEAD,
-    OTHER_SYMBOL,
-    SYMBOL,
-    AcceptThenHold,
+from execution.testing import HEAD
+from execution.testing.actions import AcceptThenHold, Hold, Raise, Reject
+from execution.testing.harness import (
     EngineFactory,
-    Hold,
-    Raise,
-    Reject,
-    ScriptedBroker,
     finish,
     intent,
     make_engine,
@@ -42,6 +36,7 @@ from execution.testing import (
     until,
     until_state,
 )
+from execution.testing.scripted import OTHER_SYMBOL, SYMBOL, ScriptedBroker
 
 
 # ------------------------------------------------------------------------ COMPLETE
@@ -140,8 +135,6 @@ async def test_failed_from_precheck_duplicate_live_intent(
     # once the first is final, the same intent is accepted again
     again = engine.submit(intent(10, cid="D4"))
     await until_state(again, "MONITORING")
-    engine.escape("D4", "done")
-    await finish(again)
 
 
 async def test_precheck_reconnects_once_then_goes_on() -> None:
@@ -180,8 +173,6 @@ async def test_splitting_timeout_cannot_preempt_the_synchronous_split(
     await asyncio.sleep(0.01)  # the 0 ms SPLITTING timer has fired by now
     assert execution.state == "MONITORING"
     assert execution.run.path() == HEAD
-    engine.escape("T", "done")
-    await finish(execution)
 
 
 async def test_failed_from_sending_when_every_child_is_rejected(

@@ -12,11 +12,9 @@ from execution.broker import RejectReason
 from execution.contracts import ChildStatus, Side, SplitStrategy, Urgency
 from execution.engine import Engine
 from execution.orders.reprice import next_price
-from execution.testing import (
-    OTHER_SYMBOL,
+from execution.testing.actions import Reject
+from execution.testing.harness import (
     EngineFactory,
-    Reject,
-    ScriptedBroker,
     finish,
     intent,
     make_engine,
@@ -24,6 +22,7 @@ from execution.testing import (
     until,
     until_state,
 )
+from execution.testing.scripted import OTHER_SYMBOL, ScriptedBroker
 
 
 async def test_two_intents_together_never_both_pass_a_daily_limit_of_one(
@@ -78,8 +77,6 @@ async def test_a_sell_is_refused_while_a_buy_of_the_symbol_is_live(
     assert "GR065" in sell.codes()
     await until_state(buy, "MONITORING")
     assert [c.key for c in broker.calls_of("send")] == ["B-1"]  # the sell never went out
-    engine.escape("B", "done")
-    await finish(buy)
 
 
 async def test_cancel_resting_escapes_the_other_side_before_trading(
@@ -94,8 +91,6 @@ async def test_cancel_resting_escapes_the_other_side_before_trading(
     await until_state(sell, "MONITORING")
     assert broker.live_orders()[0].request.side is Side.SELL  # never both sides live
     assert "GR065" in [a.code.name for a in sell.ctx.alerts]
-    engine.escape("S", "done")
-    await finish(sell)
 
 
 async def test_a_shortage_on_a_later_slice_raises_gr061_and_cancels_the_rest(

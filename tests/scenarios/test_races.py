@@ -14,20 +14,9 @@ from decimal import Decimal
 from execution.broker import BrokerDisconnected
 from execution.contracts import Amendment, ChildStatus, ExecutionResult, FillEvent, Side
 from execution.engine import Engine, EngineBusy
-from execution.testing import (
-    AcceptThenHold,
-    EngineFactory,
-    FalseAnswer,
-    Hold,
-    LoseAck,
-    Raise,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_engine,
-    until,
-    until_state,
-)
+from execution.testing.actions import AcceptThenHold, FalseAnswer, Hold, LoseAck, Raise
+from execution.testing.harness import EngineFactory, finish, intent, make_engine, until, until_state
+from execution.testing.scripted import ScriptedBroker
 
 
 def assert_invariant(broker: ScriptedBroker, result: ExecutionResult,

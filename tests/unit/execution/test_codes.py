@@ -13,16 +13,12 @@ from execution.broker import RejectReason, TransientBrokerError
 from execution.bus import BusEvent, Priority
 from execution.contracts import ChildStatus, ExecutionResult, SplitStrategy
 from execution.engine import Engine
-from execution.testing import (
-    DAY_NS,
-    HEAD,
-    SYMBOL,
+from execution.testing import HEAD
+from execution.testing.actions import Hold, Reject, fail_times
+from execution.testing.clock import DAY_NS
+from execution.testing.harness import (
     EngineFactory,
-    Hold,
-    Reject,
-    ScriptedBroker,
     alert,
-    fail_times,
     finish,
     intent,
     make_engine,
@@ -30,6 +26,7 @@ from execution.testing import (
     until,
     until_state,
 )
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 def _statuses(result: ExecutionResult) -> list[str]:
@@ -216,8 +213,6 @@ async def test_fs095_a_p0_burst_pauses_submits_until_the_engine_drains_the_bus(
     assert not engine.bus.paused
     after = engine.submit(intent(10, cid="A"))
     await until_state(after, "MONITORING")
-    engine.escape("A", "done")
-    await finish(after)
 
 
 # ---------------------------------------------------------------------------- GR060

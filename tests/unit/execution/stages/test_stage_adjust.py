@@ -11,15 +11,9 @@ from execution.context import AdjustOutcome
 from execution.contracts import Quote, Side
 from execution.engine import Engine
 from execution.orders.reprice import next_price
-from execution.testing import (
-    EngineFactory,
-    Raise,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_limits,
-    until,
-)
+from execution.testing.actions import Raise
+from execution.testing.harness import EngineFactory, finish, intent, make_limits, until
+from execution.testing.scripted import ScriptedBroker
 
 LIMITS = make_limits()
 D = Decimal

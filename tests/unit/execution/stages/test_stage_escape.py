@@ -17,18 +17,16 @@ from execution.contracts import (
 )
 from execution.engine import Engine
 from execution.orders.cancelling import cancel_child
-from execution.testing import (
-    SYMBOL,
+from execution.testing.actions import Hold, Raise
+from execution.testing.harness import (
     EngineFactory,
-    Hold,
-    Raise,
-    ScriptedBroker,
     finish,
     intent,
     make_context,
     until,
     until_state,
 )
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 async def test_cancel_child_on_a_bare_context() -> None:

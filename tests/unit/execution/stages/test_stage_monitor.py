@@ -13,10 +13,8 @@ from execution.engine import Engine
 from execution.orders.confirm import confirm
 from execution.orders.fills import book_fill as on_fill
 from execution.orders.fills import register, route
-from execution.testing import (
-    SYMBOL,
+from execution.testing.harness import (
     EngineFactory,
-    ScriptedBroker,
     finish,
     intent,
     make_context,
@@ -25,6 +23,7 @@ from execution.testing import (
     until,
     until_state,
 )
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 def _child(ctx: ExecutionContext, seq: int, qty: int) -> ChildOrder:

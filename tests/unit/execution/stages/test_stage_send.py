@@ -8,16 +8,9 @@ from decimal import Decimal
 from execution.broker import BrokerDisconnected, TransientBrokerError
 from execution.contracts import ChildStatus, SplitStrategy
 from execution.engine import Engine
-from execution.testing import (
-    OTHER_SYMBOL,
+from execution.testing.actions import Hold, LoseAck, Nack, Raise, Reject, fail_times
+from execution.testing.harness import (
     EngineFactory,
-    Hold,
-    LoseAck,
-    Nack,
-    Raise,
-    Reject,
-    ScriptedBroker,
-    fail_times,
     finish,
     intent,
     make_limits,
@@ -25,6 +18,7 @@ from execution.testing import (
     until,
     until_state,
 )
+from execution.testing.scripted import OTHER_SYMBOL, ScriptedBroker
 
 
 async def test_transient_errors_are_retried_with_the_same_client_order_id(
@@ -42,8 +36,6 @@ async def test_transient_errors_are_retried_with_the_same_client_order_id(
     assert elapsed_ms >= 10 + 10  # two waits of retry_backoff_ms (the policy: see below)
     assert execution.ctx.sent_ok == 1 and execution.ctx.send_failed == 0
     broker.assert_no_duplicate_orders()
-    engine.escape("T", "done")
-    await finish(execution)
 
 
 async def test_a_disconnect_reconnects_then_retries(broker: ScriptedBroker, engine: Engine) -> None:
@@ -52,8 +44,6 @@ async def test_a_disconnect_reconnects_then_retries(broker: ScriptedBroker, engi
     await until_state(execution, "MONITORING")
     assert [(c.kind, c.outcome) for c in broker.calls] == [
         ("send", "raised:BrokerDisconnected"), ("connect", "ok"), ("send", "accepted")]
-    engine.escape("D", "done")
-    await finish(execution)
 
 
 async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend(
@@ -92,8 +82,6 @@ async def test_children_due_now_are_sent_concurrently(
     gate.set()
     await until_state(execution, "MONITORING")
     assert [c.status for c in execution.ctx.children] == [ChildStatus.ACCEPTED] * 3
-    engine.escape("C", "done")
-    await finish(execution)
 
 
 async def test_scheduled_children_are_released_later_at_the_current_book(
