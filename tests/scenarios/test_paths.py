@@ -25,17 +25,9 @@ from execution.contracts import ChildStatus, Position, Side
 from execution.engine import Engine, Execution
 from execution.safety import SafetyState
 from execution.split import SplitPlan
-from execution.testing import HEAD
+from execution.testing import HEAD, EngineFactory
 from execution.testing.actions import AcceptThenHold, Hold, Raise, Reject
-from execution.testing.harness import (
-    EngineFactory,
-    finish,
-    intent,
-    make_engine,
-    path,
-    until,
-    until_state,
-)
+from execution.testing.harness import finish, intent, make_engine, path, until, until_state
 from execution.testing.scripted import OTHER_SYMBOL, SYMBOL, ScriptedBroker
 
 

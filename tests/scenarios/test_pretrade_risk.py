@@ -12,16 +12,9 @@ from execution.broker import RejectReason
 from execution.contracts import ChildStatus, Side, SplitStrategy, Urgency
 from execution.engine import Engine
 from execution.orders.reprice import next_price
+from execution.testing import EngineFactory
 from execution.testing.actions import Reject
-from execution.testing.harness import (
-    EngineFactory,
-    finish,
-    intent,
-    make_engine,
-    make_limits,
-    until,
-    until_state,
-)
+from execution.testing.harness import finish, intent, make_engine, make_limits, until, until_state
 from execution.testing.scripted import OTHER_SYMBOL, ScriptedBroker
 
 

@@ -13,19 +13,10 @@ from execution.broker import RejectReason, TransientBrokerError
 from execution.bus import BusEvent, Priority
 from execution.contracts import ChildStatus, ExecutionResult, SplitStrategy
 from execution.engine import Engine
-from execution.testing import HEAD
+from execution.testing import HEAD, EngineFactory
 from execution.testing.actions import Hold, Reject, fail_times
 from execution.testing.clock import DAY_NS
-from execution.testing.harness import (
-    EngineFactory,
-    alert,
-    finish,
-    intent,
-    make_engine,
-    path,
-    until,
-    until_state,
-)
+from execution.testing.harness import alert, finish, intent, make_engine, path, until, until_state
 from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 

@@ -10,14 +10,8 @@ import pytest
 from execution.contracts import SplitStrategy, Urgency
 from execution.orders.reprice import price_at_level
 from execution.settings import load_engine_limits
-from execution.testing.harness import (
-    EngineFactory,
-    finish,
-    intent,
-    make_context,
-    make_engine,
-    until,
-)
+from execution.testing import EngineFactory
+from execution.testing.harness import finish, intent, make_context, make_engine, until
 from execution.testing.scripted import ScriptedBroker
 
 SHIPPED = load_engine_limits()

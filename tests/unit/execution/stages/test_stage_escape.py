@@ -17,15 +17,9 @@ from execution.contracts import (
 )
 from execution.engine import Engine
 from execution.orders.cancelling import cancel_child
+from execution.testing import EngineFactory
 from execution.testing.actions import Hold, Raise
-from execution.testing.harness import (
-    EngineFactory,
-    finish,
-    intent,
-    make_context,
-    until,
-    until_state,
-)
+from execution.testing.harness import finish, intent, make_context, until, until_state
 from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 

@@ -13,8 +13,8 @@ from execution.engine import Engine
 from execution.orders.confirm import confirm
 from execution.orders.fills import book_fill as on_fill
 from execution.orders.fills import register, route
+from execution.testing import EngineFactory
 from execution.testing.harness import (
-    EngineFactory,
     finish,
     intent,
     make_context,

@@ -8,16 +8,9 @@ from decimal import Decimal
 from execution.broker import BrokerDisconnected, TransientBrokerError
 from execution.contracts import ChildStatus, SplitStrategy
 from execution.engine import Engine
+from execution.testing import EngineFactory
 from execution.testing.actions import Hold, LoseAck, Nack, Raise, Reject, fail_times
-from execution.testing.harness import (
-    EngineFactory,
-    finish,
-    intent,
-    make_limits,
-    path,
-    until,
-    until_state,
-)
+from execution.testing.harness import finish, intent, make_limits, path, until, until_state
 from execution.testing.scripted import OTHER_SYMBOL, ScriptedBroker
 
 
