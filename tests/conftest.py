@@ -11,15 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from execution.engine import Engine
-from execution.testing import EngineFactory, ScriptedBroker, make_engine
 from statecharts.compiler import compile_chart
 from statecharts.limits import Limits
 from statecharts.loader import load_chart
@@ -29,6 +27,8 @@ from statecharts.spec import ChartSpec
 from statecharts.yamlsrc import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# the engine fixtures (broker, engine, new_engine) that users of the package get too
+pytest_plugins = ["execution.testing.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,34 +52,6 @@ MINIMAL_CHART = CHARTS / "valid" / "minimal.yaml"
 Script = Callable[[Any, Any], str | None]
 
 
-@pytest.fixture
-def broker() -> ScriptedBroker:
-    """A scriptable broker (every call accepted until a test scripts otherwise)."""
-    return ScriptedBroker()
-
-
-@pytest.fixture
-async def engine(broker: ScriptedBroker) -> AsyncIterator[Engine]:
-    """:func:`~execution.testing.make_engine` on ``broker``; closed (its executions
-    escaped and settled) after the test."""
-    engine = make_engine(broker)
-    yield engine
-    await engine.close()
-
-
-@pytest.fixture
-async def new_engine(broker: ScriptedBroker) -> AsyncIterator[EngineFactory]:
-    """:func:`~execution.testing.make_engine` on ``broker`` with the test's overrides
-    (``new_engine(split={...})``); every engine it made is closed after the test."""
-    made: list[Engine] = []
-
-    def build(**overrides: Any) -> Engine:
-        made.append(make_engine(broker, **overrides))
-        return made[-1]
-
-    yield build
-    for engine in made:
-        await engine.close()
 
 
 @dataclass
