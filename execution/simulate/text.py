@@ -7,7 +7,7 @@ the figures only on request (``render_text(..., explain=True)``, ``--explain``).
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -71,7 +71,7 @@ def _side_by_side(data: Mapping[str, Any]) -> Table:
     return table
 
 
-SIZE_FIGURES = (
+SIZE_FIGURES: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
     ("slippage mean (bps)", lambda b: b["slippage_bps"]["mean"]),
     ("slippage p95 (bps)", lambda b: b["slippage_bps"]["p95"]),
     ("IS mean (bps)", lambda b: b["shortfall_bps"]["mean"]),
