@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from execution.market_session import KST
@@ -104,12 +105,13 @@ def _rows(items: Sequence[Any], render: Any) -> list[str]:
 
 def _child(c: Mapping[str, Any]) -> str:
     price = "market" if c["price"] is None else f"@ {c['price']}"
-    return (f"  #{c['sequence']:<3} {c['qty']:>7} {price:<12} released "
-            f"{clock_time(c['scheduled_ns'])}  {c['status']:<16} filled {c['filled_qty']}")
+    return (f"  #{c['sequence']:<3} {c['qty']:>7} {price:<10} released "
+            f"{clock_time(c['scheduled_ns'])}  {c['status']:<9} filled {c['filled_qty']}")
 
 
 def _fill(f: Mapping[str, Any]) -> str:
-    return f"  {clock_time(f['ts_ns'])}  {f['qty']:>7} @ {f['price']:<10} fee {f['fee']}"
+    return (f"  {clock_time(f['ts_ns'])}  {f['qty']:>7} @ {f['price']:<10} "
+            f"fee {Decimal(str(f['fee'])):.2f}")
 
 
 def _path(data: Mapping[str, Any]) -> str:
