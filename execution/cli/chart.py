@@ -17,7 +17,7 @@ from statecharts.errors import DocumentInvalid, Problem
 from statecharts.lint import lint
 from statecharts.loader import load_chart
 from statecharts.matrix import build_matrix
-from statecharts.render import TraceStep, render, staleness
+from statecharts.render import TraceStep, render, staleness, trace_title
 from statecharts.spec import ChartSpec
 
 
@@ -109,6 +109,19 @@ def read_trace(path: Path) -> list[TraceStep]:
     return out
 
 
+def read_trace_title(path: Path) -> str | None:
+    """The title of a trace render: the execution and its outcome, from a run's JSON
+    (None for a bare list of steps, which names neither)."""
+    data = json.loads(read_text(path, TRACE_BUDGET))  # read_trace has vetted it
+    if not isinstance(data, dict) or not data.get("execution_id"):
+        return None
+    detail = (f"filled {data['filled_qty']}/{data['qty']}"
+              if isinstance(data.get("filled_qty"), int) and isinstance(data.get("qty"), int)
+              else "")
+    return trace_title(str(data["execution_id"]), str(data.get("final_state") or "?"),
+                       [str(c) for c in data.get("codes") or []], detail)
+
+
 def check_drawings(spec: ChartSpec, files: list[Path]) -> int:
     """``render --check``: exit 1 when a committed drawing no longer matches the chart."""
     stale = 0
@@ -138,7 +151,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             raise UsageError("--check compares committed files: no --trace or -o with it")
         return check_drawings(spec, args.check)
     trace = read_trace(args.trace) if args.trace else []
-    data = render(spec, args.format, trace)
+    data = render(spec, args.format, trace, read_trace_title(args.trace) if args.trace else None)
     if args.output:
         args.output.write_bytes(data)
         print(f"wrote {args.output}", file=sys.stderr)

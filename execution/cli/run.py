@@ -146,23 +146,10 @@ def result_json(result: ExecutionResult) -> dict[str, Any]:
     return result.to_json()
 
 
-def print_text(result: ExecutionResult) -> None:
-    data = result_json(result)
-    print(f"execution {data['execution_id']}: {data['intent']['side']} {data['intent']['qty']} "
-          f"{data['intent']['symbol']} -> {data['final_state']}"
-          + (f" ({data['reason']})" if data["reason"] else ""))
-    print("path:    " + " -> ".join(s["state"] for s in data["path"]))
-    for alert in data["alerts"]:
-        print(f"alert:   {alert['message']}")
-    print(f"children: {len(data['children'])}  "
-          + ", ".join(f"{c['qty']}@{c['price']} {c['status']}" for c in data["children"]))
-    print(f"fills:   {len(data['fills'])}  filled {data['filled_qty']}/{data['intent']['qty']}")
-    print(f"price:   avg {data['avg_price']}  arrival {data['arrival_price']}  "
-          f"slippage {data['slippage_bps']} bps  fees {data['fees']}")
-    print("stage      in-state (us)   engine busy (us)")
-    for stage, micros in data["stage_latency_us"].items():
-        busy = data["stage_busy_us"].get(stage, 0.0)
-        print(f"  {stage:<10} {micros:>12.1f}   {busy:>12.1f}")
+def print_text(result: ExecutionResult, args: argparse.Namespace) -> None:
+    from execution.cli.run_text import run_lines
+
+    print("\n".join(run_lines(result_json(result), args)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -192,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
-        print_text(result)
+        print_text(result, args)
     return 0 if result.final_state == "COMPLETE" else 1
 
 
@@ -229,5 +216,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
+        from execution.cli.run_text import faults_line
+
+        print(faults_line(args))
         print_batch(data)
     return 0

@@ -25,6 +25,8 @@ def add_simulate_parser(sub: Any) -> None:
     p.add_argument("--clock", choices=("virtual", "real"), default="virtual",
                    help="virtual: waits cost no wall time (default); real: for demos")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--explain", action="store_true",
+                   help="end the text report with the definitions of its figures")
     p.set_defaults(func=cmd_simulate)
 
 
@@ -52,7 +54,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                               progress=lambda done, total: bar.update(task, completed=done))
     else:
         report = simulate(scenario, intents=count, seed=args.seed, clock=args.clock)
-    text = render_text(report.data)
+    text = render_text(report.data, explain=args.explain)
     payload = json.dumps(report.data, indent=2, sort_keys=False) + "\n"
     if args.out is not None:
         from execution.simulate.plots import write_plots

@@ -162,5 +162,6 @@ def per_intent(outcomes: dict[str, list[Outcome]], index: int) -> dict[str, obje
         slip = o.slippage_bps
         row[name] = {"state": o.final_state, "filled": o.filled_qty,
                      "slippage_bps": None if slip is None else round(slip, 4),
-                     "shortfall_bps": round(o.shortfall()["total"], 4)}
+                     "shortfall_bps": round(o.shortfall()["total"], 4),
+                     "codes": list(o.codes)}
     return row

@@ -93,7 +93,7 @@ def test_cli_writes_the_report_and_plots(
     out = tmp_path / "sim"
     assert main(["simulate", "--intents", "3", "--seed", "5", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "Engine vs baselines" in text and "implementation shortfall" in text
+    assert "Engine vs baselines" in text and "IS mean (bps)" in text
     for name in ("report.json", "report.txt", "slippage.png", "fill_progress.png",
                  "shortfall.png"):
         assert (out / name).stat().st_size > 0
