@@ -30,8 +30,10 @@ def add_bench_parser(sub: Any) -> None:
                    help="sequential executions for the latency figures and the throughput")
     p.add_argument("--concurrency", type=positive_int, default=1000,
                    help="executions in flight at once under the fill storm")
-    p.add_argument("--fills-per-order", type=positive_int, default=10)
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--fills-per-order", type=positive_int, default=10,
+                   help="partial fills per child order")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.set_defaults(func=cmd_bench)
 
 

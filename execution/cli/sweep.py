@@ -34,7 +34,8 @@ def add_sweep_parser(sub: Any) -> None:
     p.add_argument("--resume", action="store_true",
                    help="skip the cells already in --out (same chart, limits, scenario, seed "
                         "and code version)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 

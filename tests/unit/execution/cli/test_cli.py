@@ -23,7 +23,7 @@ def test_validate_shipped_chart_and_limits(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run_cli(capsys, "validate", str(CHART), "--limits",
                            str(ROOT / "config" / "limits.yaml"))
     assert code == 0
-    assert out.strip().endswith(": ok")
+    assert out.strip().endswith(f": chart ok, limits ok ({ROOT / 'config' / 'limits.yaml'})")
 
 
 def test_validate_reports_every_problem_with_position(
@@ -35,7 +35,7 @@ def test_validate_reports_every_problem_with_position(
     broken.write_text(text, encoding="utf-8")
     code, out, _ = run_cli(capsys, "validate", str(broken), "--format", "json")
     assert code == 1
-    problems = json.loads(out)
+    problems = json.loads(out)["findings"]
     assert {p["rule"] for p in problems} == {"yaml-trap"}  # YAML stage stops before the schema
     trap = problems[0]
     assert trap["file"] == str(broken) and trap["line"] > 10 and trap["column"] > 0
@@ -53,7 +53,7 @@ def test_validate_limits_problems(tmp_path: Path, capsys: pytest.CaptureFixture[
     limits.write_text(original.replace("max_rounds: 3", "max_rounds: three"), encoding="utf-8")
     code, out, _ = run_cli(capsys, "validate", "--limits", str(limits), "--format", "json")
     assert code == 1
-    [problem] = json.loads(out)
+    [problem] = json.loads(out)["findings"]
     assert problem["rule"] == "schema" and problem["path"] == "adjust.max_rounds"
     expected_line = original.splitlines().index(
         next(x for x in original.splitlines() if "max_rounds" in x)) + 1
