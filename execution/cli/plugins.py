@@ -5,15 +5,17 @@ two places only, both chosen by the user who runs the command, never by a YAML f
 - entry points of the group :data:`ENTRY_POINT_GROUP` in an installed package
   (``[project.entry-points."scalpchart.guards"] mine = "my_guards"``);
 - ``scalpchart --plugin MODULE`` (repeatable), a module importable from ``sys.path``
-  (the current folder included).
+  (the current folder included), or a ``.py`` file (``--plugin guards/mine.py``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Iterable
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from execution.cli.common import UsageError
 
@@ -36,11 +38,33 @@ def load_plugins(modules: Iterable[str], *, entry_point_group: str = ENTRY_POINT
         sys.path.insert(0, "")
     for name in modules:
         try:
-            importlib.import_module(name)
+            _import(name)
         except Exception as err:
             raise UsageError(f"--plugin {name}: cannot import: {_why(err)}") from err
         loaded.append(name)
     return loaded
+
+
+def _import(name: str) -> None:
+    if not name.endswith(".py"):
+        importlib.import_module(name)
+        return
+    path = Path(name).resolve()
+    module_name = f"scalpchart_plugin_{path.stem}"
+    if module_name in sys.modules:  # imported already: its registrations stand
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {name}")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"not a Python module: {name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
 
 
 def _why(err: Exception) -> str:
