@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +81,14 @@ def init_project(folder: Path, *, force: bool = False) -> list[Path]:
 
 def cmd_init(args: argparse.Namespace) -> int:
     written = init_project(args.dir, force=args.force)
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+    folders = sorted({p.relative_to(args.dir).parts[0] + "/" for p in written
+                      if len(p.relative_to(args.dir).parts) > 1})
     chart = args.dir / paths.CHART_NAME
     limits = args.dir / paths.LIMITS_NAME
-    print(f"{args.dir}: {len(written)} files. Next:\n"
-          f"  scalpchart validate {chart} --limits {limits}\n"
-          f"  scalpchart simulate --chart {chart} --limits {limits} "
-          f"--scenario {args.dir / 'scenarios' / 'default.yaml'}")
+    print(f"wrote {len(written)} files in {args.dir}: {paths.CHART_NAME}, {paths.LIMITS_NAME}, "
+          f"{', '.join(folders)}\n"
+          f"next: scalpchart validate {chart} --limits {limits}\n"
+          f"      scalpchart simulate --chart {chart} --limits {limits} --scenario stress")
     return EXIT_OK
 
 
