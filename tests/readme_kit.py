@@ -3,7 +3,8 @@
 A fenced ``console`` block is a transcript: ``$ COMMAND`` lines (a trailing ``\\`` joins
 the next line) each followed by the output they print, stdout and stderr together. The
 commands of one block run in order in one bash shell (``$?`` works), in a scratch folder
-holding copies of ``config/``, ``docs/``, ``diagrams/`` and ``tests/charts/``, with ``scalpchart`` on PATH.
+holding copies of ``config/``, ``docs/``, ``diagrams/`` and ``tests/charts/``, with
+``scalpchart`` on PATH. Blocks run in README order in the same folder.
 
 Output that varies from run to run is written ``...``: a line that is only ``...``
 matches any number of lines (none included); ``...`` inside a line matches any text in
@@ -122,7 +123,8 @@ def run_block(block: Block, folder: Path, timeout_s: float = 300) -> list[str]:
     return problems
 
 
-def run_python(block: Block, folder: Path, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
+def run_python(block: Block, folder: Path,
+               timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", "\n".join(block.body)], cwd=folder,
                           env=environment(), capture_output=True, text=True,
                           timeout=timeout_s, check=False)

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """scalpchart: a scalp execution engine driven by a YAML statechart.
 
 Check and draw the chart (validate, matrix, render, diff), trade one intent or a batch
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = wants_json(argv)
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # shell completion (argcomplete): answers and exits
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     if not argv:  # bare `scalpchart`: the help, as a usage error
         parser.print_help(sys.stderr)
         return EXIT_USAGE

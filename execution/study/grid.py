@@ -93,7 +93,7 @@ def load_grid(path: Path | str) -> Grid:
     except DocumentInvalid as err:
         raise ChartInvalid(err.problems) from None
     data, base = source.data, file.parent
-    problems = []
+    problems: list[Problem] = []
     limits_doc = _document(source, "limits", base, data.get("limits"), paths.default_limits(),
                            problems)
     chart_doc = _document(source, "chart", base, data.get("chart"), paths.default_chart(),

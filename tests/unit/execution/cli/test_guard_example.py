@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[4]
 EXAMPLE = ROOT / "docs" / "guard-example"
 FIRST_CHECK = "  - {event: checked, source: PRECHECK, target: SPLITTING, unless: [precheck_blocked, qty_reduced]}\n"  # noqa: E501
 GUARD_TRANSITION = "  - {event: checked, source: PRECHECK, target: FAILED, guard: tiny_order}\n"
-GUARD_DECLARATION = ("  tiny_order:\n"
-                     "    description: fewer than 10 shares, not worth the fees (docs/guard-example)\n")
+GUARD_DECLARATION = ("  tiny_order:\n    description: fewer than 10 shares, not worth the fees"
+                     " (docs/guard-example)\n")
 
 
 def example_chart(shipped: str) -> str:
