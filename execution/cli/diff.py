@@ -18,6 +18,7 @@ import graphviz
 
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from execution.cli.failures import report
+from execution.cli.preflight import need_dot, writable_file
 from execution.guards import REGISTRY
 from statecharts.diff import ChartDiff, diff_charts, diff_limits
 from statecharts.diff_report import to_json, to_markdown, to_text
@@ -112,6 +113,8 @@ def _render_format(args: argparse.Namespace) -> str | None:
     fmt: str | None = args.render or RENDER_SUFFIXES.get(args.output.suffix.lower())
     if fmt is None:
         raise UsageError(f"{args.output}: say --render svg|png|dot (unknown suffix)")
+    need_dot(fmt)
+    writable_file(args.output, "-o")
     return fmt
 
 

@@ -34,6 +34,11 @@ def scenario_path(text: str) -> Path:
                                      f"that name (bundled: {names})")
 
 
+def bundled_scenarios(**_: Any) -> list[str]:
+    """The names ``--scenario`` takes (for shell completion)."""
+    return sorted(p.stem for p in (paths.config_dir() / "scenarios").glob("*.yaml"))
+
+
 def project_files() -> dict[Path, Path]:
     """Each bundled file (destination relative to the project folder -> source)."""
     config = paths.config_dir()

@@ -10,15 +10,16 @@ from typing import Any
 
 from execution.cli.common import UsageError, positive_int, progress_bar, seed
 from execution.cli.preflight import writable_dir
-from execution.cli.project import scenario_path
+from execution.cli.project import bundled_scenarios, scenario_path
 
 
 def add_simulate_parser(sub: Any) -> None:
     p = sub.add_parser("simulate", help="run N intents on the market simulator and report "
                                         "execution quality against two baselines")
-    p.add_argument("--scenario", type=scenario_path,
+    scenario = p.add_argument("--scenario", type=scenario_path,
                    help="scenario YAML, or a bundled scenario's name: default, stress, races, "
                         "conservative_queue (default: config/scenarios/default.yaml)")
+    scenario.completer = bundled_scenarios  # (argcomplete reads it)
     p.add_argument("--chart", type=Path,
                    help="chart YAML the engine runs (default: config/scalp_execution.yaml)")
     p.add_argument("--limits", type=Path,

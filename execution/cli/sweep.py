@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_int, progress_bar
+from execution.cli.preflight import writable_dir
 
 
 def default_jobs() -> int:
@@ -73,6 +74,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise UsageError("--resume needs --out (where the finished cells are)")
+    if args.out is not None:
+        writable_dir(args.out, "--out")
     try:
         grid = load_grid(args.grid)  # ChartInvalid: every problem, exit 1 (main)
     except OSError as err:

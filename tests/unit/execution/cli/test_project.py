@@ -105,12 +105,15 @@ def test_a_plugin_that_fails_is_one_line(tmp_path: Path,
     assert code == 2 and "no_such_module_here" in err
 
 
-def test_shell_completion(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("line", "expected"), [("scalpchart simulate --sc", ["--scenario"]),
+                                                ("scalpchart simulate --scenario st",
+                                                 ["stress"])])
+def test_shell_completion(tmp_path: Path, line: str, expected: list[str]) -> None:
     answer = tmp_path / "completions"
     env = dict(os.environ, _ARGCOMPLETE="1", _ARGCOMPLETE_IFS=" ",
-               _ARGCOMPLETE_STDOUT_FILENAME=str(answer), COMP_LINE="scalpchart simulate --sc",
-               COMP_POINT=str(len("scalpchart simulate --sc")))
+               _ARGCOMPLETE_STDOUT_FILENAME=str(answer), COMP_LINE=line,
+               COMP_POINT=str(len(line)))
     done = subprocess.run([sys.executable, "-m", "execution"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert answer.read_text(encoding="utf-8").split() == ["--scenario"]
+    assert answer.read_text(encoding="utf-8").split() == expected

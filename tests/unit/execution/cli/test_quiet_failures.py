@@ -139,6 +139,8 @@ def test_missing_dot_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
      "--trace-out", "{missing}/run.json"),
     ("simulate", "--intents", "1000000", "--out", "{file}/report"),
     ("simulate", "--intents", "1000000", "--out", "{file}"),
+    ("diff", str(CHART), str(CHART), "-o", "{missing}/diff.dot"),
+    ("sweep", str(ROOT / "config" / "sweeps" / "adjust.yaml"), "--out", "{file}"),
 ])
 def test_an_unwritable_output_is_refused_first(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
