@@ -9,11 +9,7 @@ import os
 import platform
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from execution.cli.common import UsageError, positive_int
-from execution.perf.bench import BenchConfig, run_all
 
 TARGETS = {
     "tick_to_trade_us": {"p50": 500, "p99": 2000},
@@ -46,6 +42,8 @@ def machine() -> dict[str, Any]:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.executions < 100:
         raise UsageError(f"--executions must be at least 100, got {args.executions}")
+    from execution.perf.bench import BenchConfig, run_all  # (heavy: only for this command)
+
     config = BenchConfig(args.executions, args.concurrency, args.fills_per_order)
     report = asyncio.run(run_all(config))
     report["machine"] = machine()
@@ -63,6 +61,9 @@ def _mark(value: float, target: float) -> str:
 
 
 def print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     table = Table(title="engine overhead (zero-latency broker), microseconds")
     for column in ("figure", "p50", "p99", "p99.9", "target"):
