@@ -155,8 +155,6 @@ def cmd_render(args: argparse.Namespace) -> int:
         if args.trace or args.output or args.format:
             raise UsageError("--check compares committed files: no --trace, -o or --format "
                              "with it")
-        if any(p.suffix.lower() == ".svg" for p in args.check):
-            need_dot("svg")
         return check_drawings(valid_spec(args.chart), args.check)
     fmt = render_format(args.format, args.output)
     if fmt == "png" and args.output is None:
