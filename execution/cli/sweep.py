@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_int, progress_bar
+from execution.cli.failures import report
 from execution.cli.preflight import writable_dir
+from statecharts.errors import Problem
 
 
 def default_jobs() -> int:
@@ -85,7 +87,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         data = _run(grid, options, sys.stderr.isatty() and not args.no_progress)
     except CellsFailed as err:
-        print(f"scalpchart sweep: {err}", file=sys.stderr)
+        report("failed", [Problem(str(args.grid), 0, 0, "cells-failed", str(err))],
+               as_json=args.format == "json", text=[f"scalpchart sweep: {err}"])
         return EXIT_FINDINGS
     text = render_table(data)
     if args.out is not None:
