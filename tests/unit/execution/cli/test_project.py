@@ -117,3 +117,29 @@ def test_shell_completion(tmp_path: Path, line: str, expected: list[str]) -> Non
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert answer.read_text(encoding="utf-8").split() == expected
+
+
+def test_entry_point_plugins_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A package of the user's declares its guard module under `scalpchart.guards`."""
+    from importlib.metadata import EntryPoint
+
+    from execution.cli import plugins
+
+    (tmp_path / "users_guard_pkg.py").write_text(
+        "from execution.guards import REGISTRY\n"
+        "LOADED = True\n"
+        "if 'users_entry_point_guard' not in REGISTRY.guards:\n"
+        "    REGISTRY.guard('users_entry_point_guard')(lambda ctx: False)\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = EntryPoint("mine", "users_guard_pkg", plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "entry_points",
+                        lambda group: [point] if group == plugins.ENTRY_POINT_GROUP else [])
+    assert cli(capsys, "validate")[0] == 0
+    from execution.guards import REGISTRY
+
+    assert "users_entry_point_guard" in REGISTRY.guards
+    broken = EntryPoint("broken", "no_such_users_module", plugins.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [broken])
+    code, _, err = cli(capsys, "validate")
+    assert code == 2 and "plugin broken (no_such_users_module" in err
