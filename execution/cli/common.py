@@ -24,11 +24,38 @@ def chart_arg(parser: argparse.ArgumentParser) -> None:
                         help="chart YAML (default: config/scalp_execution.yaml)")
 
 
+class ArgumentsRefused(UsageError):
+    """The command line did not parse; ``str()`` is the one line to print."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(f"{prog}: error: {message} (see {prog} --help)")
+        self.message = message
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every option's help ends with its default, unless the
+    help already says it or there is none (a flag, an unset option)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or "default" in text or default is None
+                or default is False or default == [] or default is argparse.SUPPRESS):
+            return text
+        shown = default if not isinstance(default, Path) else str(default)
+        return f"{text} (default: {shown})".strip()
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (``prog: error: ...``), exit 2."""
+    """An argument parser whose usage errors are one line (``prog: error: ...``), exit 2,
+    raised as :class:`ArgumentsRefused` (so ``main`` can say them as JSON too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise ArgumentsRefused(self.prog, message)
 
 
 def positive_decimal(text: str) -> Decimal:

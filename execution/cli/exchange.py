@@ -47,7 +47,7 @@ def add_exchange_parser(sub: Any) -> None:
     p = commands.add_parser("serve", help="serve KIS's REST and WebSocket protocol locally; "
                                           "prints 'listening on http://HOST:PORT ws://...' "
                                           "first; stops on SIGTERM")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=_port, default=0, help="0: any free port (default)")
     p.add_argument("--scenario", type=Path, help="market, latency and fault models "
                                                  "(a `simulate` scenario YAML)")
@@ -58,12 +58,14 @@ def add_exchange_parser(sub: Any) -> None:
                    help="cash of each account in KRW (default 1,000,000,000)")
     p.add_argument("--faults", default="", help="protocol faults, e.g. http500=1,lose=1,"
                    "slow_ms=300,throttle=2,rate_limit=20,revise_lose=1,revise_slow_ms=200")
-    p.add_argument("--token-ttl-s", type=_seconds, default=86_400.0)
+    p.add_argument("--token-ttl-s", type=_seconds, default=86_400.0,
+                   help="lifetime of an issued access token, in seconds")
     p.add_argument("--token-interval-s", type=_seconds, default=60.0,
                    help="at most one token per app key this often (KIS: 60)")
     p.add_argument("--ping-s", type=_seconds, default=10.0, help="PINGPONG interval")
     p.add_argument("--notice-columns", choices=sorted(NOTICE_COLUMNS),
-                   default=DEFAULT_NOTICE_COLUMNS)
+                   default=DEFAULT_NOTICE_COLUMNS,
+                   help="the layout of the execution notices pushed over the websocket")
     p.add_argument("--no-latency", action="store_true",
                    help="zero exchange latencies (for latency measurements of the adapter)")
     p.set_defaults(func=cmd_serve)

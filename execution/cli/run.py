@@ -20,6 +20,7 @@ from execution.cli.common import (
     seed,
 )
 from execution.cli.journaling import add_journal_args, open_for, report_recovery
+from execution.cli.preflight import writable_file
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.journal import JournalError
 from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
@@ -58,19 +59,23 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--cash", type=positive_decimal,
                    help="the simulated account's cash in KRW (default: unlimited)")
     p.add_argument("--limit", type=positive_decimal, help="limit price in KRW")
-    p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
-    p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
-    p.add_argument("--seed", type=seed, default=7)
+    p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy],
+                   help="how to split the order (auto: the engine chooses)")
+    p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency],
+                   help="the intent's urgency")
+    p.add_argument("--seed", type=seed, default=7, help="the simulated market's seed")
     p.add_argument("--clock", choices=("real", "virtual"), default="real",
                    help="virtual: simulated waits cost no wall time (deterministic with --seed)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.add_argument("--trace-out", type=Path, help="write the run (JSON, with its trace) here")
     p.add_argument("--limits", type=Path, help="limits YAML (default: config/limits.yaml)")
     p.add_argument("--chart", type=Path, help="chart YAML (default: config/scalp_execution.yaml)")
     p.add_argument("--at", type=_at, help='exchange time "YYYY-MM-DD HH:MM" (Asia/Seoul)')
     p.add_argument("--market-closed", action="store_true",
                    help="start the exchange clock outside the session")
-    p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState])
+    p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState],
+                   help="the safety state PreCheck sees")
     p.add_argument("--capital", type=positive_decimal, help="capital available in KRW")
     p.add_argument("--escape-after-ms", type=non_negative_float,
                    help="trigger an external emergency escape N ms after the start")
@@ -122,7 +127,9 @@ def close_journal(engine: Engine) -> None:
                   file=sys.stderr)
 
 
-async def execute(args: argparse.Namespace) -> ExecutionResult:
+async def execute(args: argparse.Namespace) -> tuple[ExecutionResult, str | None]:
+    """Run the intent; return its result and the role of its final state in the chart
+    (``success``, ``escaped``, ``failed``: the chart says what an outcome means)."""
     loop = asyncio.get_running_loop()
     engine, broker = _engine_and_broker(args)
     intent = ExecutionIntent(args.symbol, Side(args.side), args.qty, args.limit,
@@ -139,7 +146,7 @@ async def execute(args: argparse.Namespace) -> ExecutionResult:
             await engine.close()
     finally:
         close_journal(engine)
-    return result
+    return result, engine.spec.role_of(result.final_state)
 
 
 def result_json(result: ExecutionResult) -> dict[str, Any]:
@@ -153,21 +160,19 @@ def print_text(result: ExecutionResult, args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.trace_out is not None:
+        writable_file(args.trace_out, "--trace-out")
     if args.batch is not None:
         if any(v is not None for v in (args.symbol, args.side, args.qty)):
-            print("scalpchart run: error: --batch replaces --symbol/--side/--qty",
-                  file=sys.stderr)
-            return 2
+            raise UsageError("--batch replaces --symbol/--side/--qty")
         return cmd_batch(args)
     missing = [f"--{n}" for n in ("symbol", "side", "qty") if getattr(args, n) is None]
     if missing:
-        print(f"scalpchart run: error: {', '.join(missing)} required (or --batch FILE)",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"{', '.join(missing)} required (or --batch FILE)")
     from execution.sim.vclock import run_on
 
     try:
-        result = run_on(execute(args), getattr(args, "clock", "real"))
+        result, role = run_on(execute(args), getattr(args, "clock", "real"))
     except JournalError as err:  # (opening, recovering, or recording the intent)
         raise UsageError(f"{err}: the intent was not sent") from None
     data = result_json(result)
@@ -180,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         print_text(result, args)
-    return 0 if result.final_state == "COMPLETE" else 1
+    return 0 if role == "success" else 1
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -190,9 +195,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         entries = load_batch(args.batch)
     except OSError as err:
-        print(f"scalpchart run: error: {args.batch}: cannot read: {err.strerror or err}",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.batch}: cannot read: {err.strerror or err}") from err
 
     async def replay() -> dict[str, Any]:
         engine, broker = _engine_and_broker(args)
@@ -212,7 +215,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except JournalError as err:
         raise UsageError(f"{err}: intents from then on were not sent") from None
     if args.trace_out:
-        args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        try:
+            args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"{args.trace_out}: cannot write: {err.strerror or err}") from err
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:

@@ -88,7 +88,7 @@ def strategy_report(outcomes: Sequence[Outcome], edges: tuple[int, ...],
     filled = sum(o.filled_qty for o in outcomes)
     complete = [o for o in outcomes if o.fully_filled]
     in_time = [o for o in complete if (o.time_to_complete_s or 0.0) <= horizon_s]
-    escapes = [o for o in outcomes if o.final_state == "ESCAPED"]
+    escapes = [o for o in outcomes if o.role == "escaped"]
     by_size: dict[str, dict[str, object]] = {}
     for name in bucket_names(edges):
         group = [o for o in outcomes if size_bucket(o.qty, edges) == name]
@@ -123,9 +123,9 @@ def strategy_report(outcomes: Sequence[Outcome], edges: tuple[int, ...],
                               Counter(o.adjust_rounds for o in outcomes).items())}},
         "escapes": {"count": len(escapes),
                     "reasons": _counts(o.escape_reason or "?" for o in escapes)},
-        "failures": {"count": sum(o.final_state == "FAILED" for o in outcomes),
+        "failures": {"count": sum(o.role == "failed" for o in outcomes),
                      "reasons": _counts(_short(o.reason) for o in outcomes
-                                        if o.final_state == "FAILED")},
+                                        if o.role == "failed")},
         "final_states": _counts(o.final_state for o in outcomes),
         "codes": _counts(code for o in outcomes for code in o.codes),
         "split_strategies": _counts(o.split_strategy for o in outcomes if o.split_strategy),

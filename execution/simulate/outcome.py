@@ -49,6 +49,7 @@ class Outcome:
     late_fill_qty: int = 0  # traded after the execution reported its result
     open_orders_left: int = 0  # live at the exchange at the end, not reported unconfirmed
     market_events: int = 0  # exogenous market events the simulator applied in this run
+    role: str = ""  # the engine's final state's role in the chart (success/escaped/failed)
 
     @property
     def qty(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from execution.market_session import KrxSessions, epoch_ns
 from execution.settings import EngineLimits, load_engine_limits
 from execution.sim.vclock import ClockKind
+from execution.simulate.inputs import inputs_record
 from execution.simulate.intents import intent_faults, intent_seed, make_intent
 from execution.simulate.market import IntentSetup
 from execution.simulate.metrics import reconciliation, stage_latency, strategy_report
@@ -52,15 +53,22 @@ Progress = Callable[[int, int], None]
 
 
 def simulate(scenario: Scenario, *, intents: int | None = None, seed: int | None = None,
-             clock: ClockKind = "virtual", progress: Progress | None = None) -> SimReport:
-    """Run the intents of ``scenario`` (``intents``/``seed`` override its own) and report."""
+             clock: ClockKind = "virtual", progress: Progress | None = None,
+             chart: Path | None = None, limits: Path | None = None) -> SimReport:
+    """Run the intents of ``scenario`` (``intents``/``seed`` override its own) and report.
+    ``chart``/``limits`` replace the shipped chart and the scenario's limits; the report's
+    ``inputs`` names the files used, with their content hashes."""
     count = intents if intents is not None else scenario.mix.count
     run_seed = seed if seed is not None else scenario.seed
-    limits = load_engine_limits(scenario.limits_path)
+    limits_path = limits if limits is not None else scenario.limits_path
+    engine_limits = load_engine_limits(limits_path)
     started = time.perf_counter()
-    outcomes = run_intents(scenario, count, run_seed, limits, clock=clock, progress=progress)
+    outcomes = run_intents(scenario, count, run_seed, engine_limits, chart=chart, clock=clock,
+                           progress=progress)
     wall_s = time.perf_counter() - started
-    return SimReport(build_data(scenario, outcomes, run_seed, clock, wall_s), outcomes)
+    data = build_data(scenario, outcomes, run_seed, clock, wall_s)
+    data["inputs"] = inputs_record(scenario.file, chart, limits_path)
+    return SimReport(data, outcomes)
 
 
 def run_intents(scenario: Scenario, count: int, seed: int, limits: EngineLimits, *,
