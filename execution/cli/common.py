@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from execution.contracts import MAX_AMOUNT_KRW
+from execution.market_session import parse_at
+
+T = TypeVar("T")
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -108,6 +112,40 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
     return value
+
+
+def port(text: str) -> int:
+    """An argument type: a TCP port (0: any free one)."""
+    value = _int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}")
+    return value
+
+
+def parsed_by(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argument type from a parser whose ``ValueError`` says what is wrong (times,
+    fault specifications): argparse shows the message as the option's error."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from err
+
+    convert.__name__ = parse.__name__  # argparse names the type in its messages
+    return convert
+
+
+#: an argument type: an exchange time, "YYYY-MM-DD HH:MM" in Asia/Seoul
+exchange_time = parsed_by(parse_at)
+
+
+def write_json(path: Path, data: object, option: str) -> None:
+    """Write ``data`` as indented JSON to ``path`` (an ``option``'s file), or a usage error."""
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{option} {path}: cannot write: {err.strerror or err}") from err
 
 
 def _int(text: str) -> int:

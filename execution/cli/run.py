@@ -13,37 +13,26 @@ from typing import TYPE_CHECKING, Any
 from execution.cli.brokers import add_broker_args, make_broker, prepare
 from execution.cli.common import (
     UsageError,
+    exchange_time,
     non_empty,
     non_negative_float,
+    parsed_by,
     positive_decimal,
     positive_int,
     seed,
+    write_json,
 )
 from execution.cli.journaling import add_journal_args, open_for, report_recovery
 from execution.cli.preflight import writable_file
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.journal import JournalError
-from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
+from execution.market_session import KST, KrxSessions, default_sim_start
 from execution.safety import SafetyState
 from execution.settings import load_engine_limits
 from execution.sim import parse_faults
 
 if TYPE_CHECKING:
     from execution.engine import Engine
-
-
-def _at(text: str) -> datetime:
-    try:
-        return parse_at(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-
-
-def _faults(text: str) -> Any:
-    try:
-        return parse_faults(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def add_run_parser(sub: Any) -> None:
@@ -71,7 +60,7 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--trace-out", type=Path, help="write the run (JSON, with its trace) here")
     p.add_argument("--limits", type=Path, help="limits YAML (default: config/limits.yaml)")
     p.add_argument("--chart", type=Path, help="chart YAML (default: config/scalp_execution.yaml)")
-    p.add_argument("--at", type=_at, help='exchange time "YYYY-MM-DD HH:MM" (Asia/Seoul)')
+    p.add_argument("--at", type=exchange_time, help='exchange time "YYYY-MM-DD HH:MM" (Asia/Seoul)')
     p.add_argument("--market-closed", action="store_true",
                    help="start the exchange clock outside the session")
     p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState],
@@ -79,7 +68,7 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--capital", type=positive_decimal, help="capital available in KRW")
     p.add_argument("--escape-after-ms", type=non_negative_float,
                    help="trigger an external emergency escape N ms after the start")
-    p.add_argument("--broker-faults", type=_faults, default=None,
+    p.add_argument("--broker-faults", type=parsed_by(parse_faults), default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
     add_broker_args(p)
     add_journal_args(p)
@@ -177,10 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{err}: the intent was not sent") from None
     data = result_json(result)
     if args.trace_out:
-        try:
-            args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        except OSError as err:
-            raise UsageError(f"{args.trace_out}: cannot write: {err.strerror or err}") from err
+        write_json(args.trace_out, data, "--trace-out")
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
@@ -215,10 +201,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except JournalError as err:
         raise UsageError(f"{err}: intents from then on were not sent") from None
     if args.trace_out:
-        try:
-            args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        except OSError as err:
-            raise UsageError(f"{args.trace_out}: cannot write: {err.strerror or err}") from err
+        write_json(args.trace_out, data, "--trace-out")
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
