@@ -6,7 +6,8 @@ from pathlib import Path
 
 from execution.simulate.outcome import Outcome
 
-COLORS = {"engine": "#1f77b4", "market": "#d62728", "passive": "#2ca02c"}
+COLORS = {"engine": "#1f77b4", "market": "#d62728", "passive": "#2ca02c",
+          "peg_cross": "#9467bd"}
 
 
 def write_plots(outcomes: dict[str, list[Outcome]], data: dict[str, object],

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from execution.simulate.metrics import COMPONENTS
 
-COLUMNS = ("engine", "market", "passive")
+COLUMNS = ("engine", "market", "passive", "peg_cross")
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -97,7 +97,9 @@ def _header(data: Mapping[str, Any]) -> list[str]:
         f"seed {data['seed']}, {sc['clock']} clock, queue model {sc['queue_model']}, "
         f"horizon {sc['horizon_s']:g} s, symbols {', '.join(sc['symbols'])}",
         "baselines: market = one market order at arrival; passive = one limit at the near "
-        "touch at arrival, never adjusted, cancelled at the horizon",
+        "touch at arrival, never adjusted, cancelled at the horizon; peg_cross = join the near "
+        "touch, re-peg (<= 1/s) when it moves away, cross at half the horizon, capped at the "
+        "slippage maximum",
         "definitions:",
     ]
     lines += [f"  {k}: {v}" for k, v in data["definitions"].items()]
