@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, PriceType, SplitStrategy
+from execution.orders.phase import split_horizon_ms
 from execution.pricing import cap_to_slippage, entry_price
 from execution.split import choose_strategy, plan_split
 from statecharts.registry import RunView
@@ -17,6 +20,9 @@ def split(ctx: ExecutionContext, run: RunView) -> str:
     services, intent = ctx.services, ctx.intent
     assert ctx.arrival is not None
     params = ctx.limits.split
+    if ctx.time_left_ms is not None:  # planned for the time left in the session (GR066)
+        params = replace(params, twap_horizon_ms=split_horizon_ms(ctx, params.twap_horizon_ms),
+                         vwap_horizon_ms=split_horizon_ms(ctx, params.vwap_horizon_ms))
     touch_size = ctx.arrival.ask_size if intent.side.sign > 0 else ctx.arrival.bid_size
     strategy = intent.strategy
     if strategy is SplitStrategy.AUTO:
