@@ -27,6 +27,8 @@ log = logging.getLogger("statecharts.run")
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...
 
+    def when(self) -> float: ...
+
 
 class Scheduler(Protocol):
     """What the run needs to enforce stage timeouts (an asyncio loop fits)."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
 from execution.contracts import ChildOrder, MarketPhase, Quote
@@ -172,7 +173,7 @@ def queue_ahead(ctx: ExecutionContext, broker_order_id: str, visible: int) -> in
     if callable(ask):
         try:
             ahead = ask(broker_order_id)
-        except Exception:  # noqa: BLE001 - an optional capability: fall back, said below
+        except BrokerError:  # the order is gone or moved (a revise): the visible size
             ahead = None
         if isinstance(ahead, int):
             return ahead

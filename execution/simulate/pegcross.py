@@ -19,10 +19,9 @@ import asyncio
 import contextlib
 from decimal import Decimal
 
-from execution.broker import BrokerError, OrderRejected
-from execution.contracts import FillEvent, OrderRequest, PriceType, Quote, Side
+from execution.broker import Broker, BrokerError, OrderRejected
+from execution.contracts import ExecutionIntent, FillEvent, OrderRequest, PriceType, Quote, Side
 from execution.pricing import cap_to_limit, cap_to_slippage
-from execution.sim.exchange import SimulatedExchange
 from execution.simulate.market import IntentSetup, Observation, unique_fills
 from execution.simulate.outcome import Outcome
 
@@ -50,11 +49,13 @@ def moved_away(side: Side, quote: Quote, price: Decimal) -> bool:
     return side.sign * (quote.touch(side.opposite) - price) > 0
 
 
-class _PegCross:
-    def __init__(self, exchange: SimulatedExchange, setup: IntentSetup, arrival: Decimal):
-        self.exchange, self.setup, self.arrival = exchange, setup, arrival
-        self.intent = setup.intent
-        self.max_bps = setup.limits.slippage_max_bps
+class PegCross:
+    """The algo's state for one intent, driven by :meth:`step` (any :class:`Broker`)."""
+
+    def __init__(self, exchange: Broker, intent: ExecutionIntent, arrival: Decimal,
+                 max_bps: Decimal) -> None:
+        self.exchange, self.intent, self.arrival = exchange, intent, arrival
+        self.max_bps = max_bps
         self.pushed: list[FillEvent] = []
         self.order_id = ""
         self.price: Decimal | None = None
@@ -126,7 +127,7 @@ async def run_peg_cross(setup: IntentSetup) -> Outcome:
     exchange = setup.exchange()
     loop = asyncio.get_running_loop()
     obs = Observation.start(exchange, intent.symbol)
-    algo = _PegCross(exchange, setup, obs.arrival_mid)
+    algo = PegCross(exchange, intent, obs.arrival_mid, setup.limits.slippage_max_bps)
     exchange.subscribe_fills(algo.pushed.append)
     start = loop.time()
     cross_at, deadline = start + setup.horizon_s / 2, start + setup.horizon_s
