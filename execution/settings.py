@@ -51,7 +51,7 @@ class EngineLimits:
     self_trade_policy: str = "refuse"  # or "cancel_resting" (GR065)
     wide_tick_bps: Decimal = Decimal(10)  # GR069: tick-aware re-pricing
     queue_wait_max_pct_left: float = 40.0
-    queue_wait_max_ahead_x: float = 20.0
+    queue_wait_max_ahead_x: float = 200.0
     closing_auction: str = "refuse"  # or "join" (GR066)
     min_time_left_ms: float = 10_000
     end_margin_ms: float = 2_000
@@ -124,7 +124,7 @@ def from_limits(limits: Limits) -> EngineLimits:
         self_trade_policy=_optional(limits, "precheck.self_trade", "refuse"),
         wide_tick_bps=_dec(_optional(limits, "adjust.wide_tick_bps", 10)),
         queue_wait_max_pct_left=_optional(limits, "adjust.queue_wait_max_pct_left", 40.0),
-        queue_wait_max_ahead_x=_optional(limits, "adjust.queue_wait_max_ahead_x", 20.0),
+        queue_wait_max_ahead_x=_optional(limits, "adjust.queue_wait_max_ahead_x", 200.0),
         closing_auction=_optional(limits, "session.closing_auction", "refuse"),
         min_time_left_ms=_optional(limits, "session.min_time_left_ms", 10_000),
         end_margin_ms=_optional(limits, "session.end_margin_ms", 2_000),

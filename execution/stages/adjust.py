@@ -49,12 +49,16 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
         return "adjusted"
     outcome = AdjustOutcome.ADJUSTED
     moves: list[tuple[ChildOrder, Decimal]] = []
-    elapsed = _elapsed_pct(ctx)
-    for child in ctx.live_children():
+    elapsed, live = _elapsed_pct(ctx), ctx.live_children()
+    waited = 0
+    for child in live:
         wait, figures = should_wait(ctx, child, quote, elapsed)
         if wait:
-            ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action="wait",
-                      **figures)
+            waited += 1
+            if child.id not in ctx.waiting:  # said once per child
+                ctx.waiting.add(child.id)
+                ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action="wait",
+                          **figures)
             continue
         assert child.price is not None and child.original_price is not None
         price, child_outcome = next_price(ctx.intent.side, child.price, child.original_price,
@@ -67,6 +71,8 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
     if outcome is AdjustOutcome.CAPPED:
         ctx.note(Code.GR063, round=ctx.adjust_rounds, warning_bps=limits.slippage_warning_bps)
     ctx.adjust_outcome = outcome
+    if live and waited == len(live):
+        ctx.adjust_rounds -= 1  # every child waited: not a round (time left bounds the wait)
     for child, price in moves:  # in flight: a revise cut off could orphan its new order id
         ctx.spawn(reprice_child(ctx, child, price), f"modify-{child.sequence}", inflight=True)
     return "adjusted"
