@@ -1,4 +1,4 @@
-"""``scalpchart simulate``: execution quality of the engine against two baselines."""
+"""``scalpchart simulate``: execution quality of the engine against three baselines."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from statecharts.errors import DocumentInvalid
 
 def add_simulate_parser(sub: Any) -> None:
     p = sub.add_parser("simulate", help="run N intents on the market simulator and report "
-                                        "execution quality against two baselines")
+                                        "execution quality against three baselines")
     p.add_argument("--scenario", type=Path,
                    help="scenario YAML (default: config/scenarios/default.yaml)")
     p.add_argument("--intents", type=positive_int,

@@ -1,4 +1,4 @@
-"""``simulate``: N intents through the engine and both baselines, and the report's data.
+"""``simulate``: N intents through the engine and the three baselines, and the report's data.
 
 >>> report = simulate(load_scenario(), intents=20, seed=7)   # doctest: +SKIP
 >>> report.data["engine"]["shortfall_bps"]["mean"]           # doctest: +SKIP

@@ -85,7 +85,7 @@ async def run_engine(setup: IntentSetup) -> Outcome:
 
 
 async def _one_order(setup: IntentSetup, strategy: str) -> Outcome:
-    """The two baselines: one order at arrival, no adjustment, no retry."""
+    """The market and passive baselines: one order at arrival, no adjustment, no retry."""
     intent = setup.intent
     exchange = setup.exchange()
     pushed: list[FillEvent] = []
