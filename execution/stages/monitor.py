@@ -48,8 +48,16 @@ def _done(ctx: ExecutionContext, visit: int) -> None:
         ctx.dispatch("filled", visit)
 
 
-def _arm(ctx: ExecutionContext, visit: int) -> None:
-    ctx.after(ctx.limits.adjust_interval_ms, lambda: _reevaluate(ctx, visit))
+#: With no adjust round left, the monitor still looks for an auction this often (at most):
+#: its pause must hold the fill timeout back, but nothing else is left to re-evaluate.
+AUCTION_LOOK_MS = 1000.0
+
+
+def _arm(ctx: ExecutionContext, visit: int, *, idle: bool = False) -> None:
+    interval = ctx.limits.adjust_interval_ms
+    if idle:
+        interval = max(interval, AUCTION_LOOK_MS)
+    ctx.after(interval, lambda: _reevaluate(ctx, visit))
 
 
 def round_due(ctx: ExecutionContext, now: float) -> bool:
@@ -71,8 +79,8 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
         _arm(ctx, visit)
         return
     if ctx.adjust_rounds >= limits.max_rounds:
-        _arm(ctx, visit)  # nothing left to adjust with: fills or the fill timeout decide
-        return  # (still looking: an auction must pause the fill timeout)
+        _arm(ctx, visit, idle=True)  # nothing left to adjust with: fills or the fill
+        return  # timeout decide (still looking: an auction must hold the fill timeout)
     if not ctx.live_children() or not round_due(ctx, asyncio.get_running_loop().time()):
         _arm(ctx, visit)  # (slices still to come count: look again after the interval)
         return
