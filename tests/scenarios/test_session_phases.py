@@ -200,3 +200,29 @@ async def test_the_requote_after_a_vi_stays_inside_the_slippage_cap() -> None:
     engine.escape("VC", "done")
     await finish(execution)
     await engine.close()
+
+
+async def test_a_shortened_fill_timeout_does_not_outlive_its_execution() -> None:
+    # the chart instance goes back to the engine's pool: the next intents get the
+    # engine's own fill timeout, not the one shortened for the late intent
+    broker = _near_close(1_500)
+    engine = make_engine(broker, timeouts={"MONITORING": 10_000}, min_time_left_ms=200,
+                         end_margin_ms=1_000)
+    engine.pool().refill_enabled = False  # the finished instance is what the pool hands out
+    late = engine.submit(intent(50, cid="L"))
+    await until_state(late, "MONITORING")
+    late_run = late.run
+    assert late_run.timeouts_ms["MONITORING"] < 1_000
+    engine.escape("L", "done")
+    await finish(late)
+    broker.advance(-3_600_000)  # back to 14:20
+    runs = []
+    for n in range(5):
+        execution = engine.submit(intent(50, cid=f"E{n}"))
+        await until_state(execution, "MONITORING")
+        runs.append(execution.run)
+        assert execution.run.timeouts_ms["MONITORING"] == 10_000
+        engine.escape(execution.id, "done")
+        await finish(execution)
+    assert any(run is late_run for run in runs)  # the recycled instance was among them
+    await engine.close()
