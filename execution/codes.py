@@ -30,6 +30,14 @@ class Code(Enum):
     GR064 = ("fill delay", "warning")
     GR065 = ("self-trade prevented",
              "refuse the new intent, or cancel the resting one first (limits' policy)")
+    GR066 = ("session-phase constraint: too little continuous trading left, or a call "
+             "auction ahead", "plan for the time left, refuse, or join the closing auction "
+             "(limits' policy)")
+    GR067 = ("call auction or volatility interruption on the symbol",
+             "pause re-pricing and keep the orders; re-quote from fresh prices after it")
+    GR068 = ("price beyond the day's price limits", "refuse the intent")
+    GR069 = ("one tick is a large share of the slippage cap",
+             "wait in the queue instead of moving while the queue and time left allow it")
 
     def __init__(self, condition: str, action: str) -> None:
         self.condition = condition

@@ -62,6 +62,8 @@ class PrecheckFailure(Enum):
     NOTIONAL_TOO_LARGE = "notional_too_large"
     SELF_TRADE = "self_trade"
     UNKNOWN_SYMBOL = "unknown_symbol"
+    SESSION_PHASE = "session_phase"
+    PRICE_LIMIT = "price_limit"
 
 
 class AdjustOutcome(Enum):
@@ -122,6 +124,11 @@ class ExecutionContext:
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set once settled
     delay_flagged: set[str] = field(default_factory=set)  # children warned of (GR064)
     delay_pending: list[str] = field(default_factory=list)  # to be warned by a transition
+    phase_end_ns: int | None = None  # when continuous trading ends for this execution
+    time_left_ms: float | None = None  # set when the horizon was shortened to it (GR066)
+    paused_since: float | None = None  # loop time an auction / VI pause began (GR067)
+    pause_checked: float = 0.0  # loop time the pause was last accounted for
+    waiting: set[str] = field(default_factory=set)  # children that waited in a round (GR069)
 
     def __post_init__(self) -> None:
         self.limits = self.services.limits

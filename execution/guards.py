@@ -64,6 +64,16 @@ def self_trade_refused(ctx: ExecutionContext) -> bool:
     return _failed(ctx, PrecheckFailure.SELF_TRADE)
 
 
+@guard("session_phase_refused")
+def session_phase_refused(ctx: ExecutionContext) -> bool:
+    return _failed(ctx, PrecheckFailure.SESSION_PHASE)
+
+
+@guard("price_limit_refused")
+def price_limit_refused(ctx: ExecutionContext) -> bool:
+    return _failed(ctx, PrecheckFailure.PRICE_LIMIT)
+
+
 @guard("precheck_blocked")
 def precheck_blocked(ctx: ExecutionContext) -> bool:
     return ctx.precheck_failure is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from execution.contracts import Quote, Side, Urgency
-from execution.ticks import snap
+from execution.ticks import snap, tick_size
 
 
 def cap_to_limit(price: Decimal, side: Side, limit: Decimal | None) -> Decimal:
@@ -17,13 +17,25 @@ def cap_to_limit(price: Decimal, side: Side, limit: Decimal | None) -> Decimal:
     return max(price, snap(limit, "up"))
 
 
-def entry_price(side: Side, urgency: Urgency, quote: Quote, limit: Decimal | None) -> Decimal:
+def entry_price(side: Side, urgency: Urgency, quote: Quote, limit: Decimal | None,
+                wide_tick_bps: Decimal | None = None) -> Decimal:
     """HIGH urgency takes the far touch; otherwise join the near touch and let AdaptiveAdjust
-    walk toward the far touch."""
+    walk toward the far touch. Tick-aware (``wide_tick_bps`` given): where the spread is
+    one tick and that tick is at least ``wide_tick_bps``, crossing it costs a large share
+    of the slippage cap at once, so HIGH urgency joins the near touch too and its round
+    schedule (``adjust.*_round_pct_of_timeout.high``) decides when to cross (GR069)."""
     far = quote.touch(side)
     near = quote.touch(side.opposite)
-    price = far if urgency is Urgency.HIGH else near
+    price = far if urgency is Urgency.HIGH and not joins_wide_tick(quote, wide_tick_bps) else near
     return cap_to_limit(price, side, limit)
+
+
+def joins_wide_tick(quote: Quote, wide_tick_bps: Decimal | None) -> bool:
+    """Is the spread one tick, and that tick at least ``wide_tick_bps`` of the price?"""
+    if wide_tick_bps is None or quote.bid <= 0:
+        return False
+    tick = tick_size(quote.bid)
+    return quote.ask - quote.bid == tick and tick / quote.bid * Decimal(10_000) >= wide_tick_bps
 
 
 def slippage_bps(side: Side, price: Decimal, arrival: Decimal) -> Decimal:

@@ -49,6 +49,14 @@ class EngineLimits:
     p0_queue_capacity: int = 100
     fee_bps: Decimal = Decimal("1.5")  # commission estimate in capital claims
     self_trade_policy: str = "refuse"  # or "cancel_resting" (GR065)
+    wide_tick_bps: Decimal = Decimal(10)  # GR069: tick-aware re-pricing
+    queue_wait_max_pct_left: float = 40.0
+    queue_wait_max_ahead_x: float = 200.0
+    high_urgency_joins_wide_tick: bool = False
+    closing_auction: str = "refuse"  # or "join" (GR066)
+    min_time_left_ms: float = 10_000
+    end_margin_ms: float = 2_000
+    auction_grace_ms: float = 60_000
     raw: Limits | None = field(default=None, compare=False, repr=False)
 
     def with_(self, **changes: Any) -> EngineLimits:
@@ -115,6 +123,15 @@ def from_limits(limits: Limits) -> EngineLimits:
         p0_queue_capacity=g("bus.p0_queue_capacity"),
         fee_bps=_dec(_optional(limits, "precheck.fee_bps", "1.5")),
         self_trade_policy=_optional(limits, "precheck.self_trade", "refuse"),
+        wide_tick_bps=_dec(_optional(limits, "adjust.wide_tick_bps", 10)),
+        queue_wait_max_pct_left=_optional(limits, "adjust.queue_wait_max_pct_left", 40.0),
+        queue_wait_max_ahead_x=_optional(limits, "adjust.queue_wait_max_ahead_x", 200.0),
+        high_urgency_joins_wide_tick=_optional(limits, "adjust.high_urgency_joins_wide_tick",
+                                               False),
+        closing_auction=_optional(limits, "session.closing_auction", "refuse"),
+        min_time_left_ms=_optional(limits, "session.min_time_left_ms", 10_000),
+        end_margin_ms=_optional(limits, "session.end_margin_ms", 2_000),
+        auction_grace_ms=_optional(limits, "session.auction_grace_ms", 60_000),
         raw=limits,
     )
 

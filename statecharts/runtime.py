@@ -27,6 +27,8 @@ log = logging.getLogger("statecharts.run")
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...
 
+    def when(self) -> float: ...
+
 
 class Scheduler(Protocol):
     """What the run needs to enforce stage timeouts (an asyncio loop fits)."""
@@ -248,6 +250,19 @@ class ChartRun:
         except EventRejected as exc:
             self.fail(exc)
 
+    def extend_timeout(self, extra_ms: float) -> None:
+        """Push the current state's timeout ``extra_ms`` later (a pause that must not use
+        up the state's time); its later entries see the longer timeout too."""
+        state = self.state
+        if state not in self.timeouts_ms or self.done:
+            return
+        self.timeouts_ms[state] += extra_ms
+        if self._timer is not None and self.scheduler is not None:
+            remaining_s = max(self._timer.when() - self.scheduler.time(), 0.0)
+            self._timer.cancel()
+            self._timer = self.scheduler.call_later(remaining_s + extra_ms / 1000,
+                                                    self._on_timeout, state, len(self.trace))
+
     def cancel_timers(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -360,6 +375,7 @@ class RunPool:
 
     def _recycle(self, run: ChartRun) -> None:
         if len(self._runs) < self.size and not run.dispatching and run.done:
+            run.timeouts_ms = dict(self.timeouts_ms)  # a run may have changed its own
             self._runs.append(run.reset())
             self.recycled += 1
 

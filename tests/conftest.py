@@ -105,14 +105,19 @@ def read_limits(path: Path) -> Limits:
 
 
 class FakeTimer:
-    def __init__(self, delay: float, callback: Callable[..., object], args: tuple[Any, ...]):
+    def __init__(self, delay: float, callback: Callable[..., object], args: tuple[Any, ...],
+                 at: float = 0.0):
         self.delay = delay
         self.callback = callback
         self.args = args
         self.cancelled = False
+        self.at = at
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    def when(self) -> float:
+        return self.at
 
     def fire(self) -> None:
         """Run the callback as a loop would (even when cancelled: a late timer must be harmless)."""
@@ -127,7 +132,7 @@ class FakeScheduler:
         self.timers: list[FakeTimer] = []
 
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> FakeTimer:
-        timer = FakeTimer(delay, callback, args)
+        timer = FakeTimer(delay, callback, args, self.now + delay)
         self.timers.append(timer)
         return timer
 

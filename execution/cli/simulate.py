@@ -1,4 +1,4 @@
-"""``scalpchart simulate``: execution quality of the engine against two baselines."""
+"""``scalpchart simulate``: execution quality of the engine against three baselines."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from execution.cli.project import bundled_scenarios, scenario_path
 
 def add_simulate_parser(sub: Any) -> None:
     p = sub.add_parser("simulate", help="run N intents on the market simulator and report "
-                                        "execution quality against two baselines")
+                                        "execution quality against three baselines")
     scenario = p.add_argument("--scenario", type=scenario_path,
                    help="scenario YAML, or a bundled scenario's name: default, stress, races, "
                         "conservative_queue (default: config/scenarios/default.yaml)")

@@ -26,18 +26,19 @@ def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arri
                limit: Decimal | None, limits: EngineLimits) -> tuple[Decimal, AdjustOutcome]:
     """The next price of one child and how the round went for it: BREACH when the far
     touch it would chase lies beyond the slippage maximum."""
-    far = quote.touch(side)
+    far, near = quote.touch(side), quote.touch(side.opposite)
     if slippage_bps(side, far, arrival) > limits.slippage_max_bps:
         return price, AdjustOutcome.BREACH
     step = price * limits.step_pct / _HUNDRED  # to the nearest tick, at least one tick:
-    if side is Side.BUY:                       # rounding up could double a small step
-        target = min(max(snap(price + step), add_ticks(price, 1)), far,
+    if side is Side.BUY:                       # rounding up could double a small step;
+        # and at least to the fresh near touch (re-peg when the market moved away)
+        target = min(max(snap(price + step), add_ticks(price, 1), near), far,
                      snap(original * (1 + limits.max_price_move_pct / _HUNDRED), "down"))
         warn_cap = snap(arrival * (1 + limits.slippage_warning_bps / _BPS), "down")
         capped = target > warn_cap
         target = max(min(target, warn_cap), price)
     else:
-        target = max(min(snap(price - step), add_ticks(price, -1)), far,
+        target = max(min(snap(price - step), add_ticks(price, -1), near), far,
                      snap(original * (1 - limits.max_price_move_pct / _HUNDRED), "up"))
         warn_cap = snap(arrival * (1 - limits.slippage_warning_bps / _BPS), "up")
         capped = target < warn_cap

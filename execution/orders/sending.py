@@ -217,7 +217,8 @@ def release(ctx: ExecutionContext, child: ChildOrder) -> None:
     if ctx.escaping or child.status is not ChildStatus.PENDING or ctx.run is None or ctx.run.done:
         return
     quote = ctx.services.broker.quote(ctx.intent.symbol)
-    start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price)
+    start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price,
+                        ctx.limits.wide_tick_bps)
     assert ctx.arrival_price is not None
     start = cap_to_slippage(start, ctx.intent.side, ctx.arrival_price,
                             ctx.limits.slippage_max_bps)

@@ -1,7 +1,7 @@
 """The intents of a run, and the per-intent seeds and fault windows.
 
 Everything about intent ``i`` derives from ``(seed, i)`` alone, so intents are
-independent, reproducible one by one, and the engine and both baselines meet
+independent, reproducible one by one, and the engine and the baselines meet
 the same market for the same intent.
 """
 

@@ -1,4 +1,4 @@
-"""``simulate``: N intents through the engine and both baselines, and the report's data.
+"""``simulate``: N intents through the engine and the three baselines, and the report's data.
 
 >>> report = simulate(load_scenario(), intents=20, seed=7)   # doctest: +SKIP
 >>> report.data["engine"]["shortfall_bps"]["mean"]           # doctest: +SKIP
@@ -115,7 +115,7 @@ def build_data(scenario: Scenario, outcomes: dict[str, list[Outcome]], seed: int
         "seed": seed,
         "definitions": DEFINITIONS,
         "engine": reports["engine"],
-        "baselines": {"market": reports["market"], "passive": reports["passive"]},
+        "baselines": {name: report for name, report in reports.items() if name != "engine"},
         "targets": targets(reports, engine, market),
         "reconciliation": {name: reconciliation(outs) for name, outs in outcomes.items()},
         "per_intent": [per_intent(outcomes, i) for i in range(len(engine))],

@@ -1,12 +1,15 @@
-"""Run one intent three ways on the same market: the engine and the two baselines.
+"""Run one intent four ways on the same market: the engine and the three baselines.
 
 - ``engine``: the statechart engine, as ``scalpchart run`` builds it;
 - ``market``: one marketable (market) order for the whole quantity at arrival;
 - ``passive``: one limit order at the near touch at arrival (buy on the bid,
-  sell on the ask), never adjusted, cancelled at the horizon.
+  sell on the ask), never adjusted, cancelled at the horizon;
+- ``peg_cross``: join the near touch, re-peg when it moves away (at most once a second),
+  cross at half the horizon, capped at the slippage maximum
+  (:mod:`execution.simulate.pegcross`).
 
 Each run gets a fresh exchange built from the intent's seed on its own event
-loop (virtual time by default), so the three runs meet the same order flow.
+loop (virtual time by default), so the four runs meet the same order flow.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from execution.sim.exchange import SimulatedExchange
 from execution.sim.vclock import ClockKind, run_on
 from execution.simulate.market import IntentSetup, Observation, unique_fills
 from execution.simulate.outcome import Outcome
+from execution.simulate.pegcross import run_peg_cross
 from statecharts.runtime import ChartRun
 
-STRATEGIES = ("engine", "market", "passive")
+STRATEGIES = ("engine", "market", "passive", "peg_cross")
 # Chart instances reset after an intent's execution, per chart class, for the next intent's
 # engine (building one costs hundreds of microseconds, resetting one a few).
 _SPARE_RUNS: dict[type[Any], list[ChartRun]] = {}
@@ -82,7 +86,7 @@ async def run_engine(setup: IntentSetup) -> Outcome:
 
 
 async def _one_order(setup: IntentSetup, strategy: str) -> Outcome:
-    """The two baselines: one order at arrival, no adjustment, no retry."""
+    """The market and passive baselines: one order at arrival, no adjustment, no retry."""
     intent = setup.intent
     exchange = setup.exchange()
     pushed: list[FillEvent] = []
@@ -170,10 +174,11 @@ RUNNERS: dict[str, Callable[[IntentSetup], Coroutine[Any, Any, Outcome]]] = {
     "engine": run_engine,
     "market": run_market,
     "passive": run_passive,
+    "peg_cross": run_peg_cross,
 }
 
 
 def run_intent(setup: IntentSetup, clock: ClockKind = "virtual",
                strategies: tuple[str, ...] = STRATEGIES) -> dict[str, Outcome]:
-    """The runs of one intent (by default all three), each on its own loop and exchange."""
+    """The runs of one intent (by default all four), each on its own loop and exchange."""
     return {name: run_on(RUNNERS[name](setup), clock) for name in strategies}

@@ -19,6 +19,8 @@ from execution.simulate.metrics import COMPONENTS
 BASELINES = {
     "market": "one market order at arrival",
     "passive": "one limit at the near touch at arrival, never adjusted, cancelled at the horizon",
+    "peg_cross": "join the near touch, re-peg (at most once a second) when it moves away, "
+                 "cross at half the horizon, capped at the slippage maximum",
 }
 
 

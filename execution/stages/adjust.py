@@ -6,19 +6,23 @@ and never more than ``max_price_move_pct`` from the child's first price.
 Slippage against the arrival price is checked on the new price: beyond the
 warning level the move is capped there (GR063); when the far touch itself lies
 beyond the maximum, chasing it would breach the cap and the execution escapes
-(FS094). Re-pricing goes through
+(FS094). Tick-aware: where one tick is a large share of the cap, a child at the near
+touch with a short queue ahead and much of its window left waits instead (GR069,
+:func:`execution.orders.phase.should_wait`). Re-pricing goes through
 the broker's ``modify`` (:func:`execution.orders.reprice.reprice_child`), so a child is
 never live twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 
 from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
 from execution.contracts import ChildOrder
+from execution.orders.phase import should_wait
 from execution.orders.reprice import next_price, reprice_child
 from execution.pricing import slippage_bps
 from statecharts.registry import RunView
@@ -45,7 +49,17 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
         return "adjusted"
     outcome = AdjustOutcome.ADJUSTED
     moves: list[tuple[ChildOrder, Decimal]] = []
-    for child in ctx.live_children():
+    elapsed, live = _elapsed_pct(ctx), ctx.live_children()
+    waited = 0
+    for child in live:
+        wait, figures = should_wait(ctx, child, quote, elapsed)
+        if wait:
+            waited += 1
+            if child.id not in ctx.waiting:  # said once per child
+                ctx.waiting.add(child.id)
+                ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action="wait",
+                          **figures)
+            continue
         assert child.price is not None and child.original_price is not None
         price, child_outcome = next_price(ctx.intent.side, child.price, child.original_price,
                                           quote, ctx.arrival_price, ctx.intent.limit_price,
@@ -57,6 +71,18 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
     if outcome is AdjustOutcome.CAPPED:
         ctx.note(Code.GR063, round=ctx.adjust_rounds, warning_bps=limits.slippage_warning_bps)
     ctx.adjust_outcome = outcome
+    if live and waited == len(live):
+        ctx.adjust_rounds -= 1  # every child waited: not a round (time left bounds the wait)
     for child, price in moves:  # in flight: a revise cut off could orphan its new order id
         ctx.spawn(reprice_child(ctx, child, price), f"modify-{child.sequence}", inflight=True)
     return "adjusted"
+
+
+def _elapsed_pct(ctx: ExecutionContext) -> float:
+    """How much of the fill window has gone, in % (100 when unknown)."""
+    if ctx.fill_window is None:
+        return 100.0
+    started, timeout_ms = ctx.fill_window
+    if timeout_ms <= 0:
+        return 100.0
+    return (asyncio.get_running_loop().time() - started) * 1000 / timeout_ms * 100

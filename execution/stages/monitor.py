@@ -4,15 +4,27 @@ Fills are booked by :mod:`execution.orders.fills` in whatever state the executio
 (push or poll): escape never loses a fill. The chart only hears about the outcome:
 ``filled`` when every child is confirmed done, ``stalled`` after an adjust interval
 without completion (one AdaptiveAdjust round).
+
+In a call auction or a volatility interruption the rounds pause (GR067): the working
+orders are kept at their prices (no chase into the auction price), and the pause is
+not counted: the fill timeout and the round schedule move back by its length
+(:func:`execution.orders.phase.hold_pause`). When continuous trading resumes, every
+working child re-quotes at the fresh near touch (inside the intent's limit and the
+slippage cap), without using an adjust round, before the schedule goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import ExecutionContext
+from execution.contracts import Quote
+from execution.orders.phase import hold_pause, in_auction
+from execution.orders.reprice import reprice_child
 from execution.orders.sending import delayed_children
+from execution.pricing import cap_to_limit, cap_to_slippage
 from statecharts.registry import RunView
 
 EMITS = ("filled", "stalled")
@@ -36,8 +48,16 @@ def _done(ctx: ExecutionContext, visit: int) -> None:
         ctx.dispatch("filled", visit)
 
 
-def _arm(ctx: ExecutionContext, visit: int) -> None:
-    ctx.after(ctx.limits.adjust_interval_ms, lambda: _reevaluate(ctx, visit))
+#: With no adjust round left, the monitor still looks for an auction this often (at most):
+#: its pause must hold the fill timeout back, but nothing else is left to re-evaluate.
+AUCTION_LOOK_MS = 1000.0
+
+
+def _arm(ctx: ExecutionContext, visit: int, *, idle: bool = False) -> None:
+    interval = ctx.limits.adjust_interval_ms
+    if idle:
+        interval = max(interval, AUCTION_LOOK_MS)
+    ctx.after(interval, lambda: _reevaluate(ctx, visit))
 
 
 def round_due(ctx: ExecutionContext, now: float) -> bool:
@@ -55,8 +75,12 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     limits = ctx.limits
     if not ctx.in_visit(visit):
         return
+    if _paused(ctx, asyncio.get_running_loop().time()):
+        _arm(ctx, visit)
+        return
     if ctx.adjust_rounds >= limits.max_rounds:
-        return  # nothing left to adjust with: fills or the fill timeout decide
+        _arm(ctx, visit, idle=True)  # nothing left to adjust with: fills or the fill
+        return  # timeout decide (still looking: an auction must hold the fill timeout)
     if not ctx.live_children() or not round_due(ctx, asyncio.get_running_loop().time()):
         _arm(ctx, visit)  # (slices still to come count: look again after the interval)
         return
@@ -70,3 +94,47 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     ctx.dispatch("stalled", visit)
     ctx.delay_flagged.update(ctx.delay_pending)
     ctx.delay_pending = []
+
+
+def _paused(ctx: ExecutionContext, now: float) -> bool:
+    """Is the symbol in a call auction or a VI (GR067)? When one has just ended, the
+    working children re-quote from the fresh book (and this look is spent on that)."""
+    try:
+        quote = ctx.services.broker.quote(ctx.intent.symbol)
+    except BrokerError:
+        return False  # no book to judge by: the schedule goes on
+    if in_auction(quote):
+        if ctx.paused_since is None:
+            ctx.paused_since = ctx.pause_checked = now
+            ends = quote.phase_ends_ns
+            ctx.alert(Code.GR067, action="pause", phase=quote.phase.value,
+                      ends_in_ms="unknown" if ends is None
+                      else round((ends - ctx.services.now_ns()) / 1e6),
+                      working=len(ctx.live_children()))
+        else:
+            hold_pause(ctx, now)
+        return True
+    if ctx.paused_since is None:
+        return False
+    hold_pause(ctx, now)
+    paused_ms = round((now - ctx.paused_since) * 1000)
+    ctx.paused_since = None
+    moved = _requote(ctx, quote)
+    ctx.alert(Code.GR067, action="resume", phase=quote.phase.value, paused_ms=paused_ms,
+              bid=quote.bid, ask=quote.ask, requoted=moved)
+    return True
+
+
+def _requote(ctx: ExecutionContext, quote: Quote) -> int:
+    """Move every working child to the fresh near touch (inside the limit and the cap)."""
+    side, arrival = ctx.intent.side, ctx.arrival_price
+    assert arrival is not None
+    price = cap_to_limit(quote.touch(side.opposite), side, ctx.intent.limit_price)
+    price = cap_to_slippage(price, side, arrival, ctx.limits.slippage_max_bps)
+    moved = 0
+    for child in ctx.live_children():
+        if child.price is not None and child.price != price:
+            ctx.spawn(reprice_child(ctx, child, price), f"requote-{child.sequence}",
+                      inflight=True)
+            moved += 1
+    return moved

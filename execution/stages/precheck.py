@@ -15,6 +15,7 @@ from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
 from execution.contracts import Side
 from execution.market_session import KST
+from execution.orders.phase import check_price_limits, plan_for_session
 from execution.risk import Claim, cost_per_share
 from statecharts.registry import RunView
 
@@ -210,5 +211,13 @@ def _risk(ctx: ExecutionContext) -> None:
         _fail(ctx, PrecheckFailure.NOTIONAL_TOO_LARGE, f"notional={notional}")
 
 
+def _phase(ctx: ExecutionContext) -> None:
+    """The day's price limits (GR068), then the time left in continuous trading (GR066):
+    last, so that an intent refused by another check is not re-planned first."""
+    check_price_limits(ctx)
+    if ctx.precheck_failure is None:
+        plan_for_session(ctx)
+
+
 # The spec's order, except that the symbol is resolved before anything needs its price.
-_CHECKS = (_bus, _safety, _symbol, _position, _capital, _session, _daily_limit, _risk)
+_CHECKS = (_bus, _safety, _symbol, _position, _capital, _session, _daily_limit, _risk, _phase)

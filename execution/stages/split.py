@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from execution.codes import Code
 from execution.context import ExecutionContext
-from execution.contracts import ChildOrder, PriceType, SplitStrategy
-from execution.pricing import cap_to_slippage, entry_price
+from execution.contracts import ChildOrder, PriceType, SplitStrategy, Urgency
+from execution.orders.phase import split_horizon_ms
+from execution.pricing import cap_to_slippage, entry_price, joins_wide_tick
 from execution.split import choose_strategy, plan_split
 from statecharts.registry import RunView
 
@@ -17,6 +20,9 @@ def split(ctx: ExecutionContext, run: RunView) -> str:
     services, intent = ctx.services, ctx.intent
     assert ctx.arrival is not None
     params = ctx.limits.split
+    if ctx.time_left_ms is not None:  # planned for the time left in the session (GR066)
+        params = replace(params, twap_horizon_ms=split_horizon_ms(ctx, params.twap_horizon_ms),
+                         vwap_horizon_ms=split_horizon_ms(ctx, params.vwap_horizon_ms))
     touch_size = ctx.arrival.ask_size if intent.side.sign > 0 else ctx.arrival.bid_size
     strategy = intent.strategy
     if strategy is SplitStrategy.AUTO:
@@ -29,7 +35,10 @@ def split(ctx: ExecutionContext, run: RunView) -> str:
     if plan.capped:
         ctx.note(Code.GR060, requested=plan.requested_children, max=params.max_children,
                  strategy=plan.strategy.value)
-    price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price)
+    wide = ctx.limits.wide_tick_bps if ctx.limits.high_urgency_joins_wide_tick else None
+    price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price, wide)
+    if intent.urgency is Urgency.HIGH and joins_wide_tick(ctx.arrival, wide):
+        ctx.alert(Code.GR069, action="join", spread_ticks=1, wide_tick_bps=wide)
     assert ctx.arrival_price is not None
     price = cap_to_slippage(price, intent.side, ctx.arrival_price, ctx.limits.slippage_max_bps)
     max_wait_ns = int(params.child_max_wait_ms * 1e6)

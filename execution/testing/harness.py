@@ -50,6 +50,7 @@ TEST_LIMITS: dict[str, Any] = {
     "adjust_interval_ms": 1000,
     "first_round_pct": _EVERY_INTERVAL,
     "last_round_pct": _EVERY_INTERVAL,
+    "wide_tick_bps": Decimal(10_000),  # no tick-aware waiting (GR069) unless a test asks
 }
 
 

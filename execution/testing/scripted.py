@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from decimal import Decimal
 
 from execution import broker as brk
 from execution.brokers.table import OrderRecord, OrderTable
-from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote
+from execution.contracts import FillEvent, MarketPhase, OrderAck, OrderRequest, Quote
 from execution.testing import actions as act
 from execution.testing.clock import START_NS, LoopClock
 
@@ -110,8 +111,22 @@ class ScriptedBroker:
         return symbol in self.symbols
 
     def set_quote(self, bid: Decimal | int, ask: Decimal | int, bid_size: int = 1_000,
-                  ask_size: int = 1_000, *, symbol: str = SYMBOL) -> None:
-        self.quotes[symbol] = Quote(symbol, Decimal(bid), Decimal(ask), bid_size, ask_size, 0)
+                  ask_size: int = 1_000, *, symbol: str = SYMBOL,
+                  phase: MarketPhase = MarketPhase.CONTINUOUS, phase_ends_ns: int | None = None,
+                  lower_limit: Decimal | int | None = None,
+                  upper_limit: Decimal | int | None = None) -> None:
+        """The symbol's top of book, with its matching phase (and when that ends) and the
+        day's price limits (None: the broker does not say)."""
+        self.quotes[symbol] = Quote(
+            symbol, Decimal(bid), Decimal(ask), bid_size, ask_size, 0, phase, phase_ends_ns,
+            None if lower_limit is None else Decimal(lower_limit),
+            None if upper_limit is None else Decimal(upper_limit))
+
+    def set_phase(self, phase: MarketPhase, phase_ends_ns: int | None = None, *,
+                  symbol: str = SYMBOL) -> None:
+        """Only the phase changes (the book stays): an auction or a VI begins or ends."""
+        self.quotes[symbol] = replace(self.quotes[symbol], phase=phase,
+                                      phase_ends_ns=phase_ends_ns)
 
     def quote(self, symbol: str) -> Quote:
         if self.on_quote is not None:

@@ -429,12 +429,12 @@ async def test_an_unexpected_broker_error_while_monitoring_escapes(
     def broken_quote(symbol: str) -> None:
         raise RuntimeError(f"no quote for {symbol}")
 
-    broker.on_quote = broken_quote  # the adjust round reads the quote
+    broker.on_quote = broken_quote  # the monitor reads the quote (is it an auction?)
     result = await finish(execution)
     broker.on_quote = None
     assert result.final_state == "ESCAPED"
-    assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
-    assert result.reason == "RuntimeError in ADJUSTING: no quote for 005930"
+    assert path(result) == [*HEAD, "ESCAPING", "ESCAPED"]
+    assert result.reason == "RuntimeError in MONITORING: no quote for 005930"
     assert broker.live_orders() == []
 
 

@@ -31,7 +31,7 @@ def test_required_keys() -> None:
     for key in ("intents", "seed", "engine", "baselines", "stage_latency_us"):
         assert key in data
     assert data["intents"] == N and data["seed"] == SEED
-    assert set(data["baselines"]) == {"market", "passive"}
+    assert set(data["baselines"]) == {"market", "passive", "peg_cross"}
     for body in _strategies(data).values():
         assert set(body["slippage_bps"]) >= {"mean", "median", "p95", "p99", "max"}
         assert set(body["shortfall_bps"]) >= {"mean", "delay", "impact", "opportunity", "fees"}

@@ -308,7 +308,7 @@ async def test_gr063_adjustment_is_capped_at_the_slippage_warning_level() -> Non
     engine = make_engine(broker, adjust_interval_ms=30)
     execution = engine.submit(intent(50, cid="W"))
     await until_state(execution, "MONITORING")
-    broker.set_quote(70_200, 70_300)  # the far touch: beyond the warning, inside the max
+    broker.set_quote(70_000, 70_300)  # the far touch: beyond the warning, inside the max
     result = await finish(execution)
     rounds = [s for s in result.path if s.state == "ADJUSTING" and s.event == "stalled"]
     assert len(rounds) == 3

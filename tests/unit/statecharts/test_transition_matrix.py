@@ -321,6 +321,21 @@ def test_stage_timeout_fires_the_declared_timeout_transition(
     assert run.trace[-1].event == SPEC.timeout_event
 
 
+def test_extend_timeout_pushes_the_armed_timer_back_and_later_entries_too(
+        new_run: NewRun, product_limits: Limits) -> None:
+    run, scheduler = timed_run(new_run, "MONITORING", product_limits)
+    (timer,) = scheduler.live
+    full = timer.delay
+    scheduler.now = 10.0  # 10 s into the state, then a 5 s pause
+    run.extend_timeout(5_000)
+    assert timer.cancelled
+    (rearmed,) = scheduler.live
+    assert rearmed.delay == pytest.approx(full - 10.0 + 5.0)
+    assert run.timeouts_ms["MONITORING"] == full * 1000 + 5_000
+    rearmed.fire()
+    assert run.state != "MONITORING"
+
+
 def test_precheck_timeout_fails(new_run: NewRun, product_limits: Limits) -> None:
     run, scheduler = timed_run(new_run, "PRECHECK", product_limits)
     scheduler.live[0].fire()

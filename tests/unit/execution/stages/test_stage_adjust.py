@@ -89,7 +89,18 @@ def test_a_better_than_arrival_price_is_never_worsened(side: Side) -> None:
     start = 69_000 if side is Side.BUY else 71_000
     price, outcome = _next(side, start, quote)
     assert outcome is AdjustOutcome.ADJUSTED
-    assert (price - D(start)) * side.sign == D(100)  # one tick toward the touch
+    # toward the near touch it was left behind by (a re-peg), but no further than
+    # max_price_move_pct (0.5 %) from the child's first price, and never backwards
+    assert price == (D(69_300) if side is Side.BUY else D(70_700))
+
+
+@pytest.mark.parametrize("side", list(Side))
+def test_a_child_left_behind_re_pegs_to_the_fresh_near_touch(side: Side) -> None:
+    quote = _quote(70_000, 70_100)  # arrival mid 70 050
+    start = 69_800 if side is Side.BUY else 70_300  # two ticks behind the near touch
+    price, outcome = _next(side, start, quote, original=start)
+    assert outcome is AdjustOutcome.ADJUSTED
+    assert price == quote.touch(side.opposite)  # the fresh near touch, not one step
 
 
 async def test_rounds_re_price_by_modify_until_the_limit(
