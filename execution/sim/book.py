@@ -39,7 +39,8 @@ from decimal import Decimal
 from execution.contracts import Side
 from execution.sim import ladder as lad
 from execution.sim import queues as q
-from execution.sim.events import BUY, NO_ASK, SELL, BookEvents
+from execution.sim.book_calls import CallAuctions
+from execution.sim.events import BUY, NO_ASK, SELL
 from execution.sim.params import BookParams
 from execution.sim.streams import FairPath, FlowStream, LevelStream
 from execution.sim.symbols import SymbolSpec
@@ -74,7 +75,7 @@ def _s(side: Side) -> int:
     return BUY if side is Side.BUY else SELL
 
 
-class OrderBook(BookEvents):
+class OrderBook(CallAuctions):
     """Price levels with FIFO queues; see the module docstring for the dynamics."""
 
     def __init__(
@@ -90,7 +91,7 @@ class OrderBook(BookEvents):
             float(spec.ref_price + tick_size(spec.ref_price) / 2),  # mid-spread, not on a tick
             spec.daily_vol, round(p.step_ms * 1e6),
             float(add_ticks(spec.lower_limit, 1)), float(add_ticks(spec.upper_limit, -1)),
-            start_ns)
+            start_ns, spec.drift_per_hour)
         init_rng = random.Random(rng.getrandbits(64))
         self._flow = FlowStream(rng.getrandbits(64), 2 * p.flow_rate_per_s,
                                 max(1.0, spec.typical_size * p.flow_size_frac),
@@ -110,6 +111,7 @@ class OrderBook(BookEvents):
         self.traded_qty = 0  # the tape: every trade, ours included
         self._notional = 0
         self.events = 0  # exogenous events applied so far (fair steps, arrivals, level events)
+        self._init_calls()
         self._retarget(self._fair.value, start_ns)
         for s in (BUY, SELL):
             for i, price in enumerate(self._ladders[s][: self._depth]):
@@ -313,15 +315,19 @@ class OrderBook(BookEvents):
                     if crossing[0] or crossing[1]:
                         self._flush_crossing(fair.next_ns)
                     self._fair_step(fair.next_ns)
+                    if self.halt_ns is not None:
+                        break
                     continue
                 if flow.next_ns > to_ns:
                     break
                 if crossing[0] or crossing[1]:
                     self._flush_crossing(flow.next_ns)
                 self._flow_event(flow.next_ns)
-            self._last_ns = to_ns
+                if self.halt_ns is not None:  # a VI: the exchange takes over from here
+                    break
+            self._last_ns = to_ns if self.halt_ns is None else self.halt_ns
             if crossing[0] or crossing[1]:
-                self._flush_crossing(to_ns)  # crossing liquidity may trade against our orders
+                self._flush_crossing(self._last_ns)  # crossing liquidity may trade against our orders
         fills, self._fills = self._fills, []
         return [BookFill(oid, lad.dec(price), qty, ts) for oid, price, qty, ts in fills]
 

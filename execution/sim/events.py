@@ -53,6 +53,12 @@ class BookEvents:
     _own_ask: int  # our lowest ask (NO_ASK: none)
     _fills: list[tuple[str, int, int, int]]  # (order id, price, qty, ts_ns)
     _notional: int
+    _collected: list[tuple[int, int, int, int]] | None  # a call auction's arrivals
+    last_price: int
+    halt_ns: int | None
+
+    def breaks_guard(self, price: int) -> bool:
+        raise NotImplementedError
 
     # ---------------------------------------------------------------- global events
 
@@ -101,7 +107,10 @@ class BookEvents:
                     break
                 if stream.next_ns <= at or stream.changes:
                     self._flush(stream, at)
-            self._others_take(s, flow.size, limit, at, prices)
+            if self._collected is not None:  # a call auction: collected, not matched
+                self._collected.append((s, limit, flow.size, at))
+            else:
+                self._others_take(s, flow.size, limit, at, prices)
             if self._crossing[0] or self._crossing[1]:
                 self._update_crossing()
         flow.draw()
@@ -235,6 +244,10 @@ class BookEvents:
             queue = book.get(price)
             if not queue:
                 continue
+            if self.breaks_guard(price):  # a VI: the trade does not happen, matching stops
+                if self.halt_ns is None:
+                    self.halt_ns = at
+                break
             if len(queue) == 1 and queue[0].owner is None:  # others only: no queue to walk
                 n = min(queue[0].qty, qty - done)
                 queue[0].qty -= n
@@ -267,8 +280,10 @@ class BookEvents:
             self._others_take(SELL, through, self._ask_t, at)
 
     def _tape(self, price: int, qty: int) -> None:
-        self.traded_qty += qty
-        self._notional += price * qty
+        if self._collected is None:  # in a call auction others re-quote, nothing prints
+            self.traded_qty += qty
+            self._notional += price * qty
+            self.last_price = price
 
     # ------------------------------------------------------------------ the ladder
 

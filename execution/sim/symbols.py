@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
+from execution.sim.rules import DEFAULT_VI, ViRates
 from execution.ticks import snap
 
 PRICE_BAND = Decimal("0.30")
@@ -20,7 +21,12 @@ class SymbolSpec:
     """One listed symbol.
 
     ``typical_size`` is the displayed size (shares) of a level near the touch;
-    ``daily_vol`` is the standard deviation of the daily log return.
+    ``daily_vol`` is the standard deviation of the daily log return;
+    ``drift_per_hour`` the fair value's trend (log return an hour, 0: none).
+    ``ref_price`` is the day's base price (the previous close): the price limits
+    and the static VI before the open are measured from it. ``board`` is the VI
+    class (``kospi200``, ``kospi``, ``kosdaq``); ``vi`` its rates (None: the
+    board's defaults).
     """
 
     code: str
@@ -28,16 +34,24 @@ class SymbolSpec:
     ref_price: Decimal
     typical_size: int
     daily_vol: float
+    board: str = "kospi200"
+    vi: ViRates | None = None
+    drift_per_hour: float = 0.0
+    price_band: Decimal = PRICE_BAND
+
+    @property
+    def vi_rates(self) -> ViRates:
+        return self.vi if self.vi is not None else DEFAULT_VI[self.board]
 
     @property
     def lower_limit(self) -> Decimal:
         """Lowest price the daily band allows."""
-        return snap(self.ref_price * (1 - PRICE_BAND), "up")
+        return snap(self.ref_price * (1 - self.price_band), "up")
 
     @property
     def upper_limit(self) -> Decimal:
         """Highest price the daily band allows."""
-        return snap(self.ref_price * (1 + PRICE_BAND), "down")
+        return snap(self.ref_price * (1 + self.price_band), "down")
 
     def in_band(self, price: Decimal) -> bool:
         return self.lower_limit <= price <= self.upper_limit
