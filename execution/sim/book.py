@@ -298,7 +298,7 @@ class OrderBook(CallAuctions):
             if to_ns - self._last_ns > self._catchup_ns:
                 self._collapse(to_ns - self._catchup_ns)
             fair, flow, crossing = self._fair, self._flow, self._crossing
-            while True:
+            while self.halt_ns is None:  # halted: a VI, the exchange takes over from there
                 horizon = min(flow.next_ns, to_ns)  # a step at the arrival's time comes first
                 if fair.next_ns <= horizon:
                     steps = (horizon - fair.next_ns) // fair.step_ns + 1
@@ -315,19 +315,15 @@ class OrderBook(CallAuctions):
                     if crossing[0] or crossing[1]:
                         self._flush_crossing(fair.next_ns)
                     self._fair_step(fair.next_ns)
-                    if self.halt_ns is not None:
-                        break
                     continue
                 if flow.next_ns > to_ns:
                     break
                 if crossing[0] or crossing[1]:
                     self._flush_crossing(flow.next_ns)
                 self._flow_event(flow.next_ns)
-                if self.halt_ns is not None:  # a VI: the exchange takes over from here
-                    break
             self._last_ns = to_ns if self.halt_ns is None else self.halt_ns
             if crossing[0] or crossing[1]:
-                self._flush_crossing(self._last_ns)  # crossing liquidity may trade against our orders
+                self._flush_crossing(self._last_ns)  # crossing liquidity may trade with ours
         fills, self._fills = self._fills, []
         return [BookFill(oid, lad.dec(price), qty, ts) for oid, price, qty, ts in fills]
 

@@ -107,10 +107,7 @@ class BookEvents:
                     break
                 if stream.next_ns <= at or stream.changes:
                     self._flush(stream, at)
-            if self._collected is not None:  # a call auction: collected, not matched
-                self._collected.append((s, limit, flow.size, at))
-            else:
-                self._others_take(s, flow.size, limit, at, prices)
+            self._arrival(s, flow.size, limit, at, prices)
             if self._crossing[0] or self._crossing[1]:
                 self._update_crossing()
         flow.draw()
@@ -225,6 +222,12 @@ class BookEvents:
 
     # ------------------------------------------------------------------ trading
 
+    def _arrival(self, s: int, qty: int, limit: int, at: int, prices: list[int]) -> None:
+        if self._collected is not None:  # a call auction: collected, not matched
+            self._collected.append((s, limit, qty, at))
+        else:
+            self._others_take(s, qty, limit, at, prices)
+
     def _others_take(self, s: int, qty: int, limit: int, at: int,
                      prices: list[int] | None = None) -> int:
         """Another participant's order of side ``s`` trading FIFO up to ``limit``; qty done.
@@ -259,15 +262,19 @@ class BookEvents:
             if n:
                 self._tape(price, n)
             done += n
-            for hit in hits:
-                assert hit.owner is not None
-                self._fills.append((hit.owner, price, hit.qty, at))
-                if self._find(hit.owner) is None:
-                    del self._own[hit.owner]
-                    self._own_changed()
+            if hits:
+                self._own_hits(hits, price, at)
             if done == qty:
                 break
         return done
+
+    def _own_hits(self, hits: list[q.Block], price: int, at: int) -> None:
+        for hit in hits:
+            assert hit.owner is not None
+            self._fills.append((hit.owner, price, hit.qty, at))
+            if self._find(hit.owner) is None:
+                del self._own[hit.owner]
+                self._own_changed()
 
     def _sweep(self, at: int) -> None:
         """Trade the resting orders the target touch has moved through."""

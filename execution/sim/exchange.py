@@ -34,9 +34,9 @@ from execution.contracts import FillEvent, MarketPhase, OrderAck, OrderRequest, 
 from execution.sim.account import AccountSnapshot, Ledger
 from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
+from execution.sim.driver import Driver
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
-from execution.sim.driver import Driver
 from execution.sim.matching import Matching
 from execution.sim.orders import Accepted, SimConfig, check_price, validate_order
 from execution.sim.params import BookParams

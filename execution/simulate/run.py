@@ -10,10 +10,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from execution.market_session import KrxSessions, epoch_ns
+from execution.contracts import FillEvent
+from execution.market_session import KST, KrxSessions, epoch_ns
 from execution.settings import EngineLimits, load_engine_limits
 from execution.sim.vclock import ClockKind
 from execution.simulate.intents import intent_faults, intent_seed, make_intent
@@ -22,6 +24,7 @@ from execution.simulate.metrics import reconciliation, stage_latency, strategy_r
 from execution.simulate.outcome import Outcome
 from execution.simulate.runner import STRATEGIES, run_intent
 from execution.simulate.scenario import Scenario
+from execution.simulate.targets import evaluate
 
 SLIPPAGE_CAP_BPS = 50.0  # the spec's 0.5 %
 SHORTFALL_TARGET = 0.30  # the engine's mean IS at least 30 % below the market baseline's
@@ -82,7 +85,8 @@ def run_intents(scenario: Scenario, count: int, seed: int, limits: EngineLimits,
         for index in range(count):
             setup = IntentSetup(scenario, index, intent_seed(seed, index),
                                 make_intent(scenario, seed, index),
-                                intent_faults(scenario, seed, index), limits, sessions, chart)
+                                intent_faults(scenario, seed, index), limits, sessions, chart,
+                                run_seed=seed)
             for name, outcome in run_intent(setup, clock, strategies).items():
                 outcomes[name].append(outcome)
             if progress is not None:
@@ -97,19 +101,23 @@ def build_data(scenario: Scenario, outcomes: dict[str, list[Outcome]], seed: int
                clock: ClockKind, wall_s: float) -> dict[str, object]:
     edges, horizon = scenario.mix.size_buckets, scenario.horizon_s
     reports = {name: strategy_report(outs, edges, horizon) for name, outs in outcomes.items()}
-    engine, market = outcomes["engine"], outcomes["market"]
+    engine = outcomes["engine"]
+    recon = {name: reconciliation(outs) for name, outs in outcomes.items()}
     return {
         "scenario": {"name": scenario.name, "file": scenario.file,
                      "queue_model": scenario.book.queue_model.value,
                      "horizon_s": horizon, "symbols": sorted(scenario.symbols),
-                     "start": scenario.start.isoformat(), "clock": clock},
+                     "start": scenario.start.isoformat(), "clock": clock,
+                     "arrivals": None if scenario.arrivals is None
+                     else [t.isoformat() for t in scenario.arrivals],
+                     "sessions": scenario.sessions},
         "intents": len(engine),
         "seed": seed,
         "definitions": DEFINITIONS,
         "engine": reports["engine"],
-        "baselines": {"market": reports["market"], "passive": reports["passive"]},
-        "targets": targets(reports, engine, market),
-        "reconciliation": {name: reconciliation(outs) for name, outs in outcomes.items()},
+        "baselines": {name: body for name, body in reports.items() if name != "engine"},
+        "targets": evaluate(scenario.targets, reports, outcomes, recon),
+        "reconciliation": recon,
         "per_intent": [per_intent(outcomes, i) for i in range(len(engine))],
         "stage_latency_us": stage_latency(engine),
         "timing": timing(outcomes, wall_s),
@@ -163,4 +171,14 @@ def per_intent(outcomes: dict[str, list[Outcome]], index: int) -> dict[str, obje
         row[name] = {"state": o.final_state, "filled": o.filled_qty,
                      "slippage_bps": None if slip is None else round(slip, 4),
                      "shortfall_bps": round(o.shortfall()["total"], 4)}
+    engine = row["engine"]
+    assert isinstance(engine, dict)
+    engine["fills"] = [fill_json(f) for f in first.fills]
     return row
+
+
+def fill_json(fill: FillEvent) -> dict[str, object]:
+    """One fill of the report: exchange time with its +09:00 offset, price, qty, phase."""
+    when = datetime.fromtimestamp(fill.ts_ns / 1e9, tz=KST).isoformat(timespec="milliseconds")
+    return {"ts": when, "price": str(fill.price), "qty": fill.filled_qty,
+            "phase": None if fill.phase is None else fill.phase.value}
