@@ -17,6 +17,9 @@ def add_simulate_parser(sub: Any) -> None:
                                         "execution quality against two baselines")
     p.add_argument("--scenario", type=Path,
                    help="scenario YAML (default: config/scenarios/default.yaml)")
+    p.add_argument("--suite", type=Path, metavar="DIR",
+                   help="run every scenario YAML in DIR and print one table; exit 1 when "
+                        "a scenario misses one of its targets")
     p.add_argument("--intents", type=positive_int,
                    help="number of intents (default: the scenario's)")
     p.add_argument("--seed", type=seed, help="run seed (default: the scenario's)")
@@ -29,6 +32,14 @@ def add_simulate_parser(sub: Any) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.suite is not None:
+        if args.scenario is not None:
+            print("scalpchart simulate: error: --suite and --scenario exclude each other",
+                  file=sys.stderr)
+            return 2
+        from execution.cli.simulate_suite import cmd_suite
+
+        return cmd_suite(args)
     from execution.simulate.run import simulate
     from execution.simulate.scenario import load_scenario
     from execution.simulate.text import render_text

@@ -88,7 +88,7 @@ class OrderBook(CallAuctions):
         self._catchup_ns = round(p.max_catchup_s * 1e9)
         self._fair = FairPath(
             rng.getrandbits(64),
-            float(spec.ref_price + tick_size(spec.ref_price) / 2),  # mid-spread, not on a tick
+            float(spec.price_at_start + tick_size(spec.price_at_start) / 2),  # mid-spread
             spec.daily_vol, round(p.step_ms * 1e6),
             float(add_ticks(spec.lower_limit, 1)), float(add_ticks(spec.upper_limit, -1)),
             start_ns, spec.drift_per_hour)

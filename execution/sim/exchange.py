@@ -158,7 +158,7 @@ class SimulatedExchange(Matching, Driver):
             forced = [at for at, symbol in cfg.forced_vi if symbol == code]
             out[code] = SymbolSession(rules, spec.vi_rates, schedule,
                                       random.Random(f"{cfg.seed}/session/{code}"),
-                                      int(spec.ref_price), forced)
+                                      int(spec.static_ref), forced)
             if cfg.sessions is not None and schedule is None:
                 out[code].phase = MarketPhase.CLOSED  # not a trading day
         return out

@@ -38,6 +38,17 @@ class SymbolSpec:
     vi: ViRates | None = None
     drift_per_hour: float = 0.0
     price_band: Decimal = PRICE_BAND
+    start_price: Decimal | None = None  # the price when the run starts (None: ref_price)
+    auction_price: Decimal | None = None  # the day's last single-price auction (static VI)
+
+    @property
+    def price_at_start(self) -> Decimal:
+        return self.ref_price if self.start_price is None else self.start_price
+
+    @property
+    def static_ref(self) -> Decimal:
+        """The static VI reference at the start: the last auction price, else the base."""
+        return self.ref_price if self.auction_price is None else self.auction_price
 
     @property
     def vi_rates(self) -> ViRates:

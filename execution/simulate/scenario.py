@@ -133,7 +133,7 @@ def _market_checks(source: Source) -> list[Problem]:
             problems.append(source.problem(f"{path}.base_price", "scenario",
                                            "give base_price or its older name ref_price, "
                                            "not both"))
-        for key in ("ref_price", "base_price"):
+        for key in ("ref_price", "base_price", "start_price", "auction_price"):
             ref = body.get(key)
             if ref is not None and not is_on_ladder(Decimal(ref)):
                 problems.append(source.problem(f"{path}.{key}", "scenario",
@@ -248,6 +248,8 @@ def _symbol(code: str, body: dict[str, Any], rules: MarketRules) -> SymbolSpec:
         board=board,
         vi=vi,
         drift_per_hour=float(body.get("drift_per_hour", 0.0)),
+        start_price=None if "start_price" not in body else Decimal(body["start_price"]),
+        auction_price=None if "auction_price" not in body else Decimal(body["auction_price"]),
         price_band=Decimal(str(rules.price_limit)),
     )
 
