@@ -112,6 +112,7 @@ class OrderBook(CallAuctions):
         self._notional = 0
         self.events = 0  # exogenous events applied so far (fair steps, arrivals, level events)
         self._init_calls()
+        self.last_price = int(spec.price_at_start)  # the dynamic VI's first reference
         self._retarget(self._fair.value, start_ns)
         for s in (BUY, SELL):
             for i, price in enumerate(self._ladders[s][: self._depth]):

@@ -159,8 +159,7 @@ class SimulatedExchange(Matching, Driver):
             out[code] = SymbolSession(rules, spec.vi_rates, schedule,
                                       random.Random(f"{cfg.seed}/session/{code}"),
                                       int(spec.static_ref), forced)
-            if cfg.sessions is not None and schedule is None:
-                out[code].phase = MarketPhase.CLOSED  # not a trading day
+            out[code].trading_day = cfg.sessions is None or schedule is not None
         return out
 
     @classmethod

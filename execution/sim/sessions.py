@@ -56,6 +56,7 @@ class SymbolSession:
     ours: dict[str, AuctionOrder] = field(default_factory=dict)  # our orders in the auction
     vi_windows: list[tuple[int, int]] = field(default_factory=list)
     auctions: list[tuple[MarketPhase, int, int | None]] = field(default_factory=list)
+    trading_day: bool = True  # False: the calendar says the market does not open today
 
     def __post_init__(self) -> None:
         self.forced.sort()
@@ -66,7 +67,9 @@ class SymbolSession:
     def begin(self, now: int) -> None:
         """The phase at ``now`` from the schedule (no VI in progress)."""
         s = self.schedule
-        if s is None:
+        if not self.trading_day:
+            self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CLOSED, None, None
+        elif s is None:
             self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CONTINUOUS, None, None
         elif now < s.collect_from:
             self.phase, self.ends_ns = MarketPhase.PRE_OPEN, s.collect_from
@@ -82,8 +85,11 @@ class SymbolSession:
             self.ends_ns = self._random_end(s.close_ns)
         else:
             self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CLOSED, None, None
+        vi_ns = round(self.rules.vi_s * _NS)
         while self.forced and self.forced[0] < now:
-            self.forced.pop(0)  # a forced VI before the run started: not this run's business
+            at = self.forced.pop(0)  # a forced VI before the run started
+            if self.phase is MarketPhase.CONTINUOUS and at + vi_ns > now:
+                self.start_vi(at)  # ... still running when it starts
 
     def next_change(self) -> int | None:
         """The next moment something happens by itself: a phase end or a forced VI."""

@@ -108,7 +108,11 @@ def _target_lines(name: str, targets: Mapping[str, Any]) -> list[str]:
                             if k not in ("met", "violations"))
         if key == "session_rules":
             figures = ", ".join(f"{s}: {len(v)}" for s, v in body["violations"].items())
-            figures = f"continuous fills after 15:20 or in a VI: {figures}"
+            figures = (f"continuous fills after 15:20 or in a VI: {figures}; engine runs "
+                       f"meeting a VI: {body['engine_runs_with_vi']}")
+        if key == "reconciliation":
+            figures = "engine fills and orders match the exchange" if body["met"] else (
+                "engine fills or orders do not match the exchange")
         lines.append(f"  {name} {key}: {figures} -> {'met' if body['met'] else 'MISSED'}")
     return lines
 

@@ -78,6 +78,7 @@ def evaluate(targets: Targets, reports: Mapping[str, Mapping[str, Any]],
                 "met": eng_is <= _mean_is(base) and eng_ff >= base_ff}
     violations = {name: session_violations(outs) for name, outs in outcomes.items()}
     out["session_rules"] = {"violations": violations,
+                            "engine_runs_with_vi": sum(bool(o.vi_windows) for o in engine),
                             "met": not any(violations.values())}
     out["reconciliation"] = {"met": reconciliation_clean(reconciliation["engine"])}
     out["met"] = all(body["met"] for body in out.values())
