@@ -351,38 +351,6 @@ class BookEvents:
         if bids and (high := max(bids)) >= self._ask_t:
             crossing[SELL] = sum(1 for p in self._ladders[SELL][:depth] if p <= high)
 
-    def _collapse(self, until_ns: int) -> None:
-        """Collapse a gap longer than ``max_catchup_s`` into one move up to ``until_ns``.
-
-        The fair value moves once over the whole gap, every level relaxes toward
-        its target size (``liquidity_tau_s``), and the streams restart at the end.
-        """
-        self._flush_all(self._last_ns)
-        decay = math.exp(-(until_ns - self._last_ns) / 1e9 / self.params.liquidity_tau_s)
-        for streams in self._streams:  # the gap's own events are not drawn, only its effect
-            for stream in streams:
-                stream.restart(until_ns, stream.add_rate)
-        self._retarget(self._fair.jump(until_ns), until_ns)
-        self._last_ns = until_ns
-        self._sweep(until_ns)
-        self._update_crossing()
-        self._flow.restart(until_ns)
-        for s, streams in enumerate(self._streams):
-            book = self._books[s]
-            for i, stream in enumerate(streams):
-                stream.restart(until_ns, self._add_rates[i])
-                queue = book.get(stream.price)
-                now = q.others(queue) if queue else 0
-                change = round(self._target_size(i) + (now - self._target_size(i)) * decay) - now
-                if change > 0:
-                    self._add(s, stream.price, change, until_ns)  # may trade with stale levels
-                elif change < 0 and queue:
-                    q.cancel_others(queue, -change, self.params.queue_model, 0.5)
-                    if not queue:
-                        del book[stream.price]
-        self._prune()
-        self._update_crossing()
-
     # ------------------------------------------------------------------ helpers
 
     def _best(self, s: int) -> int | None:

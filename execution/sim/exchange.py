@@ -26,29 +26,29 @@ from execution.broker import (
     OrderState,
     OrderStatus,
     RejectReason,
-    TransientBrokerError,
     UnknownOrder,
 )
 from execution.brokers.table import OrderRecord, OrderTable
 from execution.contracts import FillEvent, MarketPhase, OrderAck, OrderRequest, Quote, Side
-from execution.sim.account import AccountSnapshot, Ledger
+from execution.sim.account import AccountView, Ledger
 from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
 from execution.sim.driver import Driver
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
+from execution.sim.link import Link
 from execution.sim.matching import Matching
 from execution.sim.orders import Accepted, SimConfig, check_price, validate_order
 from execution.sim.params import BookParams
 from execution.sim.rules import MarketRules
-from execution.sim.sessions import DaySchedule, SymbolSession
+from execution.sim.sessions import SymbolSession, make_sessions
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 
 if TYPE_CHECKING:
     from execution.market_session import KrxSessions
 
 
-class SimulatedExchange(Matching, Driver):
+class SimulatedExchange(Matching, Driver, AccountView, Link):
     """Order books for the listed symbols, matching, fills, faults and an account.
 
     Semantics worth knowing on the engine side:
@@ -144,53 +144,14 @@ class SimulatedExchange(Matching, Driver):
         self._driver: asyncio.Task[None] | None = None
         self._drive_loop: asyncio.AbstractEventLoop | None = None
         self._drive_timer: asyncio.TimerHandle | None = None
-        self._sessions = self._make_sessions(cfg)
+        self._sessions = make_sessions(cfg, self._specs)
         for code in self._books:
             self._open_session(code, cfg.start_ns)
-
-    def _make_sessions(self, cfg: SimConfig) -> dict[str, SymbolSession]:
-        """Each symbol's phases; without ``sessions`` every symbol trades continuously."""
-        rules = cfg.rules or MarketRules()
-        schedule = (None if cfg.sessions is None
-                    else DaySchedule.of_day(cfg.sessions, cfg.start_ns, rules))
-        out = {}
-        for code, spec in self._specs.items():
-            forced = [at for at, symbol in cfg.forced_vi if symbol == code]
-            out[code] = SymbolSession(rules, spec.vi_rates, schedule,
-                                      random.Random(f"{cfg.seed}/session/{code}"),
-                                      int(spec.static_ref), forced)
-            out[code].trading_day = cfg.sessions is None or schedule is not None
-        return out
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimulatedExchange:
         kwargs: dict[str, Any] = {f.name: getattr(config, f.name) for f in fields(config)}
         return cls(**kwargs)
-
-    # ------------------------------------------------------------ connection
-
-    @property
-    def connected(self) -> bool:
-        return self._link_up()
-
-    async def connect(self) -> bool:
-        await self._delay(self.latency.entry, self._entry_rng)
-        if self.config.faults.down_at(self._elapsed_s()):
-            return False
-        self._connected = True
-        return True
-
-    def _elapsed_s(self) -> float:
-        return self.config.time_source() - self._t0
-
-    def _link_up(self) -> bool:
-        """The session's state now, disconnect windows included."""
-        faults = self.config.faults
-        if faults.disconnect_windows and faults.down_at(self._elapsed_s()):
-            if not faults.auto_reconnect:
-                self._connected = False
-            return False
-        return self._connected
 
     def now_ns(self) -> int:
         return self.config.start_ns + int((self.config.time_source() - self._t0) * 1e9)
@@ -379,30 +340,6 @@ class SimulatedExchange(Matching, Driver):
         self._sync()
         return self._table.since(seq)
 
-    # --------------------------------------------------------------- account
-
-    def _reserved(self) -> Decimal:
-        return sum(
-            (
-                (o.price or Decimal(0)) * o.remaining
-                for o in self._orders.values()
-                if o.live and o.request.side is Side.BUY
-            ),
-            Decimal(0),
-        )
-
-    def available_cash(self) -> Decimal | None:
-        """Cash less what live buy orders reserve; None when cash is unlimited."""
-        return None if self._ledger.cash is None else self._ledger.cash - self._reserved()
-
-    @property
-    def account(self) -> AccountSnapshot:
-        return self._ledger.snapshot(self._reserved())
-
-    def position(self, symbol: str) -> int:
-        """Signed shares held in ``symbol`` after the fills so far."""
-        return self._ledger.position(symbol)
-
     # ------------------------------------------------------------- internals
 
     def _book(self, symbol: str) -> OrderBook:
@@ -429,33 +366,12 @@ class SimulatedExchange(Matching, Driver):
         self._check_open(now, order.request.symbol)
         return order, now
 
-    def _maybe_lose_answer(self, what: str) -> None:
-        """The lost-answer fault: the exchange has acted, the reply never arrives."""
-        rate = self.config.faults.lost_answer_rate
-        if rate > 0 and self._fault_rng.random() < rate:
-            raise TransientBrokerError(f"answer lost: {what} was carried out")
-
-    def _require_connected(self) -> None:
-        if not self._link_up():
-            raise BrokerDisconnected("not connected; call connect()")
-
-    async def _delay(self, model: LatencyModel, rng: random.Random, extra_ms: float = 0.0) -> None:
-        ms = model.sample(rng) + extra_ms + self.config.faults.extra_latency_ms
-        if ms > 0:
-            await asyncio.sleep(ms / 1000)
-
     def _check_open(self, now: int, symbol: str) -> None:
         phase = self._sessions[symbol].phase
         if phase in (MarketPhase.PRE_OPEN, MarketPhase.CLOSED):
             raise OrderRejected(RejectReason.MARKET_CLOSED, f"{symbol} is {phase.value} at {now}")
         if self.config.is_open is not None and not self.config.is_open(now):
             raise OrderRejected(RejectReason.MARKET_CLOSED, f"closed at {now}")
-
-    def _check_cash(self, need: Decimal) -> None:
-        available = self.available_cash()
-        if available is not None and need > available:
-            raise OrderRejected(RejectReason.INSUFFICIENT_BALANCE,
-                                f"needs {need} KRW, {available} available")
 
     def _validate(self, order: OrderRequest, now: int) -> None:
         book = self._book(order.symbol)

@@ -10,12 +10,15 @@ state; the exchange (:mod:`execution.sim.matching`) moves the book through it.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from execution.contracts import MarketPhase
 from execution.market_session import KrxSessions
 from execution.sim.auction import AuctionOrder
+from execution.sim.orders import SimConfig
 from execution.sim.rules import MarketRules, ViRates
+from execution.sim.symbols import SymbolSpec
 
 _NS = 1_000_000_000
 
@@ -126,3 +129,18 @@ class SymbolSession:
 
     def continuous_end_ns(self) -> int | None:
         return None if self.schedule is None else self.schedule.close_start
+
+
+def make_sessions(cfg: SimConfig, specs: Mapping[str, SymbolSpec]) -> dict[str, SymbolSession]:
+    """Each symbol's phases; without ``cfg.sessions`` every symbol trades continuously."""
+    rules = cfg.rules or MarketRules()
+    schedule = None if cfg.sessions is None else DaySchedule.of_day(cfg.sessions,
+                                                                   cfg.start_ns, rules)
+    out = {}
+    for code, spec in specs.items():
+        forced = [at for at, symbol in cfg.forced_vi if symbol == code]
+        out[code] = SymbolSession(rules, spec.vi_rates, schedule,
+                                  random.Random(f"{cfg.seed}/session/{code}"),
+                                  int(spec.static_ref), forced,
+                                  trading_day=cfg.sessions is None or schedule is not None)
+    return out
