@@ -104,8 +104,8 @@ class SymbolSession:
         """A VI from ``at``: a call auction of ``vi_s`` (continuous matching stops)."""
         nominal = at + round(self.rules.vi_s * _NS)
         end = self._random_end(nominal)
-        if self.schedule is not None and end > self.schedule.close_start:
-            end = max(end, self.schedule.close_start)
+        if self.schedule is not None and at < self.schedule.close_start < end:
+            end = self.schedule.close_start  # at 15:20 it becomes the closing auction
         self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.VI_AUCTION, end, nominal
         self.vi_windows.append((at, end))
 

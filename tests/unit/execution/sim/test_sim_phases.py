@@ -191,3 +191,18 @@ def test_without_sessions_every_symbol_trades_continuously() -> None:
         await ex.send(market("m", Side.BUY, 10))
         assert ex.journal[0].phase is MarketPhase.CONTINUOUS
     run_virtual(go())
+
+
+def test_a_vi_running_into_1520_becomes_the_closing_auction() -> None:
+    async def go() -> None:
+        ex = exchange("2024-06-03 15:18", forced=("2024-06-03 15:19:00",))
+        async with ex:
+            await asyncio.sleep(90)  # 15:19:30: in the VI
+            assert ex.quote(CODE).phase is MarketPhase.VI_AUCTION
+            await ex.send(market("c", Side.SELL, 100))
+            await asyncio.sleep(60)  # 15:20:30: the VI ended at 15:20 into the closing auction
+            assert ex.quote(CODE).phase is MarketPhase.CLOSING_AUCTION
+            assert not ex.journal
+            await asyncio.sleep(11 * 60)
+        assert [f.phase for f in ex.journal] == [MarketPhase.CLOSING_AUCTION]
+    run_virtual(go())
