@@ -10,7 +10,7 @@ import pytest
 
 from execution.market_session import KST, epoch_ns
 from execution.simulate.intents import arrival_ns
-from execution.simulate.scenario import Targets, load_scenario
+from execution.simulate.scenario import Scenario, Targets, load_scenario
 from statecharts.errors import DocumentInvalid
 
 BASE = """version: 1
@@ -30,7 +30,7 @@ intents:
 """
 
 
-def _load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+def _load(tmp_path: Path, text: str) -> Scenario:
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
     return load_scenario(path)
