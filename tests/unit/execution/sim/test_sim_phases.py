@@ -206,3 +206,33 @@ def test_a_vi_running_into_1520_becomes_the_closing_auction() -> None:
             await asyncio.sleep(11 * 60)
         assert [f.phase for f in ex.journal] == [MarketPhase.CLOSING_AUCTION]
     run_virtual(go())
+
+
+def test_csat_day_moves_every_phase_one_hour_later() -> None:
+    async def go() -> None:
+        ex = exchange("2024-11-14 09:45")  # CSAT: 10:00-16:30
+        quote = ex.quote(CODE)
+        assert quote.phase is MarketPhase.OPENING_AUCTION
+        assert quote.phase_ends_ns == epoch_ns(parse_at("2024-11-14 10:00"))
+        ex = exchange("2024-11-14 16:21")
+        assert ex.quote(CODE).phase is MarketPhase.CLOSING_AUCTION
+    run_virtual(go())
+
+
+def test_closing_auction_price_beyond_the_closing_vi_rate_extends_it() -> None:
+    tight = SymbolSpec(CODE, "tight", Decimal(75000), 2000, 0.018,
+                       vi=ViRates(0.10, 0.03, 0.002))  # 0.2 % in the closing auction
+
+    async def go() -> None:
+        ex = exchange("2024-06-03 15:25", symbols={CODE: tight})
+        async with ex:
+            await ex.send(market("big", Side.BUY, 30_000))  # lifts the auction's price
+            await asyncio.sleep(5 * 60 + 35)  # 15:30:35: past any random end
+            quote = ex.quote(CODE)
+            assert quote.phase is MarketPhase.CLOSING_AUCTION, "extended by a VI"
+            assert not ex.journal
+            await asyncio.sleep(3 * 60)
+        assert len(ex.vi_windows(CODE)) == 1
+        assert ex.journal and {f.phase for f in ex.journal} == {MarketPhase.CLOSING_AUCTION}
+        assert min(f.ts_ns for f in ex.journal) >= ex.vi_windows(CODE)[0][1]
+    run_virtual(go())
