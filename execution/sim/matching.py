@@ -129,7 +129,7 @@ class Matching:
             book = self._books[code]
             if phase is not MarketPhase.VI_AUCTION and not session.extended:
                 price = book.auction_price(list(session.ours.values()),
-                                           book.last_price or session.static_ref)
+                                           self._reference(code, phase))
                 if price is not None and session.beyond_vi(price, book.last_price):
                     session.extend(at)
                     return
@@ -147,8 +147,7 @@ class Matching:
 
     def _uncross(self, code: str, at: int, phase: MarketPhase) -> None:
         session, book = self._sessions[code], self._books[code]
-        reference = book.last_price or session.static_ref
-        result = book.uncross(list(session.ours.values()), reference)
+        result = book.uncross(list(session.ours.values()), self._reference(code, phase))
         session.auctions.append((phase, at, result.price))
         if result.price is None:
             return
@@ -157,6 +156,14 @@ class Matching:
         for order, qty in result.fills:
             if order.owner is not None:
                 self._fill(self._orders[order.owner], price, qty, at, phase)
+
+    def _reference(self, code: str, phase: MarketPhase) -> int:
+        """The auction's reference price: the base price for the opening, else the last
+        trade (the static reference when there is none)."""
+        session = self._sessions[code]
+        if phase is MarketPhase.OPENING_AUCTION:
+            return session.static_ref
+        return self._books[code].last_price or session.static_ref
 
     def _rest_leftovers(self, code: str) -> None:
         session, book = self._sessions[code], self._books[code]

@@ -125,6 +125,8 @@ class SymbolSession:
         rates = self.vi_rates
         if abs(price - self.static_ref) > rates.static * self.static_ref:
             return True
+        if self.phase is not MarketPhase.CLOSING_AUCTION:
+            return False  # the opening auction has only the static VI
         return last > 0 and abs(price - last) > self.dynamic_rate() * last
 
     def continuous_end_ns(self) -> int | None:
