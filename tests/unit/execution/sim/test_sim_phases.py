@@ -236,3 +236,22 @@ def test_closing_auction_price_beyond_the_closing_vi_rate_extends_it() -> None:
         assert ex.journal and {f.phase for f in ex.journal} == {MarketPhase.CLOSING_AUCTION}
         assert min(f.ts_ns for f in ex.journal) >= ex.vi_windows(CODE)[0][1]
     run_virtual(go())
+
+
+def test_an_opening_price_beyond_the_static_band_extends_the_opening_auction() -> None:
+    gap = SymbolSpec(CODE, "gap", Decimal(75000), 2000, 0.018,
+                     start_price=Decimal(84000))  # base 75,000: static band up to 82,500
+
+    async def go() -> None:
+        ex = exchange("2024-06-03 08:50", symbols={CODE: gap})
+        async with ex:
+            await ex.send(market("open", Side.BUY, 100))
+            await asyncio.sleep(10 * 60 + 35)  # 09:00:35: past any random end
+            quote = ex.quote(CODE)
+            assert quote.phase is MarketPhase.OPENING_AUCTION, "extended by a static VI"
+            assert not ex.journal
+            await asyncio.sleep(3 * 60)
+            assert ex.quote(CODE).phase is MarketPhase.CONTINUOUS
+        assert len(ex.vi_windows(CODE)) == 1
+        assert [f.phase for f in ex.journal] == [MarketPhase.OPENING_AUCTION]
+    run_virtual(go())
