@@ -322,7 +322,7 @@ class OrderBook(CallAuctions):
                 if crossing[0] or crossing[1]:
                     self._flush_crossing(flow.next_ns)
                 self._flow_event(flow.next_ns)
-            self._last_ns = to_ns if self.halt_ns is None else self.halt_ns
+            self._last_ns = to_ns if self.halt_ns is None else max(self._last_ns, self.halt_ns)
             if crossing[0] or crossing[1]:
                 self._flush_crossing(self._last_ns)  # crossing liquidity may trade with ours
         fills, self._fills = self._fills, []
