@@ -234,19 +234,26 @@ class OrderAck:
 
 @dataclass(frozen=True, slots=True)
 class FillEvent:
+    """One trade on one of our orders, as the broker reports it."""
+
     event_id: str
-    order_id: str  # the broker order id
+    """The broker's id of this report (a duplicate push repeats it)."""
+    order_id: str
+    """The broker order id."""
     symbol: str
     side: Side
     filled_qty: int
+    """Shares traded in this fill."""
     price: Decimal
     cumulative_qty: int
+    """The order's filled quantity after this fill (0: the broker did not say)."""
     remaining_qty: int
     fee: Decimal
     ts_ns: int
-    #: the phase the trade was made in, when the broker says (the simulator does; KIS
-    #: fill notices do not, so ``None`` there)
+    """When the trade happened, on the broker's clock."""
     phase: MarketPhase | None = None
+    """The phase the trade was made in, when the broker says (the simulator does; KIS
+    fill notices do not, so ``None`` there)."""
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -11,8 +11,9 @@ LIMITS_SCHEMA = _PACKAGE / "schemas" / "limits.schema.json"
 
 
 def config_dir() -> Path:
-    """``./config`` when run from a checkout, else the copy bundled in the package."""
-    candidates = (Path("config"), _PACKAGE.parent / "config", _PACKAGE / "bundled")
+    """``./config`` when run from a checkout, ``.`` in a project folder made by
+    ``scalpchart init``, else the copy bundled in the package."""
+    candidates = (Path("config"), Path("."), _PACKAGE.parent / "config", _PACKAGE / "bundled")
     for candidate in candidates:
         if (candidate / CHART_NAME).is_file():
             return candidate

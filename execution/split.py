@@ -60,14 +60,23 @@ class SplitParams:
     """The ``split:`` section of the limits YAML (same key names)."""
 
     max_children: int = 10
+    """At most this many child orders (more requested: capped, GR060)."""
     min_split_qty_shares: int = 100
+    """Below this quantity an order goes whole (SINGLE)."""
     single_max_pct_of_touch: float = 50
+    """AUTO: SINGLE when the quantity is at most this % of the displayed touch size."""
     iceberg_min_pct_of_touch: float = 300
+    """AUTO: ICEBERG when the quantity is at least this % of the touch (a thin book)."""
     vwap_min_qty_shares: int = 2000
+    """AUTO: VWAP from this quantity on, when the touch is deep enough."""
     twap_horizon_ms: int = 30_000
+    """TWAP slices go out evenly over this window."""
     vwap_horizon_ms: int = 60_000
+    """VWAP slices follow the day's volume profile over this window."""
     iceberg_display_pct: float = 20
+    """ICEBERG shows this % of the quantity at a time (at least one lot)."""
     child_max_wait_ms: int = 60_000
+    """A child's own deadline after its scheduled time."""
 
     def __post_init__(self) -> None:
         _require(self.max_children >= 1, "max_children must be >= 1")

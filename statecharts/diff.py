@@ -17,9 +17,9 @@ initial/escape/error settings and every limit value are behaviour; descriptions 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from statecharts.limits import Limits
 from statecharts.matrix import spec_cells
@@ -28,6 +28,7 @@ from statecharts.spec import ERROR_EVENT, ChartSpec, GuardSpec, StateSpec, Trans
 MAX_EXACT_GUARDS = 16  # beyond this many guards in one cell, any difference counts
 
 T = TypeVar("T")
+S = TypeVar("S")
 Ident = tuple[str, frozenset[str], frozenset[str]]
 
 
@@ -42,18 +43,11 @@ class FieldChange:
 
 
 @dataclass(frozen=True, slots=True)
-class TransitionDelta:
-    """One transition of the union of both charts. Positions are 1-based within the
-    transitions of its (source, event), in precedence order."""
+class _Sides(Generic[S]):
+    """One thing (transition, state, guard) before and after an edit: None where absent."""
 
-    old: TransitionSpec | None
-    new: TransitionSpec | None
-    old_position: int | None = None
-    new_position: int | None = None
-    changes: tuple[str, ...] = ()  # of: target, guard, order, description
-    behaviour: bool = False
-    now_ahead_of: tuple[TransitionSpec, ...] = ()  # for an order change: whom it overtook
-    now_behind: tuple[TransitionSpec, ...] = ()  # ... and who overtook it
+    old: S | None
+    new: S | None
 
     @property
     def status(self) -> str:
@@ -61,14 +55,33 @@ class TransitionDelta:
             return "added"
         if self.new is None:
             return "removed"
-        return "changed" if self.changes else "unchanged"
+        return "changed" if self._edited() else "unchanged"
+
+    def _edited(self) -> bool:
+        return True  # states and guards are listed only when they changed
 
     @property
-    def spec(self) -> TransitionSpec:
-        """The newest side (the old one for a removed transition)."""
-        side = self.new or self.old
+    def spec(self) -> S:
+        """The newest side (the old one when removed)."""
+        side = self.new if self.new is not None else self.old
         assert side is not None
         return side
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionDelta(_Sides[TransitionSpec]):
+    """One transition of the union of both charts. Positions are 1-based within the
+    transitions of its (source, event), in precedence order."""
+
+    old_position: int | None = None
+    new_position: int | None = None
+    changes: tuple[str, ...] = ()  # of: target, guard, order, description
+    behaviour: bool = False
+    now_ahead_of: tuple[TransitionSpec, ...] = ()  # for an order change: whom it overtook
+    now_behind: tuple[TransitionSpec, ...] = ()  # ... and who overtook it
+
+    def _edited(self) -> bool:
+        return bool(self.changes)
 
     @property
     def from_timeout(self) -> bool:
@@ -77,22 +90,9 @@ class TransitionDelta:
 
 
 @dataclass(frozen=True, slots=True)
-class StateDelta:
-    name: str
-    old: StateSpec | None
-    new: StateSpec | None
+class StateDelta(_Sides[StateSpec]):
+    name: str = field(kw_only=True)
     fields: tuple[FieldChange, ...] = ()
-
-    @property
-    def status(self) -> str:
-        return "added" if self.old is None else "removed" if self.new is None else "changed"
-
-    @property
-    def spec(self) -> StateSpec:
-        """The newest side (the old one when removed)."""
-        side = self.new or self.old
-        assert side is not None
-        return side
 
     @property
     def behaviour(self) -> bool:
@@ -100,21 +100,8 @@ class StateDelta:
 
 
 @dataclass(frozen=True, slots=True)
-class GuardDelta:
-    name: str
-    old: GuardSpec | None
-    new: GuardSpec | None
-
-    @property
-    def status(self) -> str:
-        return "added" if self.old is None else "removed" if self.new is None else "changed"
-
-    @property
-    def spec(self) -> GuardSpec:
-        """The newest side (the old one when removed)."""
-        side = self.new or self.old
-        assert side is not None
-        return side
+class GuardDelta(_Sides[GuardSpec]):
+    name: str = field(kw_only=True)
 
     @property
     def behaviour(self) -> bool:
@@ -141,13 +128,18 @@ class CellChange:
 
 @dataclass(frozen=True, slots=True)
 class ChartDiff:
+    """Everything that differs between two charts (and their limits)."""
+
     old_spec: ChartSpec
     new_spec: ChartSpec
     settings: tuple[FieldChange, ...]
+    """Chart-level settings: initial state, escape and error targets, timeout event."""
     states: tuple[StateDelta, ...]
-    transitions: tuple[TransitionDelta, ...]  # every transition, unchanged ones included
+    transitions: tuple[TransitionDelta, ...]
+    """Every transition of both charts, unchanged ones included."""
     guards: tuple[GuardDelta, ...]
     matrix: tuple[CellChange, ...]
+    """The transition-matrix cells that behave differently."""
     limits: tuple[LimitChange, ...] = ()
 
     @property
@@ -324,18 +316,18 @@ def _states(old: ChartSpec, new: ChartSpec) -> list[StateDelta]:
         a = old.state(name) if name in old.state_names else None
         b = new.state(name) if name in new.state_names else None
         if a is None or b is None:
-            deltas.append(StateDelta(name, a, b))
+            deltas.append(StateDelta(a, b, name=name))
             continue
         before, after = _state_fields(a), _state_fields(b)
         fields = tuple(FieldChange(k, before[k], after[k], k != "description")
                        for k in before if before[k] != after[k])
         if fields:
-            deltas.append(StateDelta(name, a, b, fields))
+            deltas.append(StateDelta(a, b, fields, name=name))
     return deltas
 
 
 def _guards(old: ChartSpec, new: ChartSpec) -> list[GuardDelta]:
-    return [GuardDelta(name, old.guards.get(name), new.guards.get(name))
+    return [GuardDelta(old.guards.get(name), new.guards.get(name), name=name)
             for name in union(new.guards, old.guards)
             if old.guards.get(name) != new.guards.get(name)]
 

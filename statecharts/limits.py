@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from statecharts.errors import DocumentInvalid, Problem
-from statecharts.loader import schema_problems
-from statecharts.yamlsrc import Source, read_yaml
+from statecharts.checked import read_checked
+from statecharts.yamlsrc import Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +50,6 @@ class Limits:
 
 def load_limits(path: Path | str, schema_path: Path | str, text: str | None = None) -> Limits:
     """Read, schema-check and freeze a limits file. Raises DocumentInvalid with every problem."""
-    source: Source = read_yaml(path, text)
     schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
-    problems: list[Problem] = schema_problems(source, schema)
-    if problems:
-        raise DocumentInvalid(problems)
+    source: Source = read_checked(path, text, schema)
     return Limits(source.data, str(path), dict(source.positions))

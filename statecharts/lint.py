@@ -34,6 +34,7 @@ from statecharts.errors import Problem
 from statecharts.registry import Registry
 from statecharts.reserved import event_conflict, state_conflict
 from statecharts.spec import ROLES, ChartSpec, TransitionSpec
+from statecharts.suggest import did_you_mean
 
 RULES = (
     "initial-missing", "unknown-state", "unreachable", "no-final-path", "final-outgoing",
@@ -88,21 +89,25 @@ def _guard_at(spec: ChartSpec, t: TransitionSpec, name: str) -> str:
 def check_states(ctx: _Ctx) -> None:
     spec = ctx.spec
     if spec.initial not in ctx.names:
-        ctx.add("initial", "initial-missing", f"initial state {spec.initial!r} is not declared")
+        ctx.add("initial", "initial-missing", f"initial state {spec.initial!r} is not declared"
+                + did_you_mean(spec.initial, ctx.names))
     elif spec.state(spec.initial).final:
         ctx.add("initial", "initial-missing", f"initial state {spec.initial!r} is final")
     for t in spec.transitions:
         for role, name in (("source", t.source), ("target", t.target)):
             if name not in ctx.names:
-                ctx.add(_at(t, role), "unknown-state", f"{role} state {name!r} is not declared")
+                ctx.add(_at(t, role), "unknown-state", f"{role} state {name!r} is not declared"
+                        + did_you_mean(name, ctx.names))
     for target, path in ((spec.escape_target, "escape.target"),
                          (spec.error_target, "errors.target")):
         if target not in ctx.names:
-            ctx.add(path, "unknown-state", f"state {target!r} is not declared")
+            ctx.add(path, "unknown-state", f"state {target!r} is not declared"
+                    + did_you_mean(target, ctx.names))
     for state in spec.states:
         if state.on_error and state.on_error not in ctx.names:
             ctx.add(_state_path(state.name, "on_error"), "unknown-state",
-                    f"on_error state {state.on_error!r} is not declared")
+                    f"on_error state {state.on_error!r} is not declared"
+                    + did_you_mean(state.on_error, ctx.names))
 
 
 def _graph(spec: ChartSpec) -> dict[str, set[str]]:
@@ -197,20 +202,24 @@ def check_names(ctx: _Ctx, guards: Collection[str] | None, handlers: Collection[
             used.add(name)
             if name not in spec.guards:
                 ctx.add(_guard_at(spec, t, name), "unknown-guard",
-                        f"guard {name!r} is not declared under guards")
+                        f"guard {name!r} is not declared under guards"
+                        + did_you_mean(name, spec.guards))
             elif guards is not None and name not in guards:
                 ctx.add(_guard_at(spec, t, name), "unknown-guard",
-                        f"guard {name!r} has no registered predicate")
+                        f"guard {name!r} has no registered predicate"
+                        + did_you_mean(name, guards))
     for name in spec.guards:
         if name not in used:
             ctx.add(f"guards.{name}", "unused-guard", f"guard {name!r} is declared but never used")
     for state in spec.states:
         if state.entry and handlers is not None and state.entry not in handlers:
             ctx.add(_state_path(state.name, "entry"), "unknown-handler",
-                    f"handler {state.entry!r} is not registered")
+                    f"handler {state.entry!r} is not registered"
+                    + did_you_mean(state.entry, handlers))
         if state.timeout and limits is not None and state.timeout.after not in limits:
             ctx.add(_state_path(state.name, "timeout.after"), "unknown-limit",
-                    f"limit {state.timeout.after!r} is not in the limits file")
+                    f"limit {state.timeout.after!r} is not in the limits file"
+                    + did_you_mean(state.timeout.after, limits))
 
 
 def check_ambiguity(ctx: _Ctx) -> None:

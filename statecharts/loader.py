@@ -19,7 +19,8 @@ import jsonschema
 from statecharts.document import read_text
 from statecharts.errors import ChartInvalid, DocumentInvalid, Problem
 from statecharts.spec import ChartSpec, GuardSpec, StateSpec, Timeout, TransitionSpec
-from statecharts.yamlsrc import Source, child_path, read_yaml
+from statecharts.suggest import did_you_mean
+from statecharts.yamlsrc import Source, child_path
 
 SCHEMA_RESOURCE = "chart.schema.json"
 
@@ -48,12 +49,14 @@ def schema_problems(source: Source, schema: dict[str, Any]) -> list[Problem]:
         leaf = _best_leaf(error)
         message = leaf.message if leaf is not error else error.message
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            known = error.schema.get("properties", {})
+            extra = sorted(set(error.instance) - set(known), key=str)
             for key in extra:
                 key_path = child_path(path, key)
                 line, col = source.key_positions.get(key_path, source.where(key_path))
                 problems.append(Problem(source.file, line, col, "schema",
-                                        f"unknown key {key!r}", key_path))
+                                        f"unknown key {key!r}" + did_you_mean(key, known),
+                                        key_path))
             continue
         problems.append(source.problem(path, "schema", message, show_path=True))
     return problems
@@ -91,10 +94,12 @@ def load_chart(path: Path | str, text: str | None = None) -> ChartSpec:
 
 @lru_cache(maxsize=32)
 def _load_chart(path: str, text: str) -> ChartSpec:
-    source = read_yaml(path, text)
-    problems = schema_problems(source, packaged_schema())
-    if problems:
-        raise ChartInvalid(problems)
+    from statecharts.checked import read_checked  # (it uses schema_problems from here)
+
+    try:
+        source = read_checked(path, text, packaged_schema())
+    except DocumentInvalid as err:
+        raise ChartInvalid(err.problems) from None
     return build_spec(source, hashlib.sha256(text.encode()).hexdigest())
 
 

@@ -12,7 +12,17 @@ import graphviz
 
 from statecharts.diff import ChartDiff, TransitionDelta, union
 from statecharts.diff_report import value_text
-from statecharts.render import digest_mark, edge_label, new_graph, node_attrs, output
+from statecharts.render import (
+    FONT,
+    box_sample,
+    digest_mark,
+    edge_label,
+    legend,
+    line_sample,
+    new_graph,
+    node_attrs,
+    output,
+)
 from statecharts.spec import ChartSpec, StateSpec
 
 ADDED, REMOVED, CHANGED, UNCHANGED = "#2b8a3e", "#c92a2a", "#e8590c", "#adb5bd"
@@ -22,7 +32,14 @@ EDGE_STYLE = {
     "changed": {"color": CHANGED, "fontcolor": CHANGED, "penwidth": "2"},
     "unchanged": {"color": UNCHANGED, "fontcolor": "#868e96"},
 }
-LEGEND = "added: green\nremoved: red, dashed\nchanged: orange\nunchanged: grey"
+LEGEND_ROWS = (
+    (line_sample(ADDED), "added"),
+    (line_sample(REMOVED, "dashed"), "removed (states: dashed border)"),
+    (line_sample(CHANGED), "changed (what it was in brackets)"),
+    (line_sample(UNCHANGED), "unchanged"),
+    (line_sample(UNCHANGED, "dashed"), "unchanged timeout"),
+    (box_sample("STATE", double=True), "double border: a final state"),
+)
 
 
 def _state_status(diff: ChartDiff) -> dict[str, str]:
@@ -94,7 +111,7 @@ def build_diff_graph(diff: ChartDiff) -> graphviz.Digraph:
         edge_status = _edge_status(d)
         if edge_status == "unchanged" and _is_escape(new, d):
             if not collapsed and working:
-                graph.edge(working[0], d.spec.target,
+                graph.edge(working[-1], d.spec.target,
                            label=f"{d.spec.event}\n(from every working state)",
                            ltail="cluster_working", style="bold", **_colours("unchanged"))
                 collapsed = True
@@ -104,11 +121,11 @@ def build_diff_graph(diff: ChartDiff) -> graphviz.Digraph:
             attrs["style"] = "dashed"
         graph.edge(d.spec.source, d.spec.target, **attrs)
     _error_routes(diff, graph, names)
-    graph.node("legend", label=LEGEND, shape="note", style="", fontsize="9")
+    legend(graph, LEGEND_ROWS)
     if diff.limits:
         lines = [f"{c.path}: {value_text(c.old)} -> {value_text(c.new)}" for c in diff.limits]
         graph.node("limits_note", label="\n".join(["limits changed", *lines]), shape="note",
-                   style="", fontsize="9", color=CHANGED, fontcolor=CHANGED)
+                   style="", fontsize=FONT["note"], color=CHANGED, fontcolor=CHANGED)
     return graph
 
 
@@ -122,7 +139,7 @@ def _error_routes(diff: ChartDiff, graph: graphviz.Digraph, names: list[str]) ->
     note = f"handler errors -> {new.error_target}"
     if old.error_target != new.error_target:
         note += f" (was {old.error_target})"
-    graph.node("errors_note", shape="note", style="", fontsize="9",
+    graph.node("errors_note", shape="note", style="", fontsize=FONT["note"],
                label=f"{note}\nunless a state says on_error",
                **({"color": CHANGED, "fontcolor": CHANGED}
                   if old.error_target != new.error_target else {}))

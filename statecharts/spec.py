@@ -93,6 +93,12 @@ class ChartSpec:
     def final_states(self) -> tuple[str, ...]:
         return tuple(state.name for state in self.states if state.final)
 
+    def role_of(self, state: str) -> str | None:
+        """What ending in ``state`` means (``success``, ``escaped``, ``failed``; see
+        :data:`ROLES`): None for a state that is not final or not declared."""
+        spec = self._by_name.get(state)
+        return spec.role if spec is not None and spec.final else None
+
     @property
     def events(self) -> tuple[str, ...]:
         """Declared events in first-use order (the error event is not one of them)."""

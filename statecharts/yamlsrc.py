@@ -117,12 +117,26 @@ def _resolve(text: str, budget: DocumentBudget) -> tuple[Any, str | None, str]:
     return text, None, ""
 
 
+class DocumentReadWithProblems(DocumentInvalid):
+    """The YAML was read into data, but some of its scalars or keys are problems (a YAML
+    1.1 trap, a duplicate key): later stages can still check ``source`` and report their
+    findings too. ``traps`` maps the JSON path of each trapped scalar value to its text
+    (kept as a string in ``source.data``) and its problem."""
+
+    def __init__(self, problems: list[Problem], source: Source,
+                 traps: dict[str, tuple[str, Problem]]) -> None:
+        super().__init__(problems)
+        self.source = source
+        self.traps = traps
+
+
 class _Reader:
     """Plain data and positions from a composed node tree (aliases expanded, within budget)."""
 
     def __init__(self, file: str, budget: DocumentBudget) -> None:
         self.source = Source(file, None)
         self.problems: list[Problem] = []
+        self.traps: dict[str, tuple[str, Problem]] = {}  # value path -> (text, problem)
         self.budget = budget
 
     def _note(self, node: yaml.Node, path: str) -> None:
@@ -144,6 +158,7 @@ class _Reader:
         value, rule, message = _resolve(node.value, self.budget)
         if rule:
             self._fail(node, rule, message)
+            self.traps[path] = (node.value, self.problems[-1])
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
@@ -216,5 +231,5 @@ def read_yaml(path: Path | str, text: str | None = None, *,
     reader = _Reader(file, budget)
     reader.source.data = reader.convert(node, "")
     if reader.problems:
-        raise DocumentInvalid(reader.problems)
+        raise DocumentReadWithProblems(reader.problems, reader.source, reader.traps)
     return reader.source

@@ -27,6 +27,8 @@ from statecharts.spec import ChartSpec
 from statecharts.yamlsrc import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# the engine fixtures (broker, engine, new_engine) that users of the package get too
+pytest_plugins = ["execution.testing.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,6 +50,8 @@ CHARTS = ROOT / "tests" / "charts"
 MINIMAL_CHART = CHARTS / "valid" / "minimal.yaml"
 
 Script = Callable[[Any, Any], str | None]
+
+
 
 
 @dataclass

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The ``scalpchart`` command line: one module per command group."""
 
 from execution.cli.main import main

@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
-from statecharts.errors import DocumentInvalid
-from statecharts.loader import schema_problems
-from statecharts.yamlsrc import read_yaml
+from statecharts.checked import read_checked
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "batch.schema.json"
 
@@ -33,10 +31,7 @@ def batch_schema() -> dict[str, Any]:
 
 def load_batch(path: Path) -> list[tuple[float, ExecutionIntent]]:
     """(after_ms, intent) per entry, in file order; ChartInvalid with located problems."""
-    source = read_yaml(path)
-    problems = schema_problems(source, batch_schema())
-    if problems:
-        raise DocumentInvalid(problems)
+    source = read_checked(path, None, batch_schema())
     out = []
     for n, entry in enumerate(source.data, start=1):
         limit = entry.get("limit")

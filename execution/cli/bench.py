@@ -9,11 +9,7 @@ import os
 import platform
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from execution.cli.common import UsageError, positive_int
-from execution.perf.bench import BenchConfig, run_all
 
 TARGETS = {
     "tick_to_trade_us": {"p50": 500, "p99": 2000},
@@ -30,8 +26,10 @@ def add_bench_parser(sub: Any) -> None:
                    help="sequential executions for the latency figures and the throughput")
     p.add_argument("--concurrency", type=positive_int, default=1000,
                    help="executions in flight at once under the fill storm")
-    p.add_argument("--fills-per-order", type=positive_int, default=10)
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--fills-per-order", type=positive_int, default=10,
+                   help="partial fills per child order")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.set_defaults(func=cmd_bench)
 
 
@@ -44,6 +42,8 @@ def machine() -> dict[str, Any]:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.executions < 100:
         raise UsageError(f"--executions must be at least 100, got {args.executions}")
+    from execution.perf.bench import BenchConfig, run_all  # (heavy: only for this command)
+
     config = BenchConfig(args.executions, args.concurrency, args.fills_per_order)
     report = asyncio.run(run_all(config))
     report["machine"] = machine()
@@ -61,6 +61,9 @@ def _mark(value: float, target: float) -> str:
 
 
 def print_report(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     table = Table(title="engine overhead (zero-latency broker), microseconds")
     for column in ("figure", "p50", "p99", "p99.9", "target"):

@@ -10,6 +10,7 @@ from typing import Any
 
 from execution import paths
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, chart_arg
+from execution.cli.preflight import need_dot, render_format, writable_file
 from execution.guards import REGISTRY
 from statecharts.compiler import compile_chart
 from statecharts.document import DocumentBudget, read_text
@@ -17,7 +18,7 @@ from statecharts.errors import DocumentInvalid, Problem
 from statecharts.lint import lint
 from statecharts.loader import load_chart
 from statecharts.matrix import build_matrix
-from statecharts.render import TraceStep, render, staleness
+from statecharts.render import TraceStep, render, staleness, trace_title
 from statecharts.spec import ChartSpec
 
 
@@ -52,21 +53,39 @@ def _chart_problems(chart: Path | None, limit_keys: list[str] | None) -> list[Pr
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Every problem, located; "ok" per chart only when nothing at all was found (a run
-    with findings prints findings only, so every line of it points at a place)."""
-    limit_keys, problems = _limit_problems(args.limits)
-    charts = args.charts or [None]
+    """Every problem, located; "chart ok, limits ok" per chart only when nothing at all was
+    found (a run with findings prints findings only, so every line of it points at a
+    place). The limits checked are named: the default ones unless ``--limits``."""
+    limits = args.limits if args.limits is not None else paths.default_limits()
+    limit_keys, problems = _limit_problems(limits)
+    charts = [chart or paths.default_chart() for chart in (args.charts or [None])]
     for chart in charts:
         problems += _chart_problems(chart, limit_keys)
     if args.format == "json":
-        print(json.dumps([p.to_json() for p in problems], indent=2))
+        print(json.dumps({"checked": {"charts": [str(c) for c in charts], "limits": str(limits)},
+                          "findings": [p.to_json() for p in problems]}, indent=2))
     elif problems:
         for problem in problems:
             print(problem)
     else:
         for chart in charts:
-            print(f"{chart or paths.default_chart()}: ok")
+            print(f"{chart}: chart ok, limits ok ({limits})")
     return EXIT_FINDINGS if problems else EXIT_OK
+
+
+def valid_spec(path: Path | None) -> ChartSpec:
+    """The chart, loaded and linted against the registry and the default limits (when they
+    can be read: drawing a chart does not need them); an invalid one is refused with its
+    findings (exit 1)."""
+    spec = _read_spec(path)
+    try:
+        limit_keys, _ = _limit_problems(paths.default_limits())
+    except UsageError:
+        limit_keys = None
+    problems = lint(spec, registry=REGISTRY, limits=limit_keys)
+    if problems:
+        raise DocumentInvalid(problems)
+    return spec
 
 
 def _compiled(path: Path | None) -> tuple[ChartSpec, type]:
@@ -109,6 +128,19 @@ def read_trace(path: Path) -> list[TraceStep]:
     return out
 
 
+def read_trace_title(path: Path) -> str | None:
+    """The title of a trace render: the execution and its outcome, from a run's JSON
+    (None for a bare list of steps, which names neither)."""
+    data = json.loads(read_text(path, TRACE_BUDGET))  # read_trace has vetted it
+    if not isinstance(data, dict) or not data.get("execution_id"):
+        return None
+    detail = (f"filled {data['filled_qty']}/{data['qty']}"
+              if isinstance(data.get("filled_qty"), int) and isinstance(data.get("qty"), int)
+              else "")
+    return trace_title(str(data["execution_id"]), str(data.get("final_state") or "?"),
+                       [str(c) for c in data.get("codes") or []], detail)
+
+
 def check_drawings(spec: ChartSpec, files: list[Path]) -> int:
     """``render --check``: exit 1 when a committed drawing no longer matches the chart."""
     stale = 0
@@ -132,18 +164,26 @@ def check_drawings(spec: ChartSpec, files: list[Path]) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    spec = _read_spec(args.chart)
     if args.check:
-        if args.trace or args.output:
-            raise UsageError("--check compares committed files: no --trace or -o with it")
-        return check_drawings(spec, args.check)
-    trace = read_trace(args.trace) if args.trace else []
-    data = render(spec, args.format, trace)
-    if args.output:
-        args.output.write_bytes(data)
-        print(f"wrote {args.output}", file=sys.stderr)
-    elif args.format == "png":
+        if args.trace or args.output or args.format:
+            raise UsageError("--check compares committed files: no --trace, -o or --format "
+                             "with it")
+        return check_drawings(valid_spec(args.chart), args.check)
+    fmt = render_format(args.format, args.output)
+    if fmt == "png" and args.output is None:
         raise UsageError("PNG output needs -o FILE")
+    need_dot(fmt)
+    if args.output is not None:
+        writable_file(args.output, "-o")
+    spec = valid_spec(args.chart)
+    trace = read_trace(args.trace) if args.trace else []
+    data = render(spec, fmt, trace, read_trace_title(args.trace) if args.trace else None)
+    if args.output:
+        try:
+            args.output.write_bytes(data)
+        except OSError as err:
+            raise UsageError(f"-o {args.output}: cannot write: {err.strerror or err}") from err
+        print(f"wrote {args.output} ({fmt})", file=sys.stderr)
     else:
         sys.stdout.write(data.decode())
     return EXIT_OK
@@ -155,18 +195,22 @@ def add_chart_parsers(sub: Any) -> None:
                    help="chart YAML files (default: config/scalp_execution.yaml)")
     p.add_argument("--limits", type=Path,
                    help="the limits YAML the charts run with (default: config/limits.yaml)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="findings as lines, or one JSON object")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("matrix", help="the transition matrix of the compiled chart")
     chart_arg(p)
-    p.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                   help="output format on stdout")
     p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser("render", help="draw the chart (optionally with a run's trace)")
     chart_arg(p)
-    p.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
-    p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--format", choices=("dot", "svg", "png"), default=None,
+                   help="output format (default: the -o file's extension, else dot)")
+    p.add_argument("-o", "--output", type=Path,
+                   help="write here (.dot/.gv, .svg, .png) instead of stdout")
     p.add_argument("--trace", type=Path, help="a run's JSON (scalpchart run --trace-out)")
     p.add_argument("--check", nargs="+", type=Path, metavar="FILE",
                    help="exit 1 when these committed drawings (.dot, .svg) are stale")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from execution.contracts import MAX_AMOUNT_KRW
+from execution.market_session import parse_at
+
+T = TypeVar("T")
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -24,11 +28,38 @@ def chart_arg(parser: argparse.ArgumentParser) -> None:
                         help="chart YAML (default: config/scalp_execution.yaml)")
 
 
+class ArgumentsRefused(UsageError):
+    """The command line did not parse; ``str()`` is the one line to print."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(f"{prog}: error: {message} (see {prog} --help)")
+        self.message = message
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every option's help ends with its default, unless the
+    help already says it or there is none (a flag, an unset option)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or "default" in text or default is None
+                or default is False or default == [] or default is argparse.SUPPRESS):
+            return text
+        shown = default if not isinstance(default, Path) else str(default)
+        return f"{text} (default: {shown})".strip()
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (``prog: error: ...``), exit 2."""
+    """An argument parser whose usage errors are one line (``prog: error: ...``), exit 2,
+    raised as :class:`ArgumentsRefused` (so ``main`` can say them as JSON too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise ArgumentsRefused(self.prog, message)
 
 
 def positive_decimal(text: str) -> Decimal:
@@ -81,6 +112,40 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
     return value
+
+
+def port(text: str) -> int:
+    """An argument type: a TCP port (0: any free one)."""
+    value = _int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}")
+    return value
+
+
+def parsed_by(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argument type from a parser whose ``ValueError`` says what is wrong (times,
+    fault specifications): argparse shows the message as the option's error."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from err
+
+    convert.__name__ = parse.__name__  # argparse names the type in its messages
+    return convert
+
+
+#: an argument type: an exchange time, "YYYY-MM-DD HH:MM" in Asia/Seoul
+exchange_time = parsed_by(parse_at)
+
+
+def write_json(path: Path, data: object, option: str) -> None:
+    """Write ``data`` as indented JSON to ``path`` (an ``option``'s file), or a usage error."""
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{option} {path}: cannot write: {err.strerror or err}") from err
 
 
 def _int(text: str) -> int:

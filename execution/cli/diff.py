@@ -17,6 +17,8 @@ from typing import Any
 import graphviz
 
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from execution.cli.failures import report
+from execution.cli.preflight import need_dot, writable_file
 from execution.guards import REGISTRY
 from statecharts.diff import ChartDiff, diff_charts, diff_limits
 from statecharts.diff_report import to_json, to_markdown, to_text
@@ -111,6 +113,8 @@ def _render_format(args: argparse.Namespace) -> str | None:
     fmt: str | None = args.render or RENDER_SUFFIXES.get(args.output.suffix.lower())
     if fmt is None:
         raise UsageError(f"{args.output}: say --render svg|png|dot (unknown suffix)")
+    need_dot(fmt)
+    writable_file(args.output, "-o")
     return fmt
 
 
@@ -119,8 +123,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     try:
         diff = compute_diff(args)
     except DocumentInvalid as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
+        report("invalid", err.problems, as_json=args.format == "json")
         return EXIT_USAGE
     if args.format == "json":
         print(json.dumps(to_json(diff), indent=2, ensure_ascii=False))
@@ -150,7 +153,8 @@ def add_diff_parser(sub: Any) -> None:
     p.add_argument("new", metavar="NEW", help="the chart after: FILE or REV:PATH")
     p.add_argument("--limits-old", metavar="F", help="the limits before: FILE or REV:PATH")
     p.add_argument("--limits-new", metavar="F", help="the limits after: FILE or REV:PATH")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="output format on stdout")
     p.add_argument("--render", choices=("svg", "png", "dot"),
                    help="also draw the union chart (needs -o; default: from the suffix)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="where --render writes")

@@ -4,40 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from execution.brokers.kis.wire import DEFAULT_NOTICE_COLUMNS, NOTICE_COLUMNS
-from execution.cli.common import UsageError, positive_decimal, seed
-from execution.market_session import parse_at
-
-
-def _at(text: str) -> datetime:
-    try:
-        return parse_at(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from err
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port: {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from err
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
+from execution.cli.common import (
+    UsageError,
+    exchange_time,
+    non_negative_float,
+    port,
+    positive_decimal,
+    seed,
+)
 
 
 def add_exchange_parser(sub: Any) -> None:
@@ -47,23 +25,25 @@ def add_exchange_parser(sub: Any) -> None:
     p = commands.add_parser("serve", help="serve KIS's REST and WebSocket protocol locally; "
                                           "prints 'listening on http://HOST:PORT ws://...' "
                                           "first; stops on SIGTERM")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=_port, default=0, help="0: any free port (default)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=port, default=0, help="0: any free port (default)")
     p.add_argument("--scenario", type=Path, help="market, latency and fault models "
                                                  "(a `simulate` scenario YAML)")
     p.add_argument("--seed", type=seed, help="market seed (default: the scenario's, else 7)")
-    p.add_argument("--at", type=_at, help='exchange time at start, "YYYY-MM-DD HH:MM" '
+    p.add_argument("--at", type=exchange_time, help='exchange time at start, "YYYY-MM-DD HH:MM" '
                                          "(Asia/Seoul; default: a session of a recent day)")
     p.add_argument("--cash", type=positive_decimal, default=None,
                    help="cash of each account in KRW (default 1,000,000,000)")
     p.add_argument("--faults", default="", help="protocol faults, e.g. http500=1,lose=1,"
                    "slow_ms=300,throttle=2,rate_limit=20,revise_lose=1,revise_slow_ms=200")
-    p.add_argument("--token-ttl-s", type=_seconds, default=86_400.0)
-    p.add_argument("--token-interval-s", type=_seconds, default=60.0,
+    p.add_argument("--token-ttl-s", type=non_negative_float, default=86_400.0,
+                   help="lifetime of an issued access token, in seconds")
+    p.add_argument("--token-interval-s", type=non_negative_float, default=60.0,
                    help="at most one token per app key this often (KIS: 60)")
-    p.add_argument("--ping-s", type=_seconds, default=10.0, help="PINGPONG interval")
+    p.add_argument("--ping-s", type=non_negative_float, default=10.0, help="PINGPONG interval")
     p.add_argument("--notice-columns", choices=sorted(NOTICE_COLUMNS),
-                   default=DEFAULT_NOTICE_COLUMNS)
+                   default=DEFAULT_NOTICE_COLUMNS,
+                   help="the layout of the execution notices pushed over the websocket")
     p.add_argument("--no-latency", action="store_true",
                    help="zero exchange latencies (for latency measurements of the adapter)")
     p.set_defaults(func=cmd_serve)

@@ -37,7 +37,8 @@ def add_journal_parser(sub: Any) -> None:
     show.add_argument("path", type=Path, help="the journal file (SQLite)")
     show.add_argument("--execution", metavar="ID", help="every record of this execution")
     show.add_argument("--day", type=_day, help="only this trading day (YYYY-MM-DD)")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    show.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     show.set_defaults(func=cmd_show)
 
 

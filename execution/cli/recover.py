@@ -46,7 +46,8 @@ def add_recover_parser(sub: Any) -> None:
     p.add_argument("--policy", choices=POLICIES, default="escape",
                    help="escape (default): cancel what still works, keep the fills, hand the "
                         "position on; resume: refused (see README)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.add_argument("--in-doubt-wait-ms", type=_milliseconds, default=5000.0,
                    help="how long after a crash a send whose answer was never journaled may "
                         "still reach the broker (default 5000)")

@@ -13,36 +13,26 @@ from typing import TYPE_CHECKING, Any
 from execution.cli.brokers import add_broker_args, make_broker, prepare
 from execution.cli.common import (
     UsageError,
+    exchange_time,
     non_empty,
     non_negative_float,
+    parsed_by,
     positive_decimal,
     positive_int,
     seed,
+    write_json,
 )
 from execution.cli.journaling import add_journal_args, open_for, report_recovery
+from execution.cli.preflight import writable_file
 from execution.contracts import ExecutionIntent, ExecutionResult, Side, SplitStrategy, Urgency
 from execution.journal import JournalError
-from execution.market_session import KST, KrxSessions, default_sim_start, parse_at
+from execution.market_session import KST, KrxSessions, default_sim_start
 from execution.safety import SafetyState
 from execution.settings import load_engine_limits
 from execution.sim import parse_faults
 
 if TYPE_CHECKING:
     from execution.engine import Engine
-
-
-def _at(text: str) -> datetime:
-    try:
-        return parse_at(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
-
-
-def _faults(text: str) -> Any:
-    try:
-        return parse_faults(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def add_run_parser(sub: Any) -> None:
@@ -58,23 +48,27 @@ def add_run_parser(sub: Any) -> None:
     p.add_argument("--cash", type=positive_decimal,
                    help="the simulated account's cash in KRW (default: unlimited)")
     p.add_argument("--limit", type=positive_decimal, help="limit price in KRW")
-    p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy])
-    p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency])
-    p.add_argument("--seed", type=seed, default=7)
+    p.add_argument("--strategy", default="auto", choices=[s.value for s in SplitStrategy],
+                   help="how to split the order (auto: the engine chooses)")
+    p.add_argument("--urgency", default="normal", choices=[u.value for u in Urgency],
+                   help="the intent's urgency")
+    p.add_argument("--seed", type=seed, default=7, help="the simulated market's seed")
     p.add_argument("--clock", choices=("real", "virtual"), default="real",
                    help="virtual: simulated waits cost no wall time (deterministic with --seed)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.add_argument("--trace-out", type=Path, help="write the run (JSON, with its trace) here")
     p.add_argument("--limits", type=Path, help="limits YAML (default: config/limits.yaml)")
     p.add_argument("--chart", type=Path, help="chart YAML (default: config/scalp_execution.yaml)")
-    p.add_argument("--at", type=_at, help='exchange time "YYYY-MM-DD HH:MM" (Asia/Seoul)')
+    p.add_argument("--at", type=exchange_time, help='exchange time "YYYY-MM-DD HH:MM" (Asia/Seoul)')
     p.add_argument("--market-closed", action="store_true",
                    help="start the exchange clock outside the session")
-    p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState])
+    p.add_argument("--safety-state", default="NORMAL", choices=[s.value for s in SafetyState],
+                   help="the safety state PreCheck sees")
     p.add_argument("--capital", type=positive_decimal, help="capital available in KRW")
     p.add_argument("--escape-after-ms", type=non_negative_float,
                    help="trigger an external emergency escape N ms after the start")
-    p.add_argument("--broker-faults", type=_faults, default=None,
+    p.add_argument("--broker-faults", type=parsed_by(parse_faults), default=None,
                    help="e.g. reject=0.2,disconnect=1,latency=50,dup=0.1,reorder=1")
     add_broker_args(p)
     add_journal_args(p)
@@ -122,7 +116,9 @@ def close_journal(engine: Engine) -> None:
                   file=sys.stderr)
 
 
-async def execute(args: argparse.Namespace) -> ExecutionResult:
+async def execute(args: argparse.Namespace) -> tuple[ExecutionResult, str | None]:
+    """Run the intent; return its result and the role of its final state in the chart
+    (``success``, ``escaped``, ``failed``: the chart says what an outcome means)."""
     loop = asyncio.get_running_loop()
     engine, broker = _engine_and_broker(args)
     intent = ExecutionIntent(args.symbol, Side(args.side), args.qty, args.limit,
@@ -139,61 +135,43 @@ async def execute(args: argparse.Namespace) -> ExecutionResult:
             await engine.close()
     finally:
         close_journal(engine)
-    return result
+    return result, engine.spec.role_of(result.final_state)
 
 
 def result_json(result: ExecutionResult) -> dict[str, Any]:
     return result.to_json()
 
 
-def print_text(result: ExecutionResult) -> None:
-    data = result_json(result)
-    print(f"execution {data['execution_id']}: {data['intent']['side']} {data['intent']['qty']} "
-          f"{data['intent']['symbol']} -> {data['final_state']}"
-          + (f" ({data['reason']})" if data["reason"] else ""))
-    print("path:    " + " -> ".join(s["state"] for s in data["path"]))
-    for alert in data["alerts"]:
-        print(f"alert:   {alert['message']}")
-    print(f"children: {len(data['children'])}  "
-          + ", ".join(f"{c['qty']}@{c['price']} {c['status']}" for c in data["children"]))
-    print(f"fills:   {len(data['fills'])}  filled {data['filled_qty']}/{data['intent']['qty']}")
-    print(f"price:   avg {data['avg_price']}  arrival {data['arrival_price']}  "
-          f"slippage {data['slippage_bps']} bps  fees {data['fees']}")
-    print("stage      in-state (us)   engine busy (us)")
-    for stage, micros in data["stage_latency_us"].items():
-        busy = data["stage_busy_us"].get(stage, 0.0)
-        print(f"  {stage:<10} {micros:>12.1f}   {busy:>12.1f}")
+def print_text(result: ExecutionResult, args: argparse.Namespace) -> None:
+    from execution.cli.run_text import run_lines
+
+    print("\n".join(run_lines(result_json(result), args)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.trace_out is not None:
+        writable_file(args.trace_out, "--trace-out")
     if args.batch is not None:
         if any(v is not None for v in (args.symbol, args.side, args.qty)):
-            print("scalpchart run: error: --batch replaces --symbol/--side/--qty",
-                  file=sys.stderr)
-            return 2
+            raise UsageError("--batch replaces --symbol/--side/--qty")
         return cmd_batch(args)
     missing = [f"--{n}" for n in ("symbol", "side", "qty") if getattr(args, n) is None]
     if missing:
-        print(f"scalpchart run: error: {', '.join(missing)} required (or --batch FILE)",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"{', '.join(missing)} required (or --batch FILE)")
     from execution.sim.vclock import run_on
 
     try:
-        result = run_on(execute(args), getattr(args, "clock", "real"))
+        result, role = run_on(execute(args), getattr(args, "clock", "real"))
     except JournalError as err:  # (opening, recovering, or recording the intent)
         raise UsageError(f"{err}: the intent was not sent") from None
     data = result_json(result)
     if args.trace_out:
-        try:
-            args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        except OSError as err:
-            raise UsageError(f"{args.trace_out}: cannot write: {err.strerror or err}") from err
+        write_json(args.trace_out, data, "--trace-out")
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
-        print_text(result)
-    return 0 if result.final_state == "COMPLETE" else 1
+        print_text(result, args)
+    return 0 if role == "success" else 1
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -203,9 +181,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     try:
         entries = load_batch(args.batch)
     except OSError as err:
-        print(f"scalpchart run: error: {args.batch}: cannot read: {err.strerror or err}",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.batch}: cannot read: {err.strerror or err}") from err
 
     async def replay() -> dict[str, Any]:
         engine, broker = _engine_and_broker(args)
@@ -225,9 +201,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except JournalError as err:
         raise UsageError(f"{err}: intents from then on were not sent") from None
     if args.trace_out:
-        args.trace_out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        write_json(args.trace_out, data, "--trace-out")
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
+        from execution.cli.run_text import faults_line
+
+        print(faults_line(args))
         print_batch(data)
     return 0

@@ -6,32 +6,29 @@ import argparse
 import json
 import sys
 
-from statecharts.errors import DocumentInvalid
+from execution.cli.common import UsageError
+from execution.cli.preflight import writable_dir
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
-    """Run the suite; exit 0 when every scenario met its targets, 1 when one missed,
-    2 on a bad folder or scenario."""
+    """Run the suite; exit 0 when every scenario met its targets, 1 when one missed (or a
+    scenario is invalid: its findings), 2 on a bad folder."""
     from execution.simulate.suite import load_suite, render_suite, run_suite
 
     folder = args.suite
+    if args.scenario is not None:
+        raise UsageError("--suite and --scenario exclude each other")
     if not folder.is_dir():
-        print(f"scalpchart simulate: error: --suite {folder}: not a directory", file=sys.stderr)
-        return 2
+        raise UsageError(f"--suite {folder}: not a directory")
+    if args.out is not None:
+        writable_dir(args.out, "--out")
     try:
-        scenarios = load_suite(folder)
+        scenarios = load_suite(folder)  # an invalid one raises DocumentInvalid: exit 1
     except OSError as err:
-        print(f"scalpchart simulate: error: {err.filename or folder}: cannot read: "
-              f"{err.strerror or err}", file=sys.stderr)
-        return 2
-    except DocumentInvalid as err:
-        for problem in err.problems:
-            print(problem, file=sys.stderr)
-        return 2
+        raise UsageError(f"{err.filename or folder}: cannot read: {err.strerror or err}"
+                         ) from err
     if not scenarios:
-        print(f"scalpchart simulate: error: --suite {folder}: no scenario (*.yaml) in it",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"--suite {folder}: no scenario (*.yaml) in it")
 
     def progress(name: str, done: int, total: int) -> None:
         if show:
@@ -39,15 +36,17 @@ def cmd_suite(args: argparse.Namespace) -> int:
 
     show = sys.stderr.isatty() and not args.no_progress
     suite = run_suite(scenarios, intents=args.intents, seed=args.seed, clock=args.clock,
-                      progress=progress)
+                      chart=args.chart, limits=args.limits, progress=progress)
     if show:
         print(file=sys.stderr)
     text = render_suite(suite.data)
     payload = json.dumps(suite.data, indent=2) + "\n"
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "suite.json").write_text(payload, encoding="utf-8")
-        (args.out / "suite.txt").write_text(text, encoding="utf-8")
+        try:
+            (args.out / "suite.json").write_text(payload, encoding="utf-8")
+            (args.out / "suite.txt").write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"--out {args.out}: cannot write: {err.strerror or err}") from err
     sys.stdout.write(payload if args.format == "json" else text)
     if not suite.met:
         print("scalpchart simulate: targets missed: " + "; ".join(

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from execution.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, positive_int, progress_bar
+from execution.cli.failures import report
+from execution.cli.preflight import writable_dir
+from statecharts.errors import Problem
 
 
 def default_jobs() -> int:
@@ -34,7 +37,8 @@ def add_sweep_parser(sub: Any) -> None:
     p.add_argument("--resume", action="store_true",
                    help="skip the cells already in --out (same chart, limits, scenario, seed "
                         "and code version)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
@@ -72,6 +76,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise UsageError("--resume needs --out (where the finished cells are)")
+    if args.out is not None:
+        writable_dir(args.out, "--out")
     try:
         grid = load_grid(args.grid)  # ChartInvalid: every problem, exit 1 (main)
     except OSError as err:
@@ -81,7 +87,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         data = _run(grid, options, sys.stderr.isatty() and not args.no_progress)
     except CellsFailed as err:
-        print(f"scalpchart sweep: {err}", file=sys.stderr)
+        report("failed", [Problem(str(args.grid), 0, 0, "cells-failed", str(err))],
+               as_json=args.format == "json", text=[f"scalpchart sweep: {err}"])
         return EXIT_FINDINGS
     text = render_table(data)
     if args.out is not None:

@@ -71,6 +71,12 @@ class Checkpointer(threading.Thread):
 
 
 _json = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_Condition = tuple[str, Sequence[Any]]  # a WHERE clause and its parameters
+
+
+def _in(column: str, values: Sequence[Any]) -> _Condition | None:
+    """``column IN (?, ...)`` for the values given; no condition when there are none."""
+    return (f"{column} IN ({', '.join('?' * len(values))})", values) if values else None
 
 
 class SqliteStore:
@@ -278,37 +284,33 @@ class SqliteStore:
 
     def executions(self, *, unsettled: bool = False, day: str | None = None,
                    ids: Sequence[str] = ()) -> list[ExecutionRow]:
-        where, params = [], []
-        if unsettled:
-            where.append("settled = 0")
-        if day is not None:
-            where.append("day = ?")
-            params.append(day)
-        if ids:
-            where.append(f"id IN ({', '.join('?' * len(ids))})")
-            params.extend(ids)
-        sql = f"SELECT {self._EXECUTION_COLUMNS} FROM executions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._query(sql + " ORDER BY created_wall_ns, id", params)
+        rows = self._select(self._EXECUTION_COLUMNS, "executions",
+                            [("settled = 0", ()) if unsettled else None,
+                             ("day = ?", (day,)) if day is not None else None,
+                             _in("id", ids)],
+                            "created_wall_ns, id")
         return self._decode(lambda: [_execution(row) for row in rows])
 
     _EVENT_COLUMNS = "seq, session, wall_ns, exchange_ns, execution_id, kind, child_id, " \
                      "order_id, data"
 
     def events(self, execution_id: str | None = None, kinds: Sequence[str] = ()) -> list[EventRow]:
-        where, params = [], []
-        if execution_id is not None:
-            where.append("execution_id = ?")
-            params.append(execution_id)
-        if kinds:
-            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
-            params.extend(kinds)
-        sql = f"SELECT {self._EVENT_COLUMNS} FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._query(sql + " ORDER BY seq", params)
+        rows = self._select(self._EVENT_COLUMNS, "events",
+                            [("execution_id = ?", (execution_id,))
+                             if execution_id is not None else None,
+                             _in("kind", kinds)],
+                            "seq")
         return self._decode(lambda: [_event(row) for row in rows])
+
+    def _select(self, columns: str, table: str, conditions: Sequence[_Condition | None],
+                order: str) -> list[tuple[Any, ...]]:
+        """``SELECT columns FROM table WHERE`` every condition given ``ORDER BY order``."""
+        given = [c for c in conditions if c is not None]
+        sql = f"SELECT {columns} FROM {table}"
+        if given:
+            sql += " WHERE " + " AND ".join(clause for clause, _ in given)
+        params = [p for _, values in given for p in values]
+        return self._query(f"{sql} ORDER BY {order}", params)
 
     def events_of_day(self, day: str, kinds: Sequence[str]) -> list[tuple[ExecutionRow, EventRow]]:
         columns = ", ".join(f"x.{c.strip()}" for c in self._EXECUTION_COLUMNS.split(","))

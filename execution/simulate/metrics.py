@@ -12,7 +12,17 @@ from execution.simulate.intents import bucket_names, size_bucket
 from execution.simulate.outcome import Outcome
 
 COMPONENTS = ("delay", "impact", "opportunity", "fees")
-PROGRESS_GRID_S = tuple(float(t) for t in range(0, 61, 2))
+
+
+def progress_grid(horizon_s: float) -> tuple[float, ...]:
+    """Seconds since arrival at which fill progress is sampled: 0, then 1-2-5 steps from
+    1 ms to 0.5 s (a market order fills within milliseconds), then every second to the
+    horizon."""
+    fine = [round(m * 10.0**e, 6) for e in range(-3, 0) for m in (1, 2, 5)]
+    return (0.0, *fine, *(float(t) for t in range(1, int(horizon_s) + 1)))
+
+
+PROGRESS_GRID_S = progress_grid(60.0)
 
 
 def _r(value: float, digits: int = 4) -> float:
@@ -78,7 +88,7 @@ def strategy_report(outcomes: Sequence[Outcome], edges: tuple[int, ...],
     filled = sum(o.filled_qty for o in outcomes)
     complete = [o for o in outcomes if o.fully_filled]
     in_time = [o for o in complete if (o.time_to_complete_s or 0.0) <= horizon_s]
-    escapes = [o for o in outcomes if o.final_state == "ESCAPED"]
+    escapes = [o for o in outcomes if o.role == "escaped"]
     by_size: dict[str, dict[str, object]] = {}
     for name in bucket_names(edges):
         group = [o for o in outcomes if size_bucket(o.qty, edges) == name]
@@ -113,9 +123,9 @@ def strategy_report(outcomes: Sequence[Outcome], edges: tuple[int, ...],
                               Counter(o.adjust_rounds for o in outcomes).items())}},
         "escapes": {"count": len(escapes),
                     "reasons": _counts(o.escape_reason or "?" for o in escapes)},
-        "failures": {"count": sum(o.final_state == "FAILED" for o in outcomes),
+        "failures": {"count": sum(o.role == "failed" for o in outcomes),
                      "reasons": _counts(_short(o.reason) for o in outcomes
-                                        if o.final_state == "FAILED")},
+                                        if o.role == "failed")},
         "final_states": _counts(o.final_state for o in outcomes),
         "codes": _counts(code for o in outcomes for code in o.codes),
         "split_strategies": _counts(o.split_strategy for o in outcomes if o.split_strategy),
@@ -124,7 +134,8 @@ def strategy_report(outcomes: Sequence[Outcome], edges: tuple[int, ...],
         "vwap": {"intents": len(vwap_runs),
                  "slippage_bps": stats(o.vwap_slippage_bps for o in vwap_runs
                                        if o.vwap_slippage_bps is not None)},
-        "fill_progress": {"t_s": list(PROGRESS_GRID_S), "filled_fraction": fill_progress(outcomes)},
+        "fill_progress": {"t_s": list(grid := progress_grid(horizon_s)),
+                          "filled_fraction": fill_progress(outcomes, grid)},
     }
 
 

@@ -52,6 +52,7 @@ class Outcome:
     fills: list[FillEvent] = field(default_factory=list)  # the fills counted, with phases
     vi_windows: list[tuple[int, int]] = field(default_factory=list)  # (start, end) ns
     continuous_end_ns: int | None = None  # 15:20 of the day (None: no phases simulated)
+    role: str = ""  # the engine's final state's role in the chart (success/escaped/failed)
 
     @property
     def qty(self) -> int:

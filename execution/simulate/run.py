@@ -18,6 +18,7 @@ from execution.contracts import FillEvent
 from execution.market_session import KST, KrxSessions, epoch_ns
 from execution.settings import EngineLimits, load_engine_limits
 from execution.sim.vclock import ClockKind
+from execution.simulate.inputs import inputs_record
 from execution.simulate.intents import intent_faults, intent_seed, make_intent
 from execution.simulate.market import IntentSetup
 from execution.simulate.metrics import reconciliation, stage_latency, strategy_report
@@ -55,15 +56,22 @@ Progress = Callable[[int, int], None]
 
 
 def simulate(scenario: Scenario, *, intents: int | None = None, seed: int | None = None,
-             clock: ClockKind = "virtual", progress: Progress | None = None) -> SimReport:
-    """Run the intents of ``scenario`` (``intents``/``seed`` override its own) and report."""
+             clock: ClockKind = "virtual", progress: Progress | None = None,
+             chart: Path | None = None, limits: Path | None = None) -> SimReport:
+    """Run the intents of ``scenario`` (``intents``/``seed`` override its own) and report.
+    ``chart``/``limits`` replace the shipped chart and the scenario's limits; the report's
+    ``inputs`` names the files used, with their content hashes."""
     count = intents if intents is not None else scenario.mix.count
     run_seed = seed if seed is not None else scenario.seed
-    limits = load_engine_limits(scenario.limits_path)
+    limits_path = limits if limits is not None else scenario.limits_path
+    engine_limits = load_engine_limits(limits_path)
     started = time.perf_counter()
-    outcomes = run_intents(scenario, count, run_seed, limits, clock=clock, progress=progress)
+    outcomes = run_intents(scenario, count, run_seed, engine_limits, chart=chart, clock=clock,
+                           progress=progress)
     wall_s = time.perf_counter() - started
-    return SimReport(build_data(scenario, outcomes, run_seed, clock, wall_s), outcomes)
+    data = build_data(scenario, outcomes, run_seed, clock, wall_s)
+    data["inputs"] = inputs_record(scenario.file, chart, limits_path)
+    return SimReport(data, outcomes)
 
 
 def run_intents(scenario: Scenario, count: int, seed: int, limits: EngineLimits, *,
@@ -170,7 +178,8 @@ def per_intent(outcomes: dict[str, list[Outcome]], index: int) -> dict[str, obje
         slip = o.slippage_bps
         row[name] = {"state": o.final_state, "filled": o.filled_qty,
                      "slippage_bps": None if slip is None else round(slip, 4),
-                     "shortfall_bps": round(o.shortfall()["total"], 4)}
+                     "shortfall_bps": round(o.shortfall()["total"], 4),
+                     "codes": list(o.codes)}
     engine = row["engine"]
     assert isinstance(engine, dict)
     engine["fills"] = [fill_json(f) for f in first.fills]

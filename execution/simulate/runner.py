@@ -68,8 +68,9 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     out.end_ns = done_ns
     out.codes = result.codes()
     out.adjust_rounds = result.adjust_rounds
-    out.escape_reason = result.reason if result.final_state == "ESCAPED" else ""
-    if result.final_state in ("FAILED", "ESCAPED"):
+    out.role = engine.spec.role_of(result.final_state) or ""
+    out.escape_reason = result.reason if out.role == "escaped" else ""
+    if out.role in ("failed", "escaped"):
         precheck = result.precheck_failure
         out.reason = f"{precheck}: {result.reason}" if precheck else result.reason
     plan = execution.ctx.plan

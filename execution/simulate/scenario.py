@@ -23,9 +23,9 @@ from execution.sim.queues import QueueModel
 from execution.sim.rules import MarketRules, ViRates
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 from execution.ticks import is_on_ladder
+from statecharts.checked import read_checked
 from statecharts.errors import DocumentInvalid, Problem
-from statecharts.loader import schema_problems
-from statecharts.yamlsrc import Source, read_yaml
+from statecharts.yamlsrc import Source
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "scenario.schema.json"
 DEFAULT_NAME = "default.yaml"
@@ -102,10 +102,7 @@ def default_scenario_path() -> Path:
 def load_scenario(path: Path | str | None = None, text: str | None = None) -> Scenario:
     """Read, validate and build a scenario (default: ``config/scenarios/default.yaml``)."""
     file = Path(path) if path is not None else default_scenario_path()
-    source = read_yaml(file, text)
-    problems = schema_problems(source, scenario_schema())
-    if problems:
-        raise DocumentInvalid(problems)
+    source = read_checked(file, text, scenario_schema())
     problems = _cross_checks(source)
     if problems:
         raise DocumentInvalid(problems)

@@ -46,8 +46,10 @@ def load_suite(folder: Path) -> list[Scenario]:
 
 def run_suite(scenarios: list[Scenario], *, intents: int | None = None,
               seed: int | None = None, clock: ClockKind = "virtual",
+              chart: Path | None = None, limits: Path | None = None,
               progress: Callable[[str, int, int], None] | None = None) -> SuiteReport:
-    """Simulate each scenario (``intents``/``seed`` override each one's own)."""
+    """Simulate each scenario (``intents``/``seed`` override each one's own; ``chart`` /
+    ``limits`` replace the shipped chart and each scenario's limits)."""
     started = time.perf_counter()
     reports: dict[str, Any] = {}
     for scenario in scenarios:
@@ -57,7 +59,7 @@ def run_suite(scenarios: list[Scenario], *, intents: int | None = None,
         tick = None if progress is None else (
             lambda done, total, n=name: progress(n, done, total))
         reports[name] = simulate(scenario, intents=intents, seed=seed, clock=clock,
-                                 progress=tick).data
+                                 chart=chart, limits=limits, progress=tick).data
     data = {"scenarios": reports,
             "met": all(r["targets"]["met"] for r in reports.values()),
             "missed": {n: r["targets"]["missed"] for n, r in reports.items()

@@ -8,11 +8,13 @@ needs a coroutine (one reconnect attempt), which runs as a task.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from decimal import Decimal
 
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
 from execution.contracts import Side
+from execution.market_session import KST
 from execution.risk import Claim, cost_per_share
 from statecharts.registry import RunView
 
@@ -183,7 +185,8 @@ def _capital(ctx: ExecutionContext) -> None:
 def _session(ctx: ExecutionContext) -> None:
     now = ctx.services.now_ns()
     if not ctx.services.sessions.is_open(now):
-        _fail(ctx, PrecheckFailure.MARKET_CLOSED, f"exchange_time_ns={now}")
+        at = datetime.fromtimestamp(now / 1e9, KST).isoformat(timespec="milliseconds")
+        _fail(ctx, PrecheckFailure.MARKET_CLOSED, f"exchange_time={at}")
 
 
 def _daily_limit(ctx: ExecutionContext) -> None:

@@ -29,11 +29,11 @@ import jsonschema
 from execution import paths
 from execution.settings import from_limits, read_limits
 from execution.simulate.scenario import load_scenario
-from statecharts.errors import ChartInvalid, Problem
+from statecharts.checked import read_checked
+from statecharts.errors import ChartInvalid, DocumentInvalid, Problem
 from statecharts.limits import Limits
-from statecharts.loader import schema_problems
 from statecharts.spec import ChartSpec
-from statecharts.yamlsrc import Source, child_path, read_yaml
+from statecharts.yamlsrc import Source, child_path
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "grid.schema.json"
 
@@ -72,14 +72,19 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Grid:
+    """A sweep: the base documents, and the variants of the limits to run on them."""
+
     file: str
     limits: Document
     chart: Document
-    scenarios: tuple[tuple[str, Document], ...]  # (scenario name, its file)
+    scenarios: tuple[tuple[str, Document], ...]
+    """(scenario name, its file), in the grid's order."""
     seeds: tuple[int, ...]
     intents: int | None
+    """Intents per run (None: each scenario's own count)."""
     variants: tuple[Variant, ...]
-    varied: tuple[str, ...]  # the varied paths, in the grid's order
+    varied: tuple[str, ...]
+    """The varied paths (dotted), in the grid's order."""
 
 
 def load_grid(path: Path | str) -> Grid:
@@ -88,12 +93,12 @@ def load_grid(path: Path | str) -> Grid:
     An unreadable grid file raises :class:`OSError` (a usage error for the CLI).
     """
     file = Path(path)
-    source = read_yaml(file, file.read_text(encoding="utf-8"))
-    problems = schema_problems(source, grid_schema())
-    if problems:
-        raise ChartInvalid(problems)
+    try:
+        source = read_checked(file, file.read_text(encoding="utf-8"), grid_schema())
+    except DocumentInvalid as err:
+        raise ChartInvalid(err.problems) from None
     data, base = source.data, file.parent
-    problems = []
+    problems: list[Problem] = []
     limits_doc = _document(source, "limits", base, data.get("limits"), paths.default_limits(),
                            problems)
     chart_doc = _document(source, "chart", base, data.get("chart"), paths.default_chart(),

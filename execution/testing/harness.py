@@ -77,6 +77,10 @@ def make_limits(**overrides: Any) -> EngineLimits:
     return limits.with_(**(TEST_LIMITS | overrides))
 
 
+#: what the tests' ``new_engine`` fixture hands out: ``make_engine`` on the test's broker
+EngineFactory = Callable[..., Engine]
+
+
 def make_engine(broker: Broker, *, timeouts: dict[str, float] | None = None,
                 safety_state: SafetyState = SafetyState.NORMAL,
                 capital_krw: Decimal | None = None, id_prefix: str = "X",

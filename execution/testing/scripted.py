@@ -14,30 +14,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from execution.broker import (
-    BrokerDisconnected,
-    FillCallback,
-    OrderRejected,
-    OrderState,
-    OrderStatus,
-    RejectReason,
-    UnknownOrder,
-)
+from execution import broker as brk
 from execution.brokers.table import OrderRecord, OrderTable
 from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote
-from execution.testing.actions import (
-    ACTIONS,
-    Accept,
-    AcceptThenHold,
-    Action,
-    Call,
-    FalseAnswer,
-    Hold,
-    LoseAck,
-    Nack,
-    Raise,
-    Reject,
-)
+from execution.testing import actions as act
 from execution.testing.clock import START_NS, LoopClock
 
 SYMBOL = "005930"
@@ -63,14 +43,14 @@ class ScriptedBroker:
         self.replace_on_modify = replace_on_modify
         self._connected = connected
         self.table = OrderTable(id_prefix="B", id_width=5)
-        self.calls: list[Call] = []  # send, modify, cancel, connect
-        self.queries: list[Call] = []  # order_status and find_order
-        self.send_script: deque[Action] = deque()
-        self.send_scripts: dict[str, deque[Action]] = {}  # by client order id
-        self.modify_script: deque[Action] = deque()
-        self.cancel_script: deque[Action] = deque()
-        self.status_script: deque[Action] = deque()
-        self.connect_script: deque[Action | bool] = deque()
+        self.calls: list[act.Call] = []  # send, modify, cancel, connect
+        self.queries: list[act.Call] = []  # order_status and find_order
+        self.send_script: deque[act.Action] = deque()
+        self.send_scripts: dict[str, deque[act.Action]] = {}  # by client order id
+        self.modify_script: deque[act.Action] = deque()
+        self.cancel_script: deque[act.Action] = deque()
+        self.status_script: deque[act.Action] = deque()
+        self.connect_script: deque[act.Action | bool] = deque()
         self.on_send: Callable[[OrderRequest], None] | None = None  # before the script runs
         self.after_accept: Callable[[str], None] | None = None  # broker id, before the ack
         self.on_quote: Callable[[str], None] | None = None
@@ -111,18 +91,18 @@ class ScriptedBroker:
     async def connect(self) -> bool:
         while self.connect_script:
             action = self.connect_script.popleft()
-            if isinstance(action, Hold):
+            if isinstance(action, act.Hold):
                 await action.event.wait()
                 continue
             if isinstance(action, bool):
                 self._connected = action
-                self.calls.append(Call("connect", "", "ok" if action else "failed"))
+                self.calls.append(act.Call("connect", "", "ok" if action else "failed"))
                 return action
-            if isinstance(action, Raise):
-                self.calls.append(Call("connect", "", f"raised:{type(action.exc).__name__}"))
+            if isinstance(action, act.Raise):
+                self.calls.append(act.Call("connect", "", f"raised:{type(action.exc).__name__}"))
                 raise action.exc
         self._connected = True
-        self.calls.append(Call("connect", "", "ok"))
+        self.calls.append(act.Call("connect", "", "ok"))
         return True
 
     # -- market data ------------------------------------------------------------------
@@ -137,54 +117,56 @@ class ScriptedBroker:
         if self.on_quote is not None:
             self.on_quote(symbol)
         if symbol not in self.quotes:
-            raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, symbol)
+            raise brk.OrderRejected(brk.RejectReason.UNKNOWN_SYMBOL, symbol)
         return self.quotes[symbol]
 
     def available_cash(self) -> Decimal | None:
         return self.cash
 
     # -- scripting --------------------------------------------------------------------
-    def script_send(self, *actions: Action | Iterable[Action], child: str | None = None) -> None:
+    def script_send(self, *actions: act.Action | Iterable[act.Action],
+                    child: str | None = None) -> None:
         """Queue actions for the next ``send`` calls (of one child id when ``child`` is given)."""
         queue = self.send_script if child is None else self.send_scripts.setdefault(child, deque())
         for action in actions:
-            if isinstance(action, ACTIONS):
+            if isinstance(action, act.ACTIONS):
                 queue.append(action)
             else:
                 queue.extend(action)
 
-    async def _action(self, queue: deque[Action]) -> Action:
+    async def _action(self, queue: deque[act.Action]) -> act.Action:
         """The next scripted action (Accept when none), after waiting out any Hold."""
-        action = queue.popleft() if queue else Accept()
-        while isinstance(action, Hold):
+        action = queue.popleft() if queue else act.Accept()
+        while isinstance(action, act.Hold):
             await action.event.wait()
-            action = queue.popleft() if queue else Accept()
+            action = queue.popleft() if queue else act.Accept()
         return action
 
     def _raise(self, exc: BaseException) -> None:
-        if isinstance(exc, BrokerDisconnected):
+        if isinstance(exc, brk.BrokerDisconnected):
             self._connected = False
         raise exc
 
-    def _common(self, action: Action, kind: str, key: str, price: Decimal | None = None,
+    def _common(self, action: act.Action, kind: str, key: str, price: Decimal | None = None,
                 qty: int | None = None) -> None:
         """The outcomes every call shares: not connected, a scripted raise or reject."""
         if not self._connected:
-            self.calls.append(Call(kind, key, "raised:BrokerDisconnected", price, qty))
-            raise BrokerDisconnected("not connected")
-        if isinstance(action, Raise):
-            self.calls.append(Call(kind, key, f"raised:{type(action.exc).__name__}", price, qty))
+            self.calls.append(act.Call(kind, key, "raised:BrokerDisconnected", price, qty))
+            raise brk.BrokerDisconnected("not connected")
+        if isinstance(action, act.Raise):
+            raised = f"raised:{type(action.exc).__name__}"
+            self.calls.append(act.Call(kind, key, raised, price, qty))
             self._raise(action.exc)
-        if isinstance(action, Reject):
-            self.calls.append(Call(kind, key, "rejected", price, qty))
-            raise OrderRejected(action.reason, action.detail)
+        if isinstance(action, act.Reject):
+            self.calls.append(act.Call(kind, key, "rejected", price, qty))
+            raise brk.OrderRejected(action.reason, action.detail)
 
-    def _query_common(self, action: Action, kind: str, key: str) -> None:
+    def _query_common(self, action: act.Action, kind: str, key: str) -> None:
         if not self._connected:
-            self.queries.append(Call(kind, key, "raised:BrokerDisconnected"))
-            raise BrokerDisconnected("not connected")
-        if isinstance(action, Raise):
-            self.queries.append(Call(kind, key, f"raised:{type(action.exc).__name__}"))
+            self.queries.append(act.Call(kind, key, "raised:BrokerDisconnected"))
+            raise brk.BrokerDisconnected("not connected")
+        if isinstance(action, act.Raise):
+            self.queries.append(act.Call(kind, key, f"raised:{type(action.exc).__name__}"))
             self._raise(action.exc)
 
     # -- orders -----------------------------------------------------------------------
@@ -197,20 +179,20 @@ class ScriptedBroker:
         self._common(action, "send", key, order.price, order.qty)
         first = self.table.ack_for(key)
         if first is not None:  # idempotent on the client order id
-            self.calls.append(Call("send", key, "duplicate", order.price, order.qty))
+            self.calls.append(act.Call("send", key, "duplicate", order.price, order.qty))
             return first
-        if isinstance(action, Nack):
-            self.calls.append(Call("send", key, "nack", order.price, order.qty))
+        if isinstance(action, act.Nack):
+            self.calls.append(act.Call("send", key, "nack", order.price, order.qty))
             return OrderAck(key, "", False, self.now_ns(), action.reason)
         record = self.table.place(order, self.now_ns())
         self.placed[key] = self.placed.get(key, 0) + 1
-        self.calls.append(Call("send", key, "accepted", order.price, order.qty))
+        self.calls.append(act.Call("send", key, "accepted", order.price, order.qty))
         self._track_live()
         if self.after_accept is not None:
             self.after_accept(record.broker_id)
-        if isinstance(action, AcceptThenHold):
+        if isinstance(action, act.AcceptThenHold):
             await action.event.wait()
-        if isinstance(action, LoseAck):
+        if isinstance(action, act.LoseAck):
             self._raise(action.exc)
         return self.table.acks[key]
 
@@ -220,8 +202,8 @@ class ScriptedBroker:
         self._common(action, "modify", broker_order_id, price, qty)
         record = self.table.orders.get(broker_order_id)
         if record is None or not record.live:
-            self.calls.append(Call("modify", broker_order_id, "not-live", price, qty))
-            raise UnknownOrder(broker_order_id)
+            self.calls.append(act.Call("modify", broker_order_id, "not-live", price, qty))
+            raise brk.UnknownOrder(broker_order_id)
         new_qty = record.qty if qty is None else qty
         if self.replace_on_modify:
             record = self.table.replace(record, price, new_qty - record.filled)
@@ -229,8 +211,8 @@ class ScriptedBroker:
         else:
             record.price, record.qty = price, new_qty
             outcome = "ok"
-        self.calls.append(Call("modify", broker_order_id, outcome, price, qty))
-        if isinstance(action, LoseAck):
+        self.calls.append(act.Call("modify", broker_order_id, outcome, price, qty))
+        if isinstance(action, act.LoseAck):
             self._raise(action.exc)
         return OrderAck(record.request.client_order_id, record.broker_id, True, self.now_ns())
 
@@ -239,47 +221,47 @@ class ScriptedBroker:
         self._common(action, "cancel", broker_order_id)
         record = self.table.orders.get(broker_order_id)
         if record is None:
-            self.calls.append(Call("cancel", broker_order_id, "unknown"))
-            raise UnknownOrder(broker_order_id)
-        if isinstance(action, FalseAnswer) or not record.live:
-            self.calls.append(Call("cancel", broker_order_id, "not-live"))
+            self.calls.append(act.Call("cancel", broker_order_id, "unknown"))
+            raise brk.UnknownOrder(broker_order_id)
+        if isinstance(action, act.FalseAnswer) or not record.live:
+            self.calls.append(act.Call("cancel", broker_order_id, "not-live"))
             return False
-        record.close(OrderState.CANCELLED)
-        self.calls.append(Call("cancel", broker_order_id, "ok"))
-        if isinstance(action, LoseAck):
+        record.close(brk.OrderState.CANCELLED)
+        self.calls.append(act.Call("cancel", broker_order_id, "ok"))
+        if isinstance(action, act.LoseAck):
             self._raise(action.exc)
         return True
 
     def expire(self, broker_order_id: str) -> None:
         """The broker ends an order on its own (expiry, a cancel by the exchange)."""
-        self.table.get(broker_order_id).close(OrderState.EXPIRED)
+        self.table.get(broker_order_id).close(brk.OrderState.EXPIRED)
 
     async def open_orders(self) -> list[str]:
         if not self._connected:
-            raise BrokerDisconnected("not connected")
+            raise brk.BrokerDisconnected("not connected")
         return self.table.live_ids()
 
-    async def order_status(self, broker_order_id: str) -> OrderStatus:
+    async def order_status(self, broker_order_id: str) -> brk.OrderStatus:
         action = await self._action(self.status_script)
         self._query_common(action, "status", broker_order_id)
         status = self.table.status(broker_order_id)
-        self.queries.append(Call("status", broker_order_id, status.state.value))
+        self.queries.append(act.Call("status", broker_order_id, status.state.value))
         return status
 
-    async def find_order(self, order: OrderRequest) -> OrderStatus | None:
-        self._query_common(Accept(), "find", order.client_order_id)
+    async def find_order(self, order: OrderRequest) -> brk.OrderStatus | None:
+        self._query_common(act.Accept(), "find", order.client_order_id)
         status = self.table.find(order)
-        self.queries.append(Call("find", order.client_order_id,
+        self.queries.append(act.Call("find", order.client_order_id,
                                status.state.value if status else "none"))
         return status
 
     # -- fills ------------------------------------------------------------------------
-    def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:
+    def subscribe_fills(self, callback: brk.FillCallback) -> Callable[[], None]:
         return self.table.subscribe(callback)
 
     async def fills_since(self, seq: int) -> tuple[list[FillEvent], int]:
         if not self._connected:
-            raise BrokerDisconnected("not connected")
+            raise brk.BrokerDisconnected("not connected")
         return self.table.since(seq)
 
     def make_fill(self, broker_order_id: str, qty: int, price: Decimal | int | None = None,
@@ -320,7 +302,7 @@ class ScriptedBroker:
                          **kwargs)  # type: ignore[arg-type]
 
     # -- inspection -------------------------------------------------------------------
-    def calls_of(self, kind: str) -> list[Call]:
+    def calls_of(self, kind: str) -> list[act.Call]:
         return [c for c in self.calls if c.kind == kind]
 
     def live_orders(self) -> list[OrderRecord]:

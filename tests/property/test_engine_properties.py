@@ -30,8 +30,7 @@ from execution.orders.fills import register, route
 from execution.orders.reprice import next_price
 from execution.stages.precheck import run_checks
 from execution.stages.split import split
-from execution.testing import (
-    ScriptedBroker,
+from execution.testing.harness import (
     finish,
     intent,
     make_context,
@@ -40,6 +39,7 @@ from execution.testing import (
     run_async,
     until_state,
 )
+from execution.testing.scripted import ScriptedBroker
 from execution.ticks import add_ticks, is_on_ladder, snap
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True,

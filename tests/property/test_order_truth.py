@@ -18,19 +18,9 @@ from hypothesis import strategies as st
 
 from execution.broker import BrokerDisconnected, TransientBrokerError
 from execution.contracts import SplitStrategy, Urgency
-from execution.testing import (
-    Accept,
-    AcceptThenHold,
-    Action,
-    FalseAnswer,
-    LoseAck,
-    Raise,
-    ScriptedBroker,
-    intent,
-    make_engine,
-    run_async,
-    until,
-)
+from execution.testing.actions import Accept, AcceptThenHold, Action, FalseAnswer, LoseAck, Raise
+from execution.testing.harness import intent, make_engine, run_async, until
+from execution.testing.scripted import ScriptedBroker
 
 KNOBS = st.fixed_dictionaries({
     "seed": st.integers(0, 2**32 - 1),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from execution.contracts import Side
-from execution.testing import ScriptedBroker, finish, intent, make_engine, until_state
+from execution.engine import Engine
+from execution.testing import ScriptedBroker, finish, intent, until_state
 
 
-async def test_only_the_last_finished_executions_are_kept() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_only_the_last_finished_executions_are_kept(
+        broker: ScriptedBroker, engine: Engine) -> None:
     engine.retain_finished = 2
     ids = []
     for n in range(4):
@@ -20,4 +20,3 @@ async def test_only_the_last_finished_executions_are_kept() -> None:
     assert list(engine.executions) == ids[2:]
     assert engine.services.index.get(broker.broker_id("K0-1")) is None
     assert engine.services.index.get(broker.broker_id("K3-1")) is not None
-    await engine.close()

@@ -25,28 +25,14 @@ from execution.contracts import ChildStatus, Position, Side
 from execution.engine import Engine, Execution
 from execution.safety import SafetyState
 from execution.split import SplitPlan
-from execution.testing import (
-    HEAD,
-    OTHER_SYMBOL,
-    SYMBOL,
-    AcceptThenHold,
-    Hold,
-    Raise,
-    Reject,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_engine,
-    path,
-    until,
-    until_state,
-)
+from execution.testing import HEAD, EngineFactory
+from execution.testing.actions import AcceptThenHold, Hold, Raise, Reject
+from execution.testing.harness import finish, intent, make_engine, path, until, until_state
+from execution.testing.scripted import OTHER_SYMBOL, SYMBOL, ScriptedBroker
 
 
 # ------------------------------------------------------------------------ COMPLETE
-async def test_complete_directly() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_complete_directly(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(50, cid="C"))
     assert execution.state == "SENDING"  # PRECHECK and SPLITTING ran inside submit()
     await until_state(execution, "MONITORING")
@@ -63,12 +49,11 @@ async def test_complete_directly() -> None:
     assert result.arrival_price == Decimal(70_050)
     assert result.children[0].status is ChildStatus.FILLED
     assert broker.calls_of("cancel") == []
-    await engine.close()
 
 
-async def test_complete_through_adjusting_and_back() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=30)
+async def test_complete_through_adjusting_and_back(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=30)
     execution = engine.submit(intent(50, cid="A"))
     await until(lambda: "ADJUSTING" in execution.run.path(), what="a stall")
     await until_state(execution, "MONITORING")
@@ -84,7 +69,6 @@ async def test_complete_through_adjusting_and_back() -> None:
         ("modify", Decimal(70_100))]
     assert result.children[0].price == Decimal(70_100)
     broker.assert_no_duplicate_orders()
-    await engine.close()
 
 
 # ------------------------------------------------------------------------ FAILED
@@ -126,9 +110,8 @@ async def test_failed_from_precheck(setup: str, failure: str) -> None:
     await engine.close()
 
 
-async def test_failed_from_precheck_duplicate_live_intent() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_failed_from_precheck_duplicate_live_intent(
+        broker: ScriptedBroker, engine: Engine) -> None:
     first = engine.submit(intent(10, cid="D1"))
     await until_state(first, "MONITORING")
     second = await engine.execute(intent(10, cid="D2"))
@@ -144,9 +127,6 @@ async def test_failed_from_precheck_duplicate_live_intent() -> None:
     # once the first is final, the same intent is accepted again
     again = engine.submit(intent(10, cid="D4"))
     await until_state(again, "MONITORING")
-    engine.escape("D4", "done")
-    await finish(again)
-    await engine.close()
 
 
 async def test_precheck_reconnects_once_then_goes_on() -> None:
@@ -178,32 +158,27 @@ async def test_failed_from_splitting_when_the_split_is_empty(
     await engine.close()
 
 
-async def test_splitting_timeout_cannot_preempt_the_synchronous_split() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"SPLITTING": 0})
+async def test_splitting_timeout_cannot_preempt_the_synchronous_split(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"SPLITTING": 0})
     execution = engine.submit(intent(10, cid="T"))
     await asyncio.sleep(0.01)  # the 0 ms SPLITTING timer has fired by now
     assert execution.state == "MONITORING"
     assert execution.run.path() == HEAD
-    engine.escape("T", "done")
-    await finish(execution)
-    await engine.close()
 
 
-async def test_failed_from_sending_when_every_child_is_rejected() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_failed_from_sending_when_every_child_is_rejected(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Reject(RejectReason.MARKET_CLOSED))
     result = await engine.execute(intent(10, cid="FS"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
     assert result.codes() == ["FS090"]
-    await engine.close()
 
 
-async def test_sending_timeout_fails_a_send_that_never_returns() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"SENDING": 50})
+async def test_sending_timeout_fails_a_send_that_never_returns(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"SENDING": 50})
     gate = asyncio.Event()
     broker.script_send(AcceptThenHold(gate))  # placed at the exchange, the ack is slow
     execution = engine.submit(intent(10, cid="ST"))
@@ -214,7 +189,6 @@ async def test_sending_timeout_fails_a_send_that_never_returns() -> None:
     assert result.path[-1].event == "timeout"
     await until(lambda: broker.calls_of("cancel") != [], what="the late cancel")
     assert broker.live_orders() == []
-    await engine.close()
 
 
 # ------------------------------------------------------------------------ ESCAPED
@@ -240,9 +214,7 @@ def _hold_in_init(engine: Engine) -> list[Any]:
     return held
 
 
-async def test_escaped_from_init() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escaped_from_init(broker: ScriptedBroker, engine: Engine) -> None:
     held = _hold_in_init(engine)
     execution = engine.submit(intent(10, cid="I"))
     assert held and execution.state == "INIT"
@@ -253,7 +225,6 @@ async def test_escaped_from_init() -> None:
     assert result.reason == "manual"
     assert result.codes() == ["FS092"]
     assert broker.calls == []
-    await engine.close()
 
 
 async def test_escaped_from_precheck_while_reconnecting() -> None:
@@ -297,9 +268,8 @@ async def test_escaped_from_sending_cancels_the_order_whose_ack_was_in_flight() 
     await engine.close()
 
 
-async def test_escaped_from_sending_before_the_exchange_saw_the_order() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escaped_from_sending_before_the_exchange_saw_the_order(
+        broker: ScriptedBroker, engine: Engine) -> None:
     gate = asyncio.Event()
     broker.script_send(Hold(gate))
     execution = engine.submit(intent(10, cid="S"))
@@ -312,12 +282,9 @@ async def test_escaped_from_sending_before_the_exchange_saw_the_order() -> None:
     # the send was not retried after the escape, and what it placed is not live
     assert len(broker.calls_of("send")) <= 1
     assert broker.live_orders() == []
-    await engine.close()
 
 
-async def test_escaped_from_monitoring() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escaped_from_monitoring(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="M"))
     await until_state(execution, "MONITORING")
     assert engine.escape("M", "manual") is True
@@ -325,7 +292,6 @@ async def test_escaped_from_monitoring() -> None:
     assert path(result) == [*HEAD, "ESCAPING", "ESCAPED"]
     assert [c.outcome for c in broker.calls_of("cancel")] == ["ok"]
     assert broker.live_orders() == []
-    await engine.close()
 
 
 async def test_escaped_from_adjusting_by_its_own_triggers() -> None:
@@ -343,10 +309,10 @@ async def test_escaped_from_adjusting_by_its_own_triggers() -> None:
 
 
 @pytest.mark.parametrize("stage", ["SPLITTING", "ADJUSTING"])
-async def test_escape_requested_inside_a_synchronous_stage(stage: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_escape_requested_inside_a_synchronous_stage(
+        stage: str, monkeypatch: pytest.MonkeyPatch, broker: ScriptedBroker,
+        new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)
     returned: list[object] = []
     holder: list[Execution] = []
 
@@ -374,7 +340,6 @@ async def test_escape_requested_inside_a_synchronous_stage(stage: str,
     assert result.final_state == "ESCAPED"
     assert result.reason == "risk"
     assert execution.run.errors == []
-    await engine.close()
 
 
 def _lookup_then(engine: Engine, execution_id: str, hook: Any, holder: list[Execution],
@@ -387,9 +352,7 @@ def _lookup_then(engine: Engine, execution_id: str, hook: Any, holder: list[Exec
     return wrapped
 
 
-async def test_escape_is_idempotent() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escape_is_idempotent(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="E"))
     await until_state(execution, "MONITORING")
     assert engine.escape("E", "first") is True
@@ -402,7 +365,6 @@ async def test_escape_is_idempotent() -> None:
     assert result.codes() == ["FS092"]
     assert engine.escape("E", "after the end") is False
     assert len(broker.calls_of("cancel")) == 1
-    await engine.close()
 
 
 async def test_cancels_the_broker_never_confirms_end_escaped_and_unconfirmed() -> None:
@@ -447,9 +409,8 @@ async def test_a_raising_split_handler_escapes_with_its_reason(
     await engine.close()
 
 
-async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Raise(RuntimeError("socket closed under us")))
     execution = engine.submit(intent(10, cid="K"))
     result = await finish(execution)
@@ -457,12 +418,11 @@ async def test_an_unexpected_broker_error_in_a_send_task_escapes_with_its_reason
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "ESCAPING", "ESCAPED"]
     assert result.reason == "RuntimeError in SENDING: socket closed under us"
     assert len(broker.calls_of("send")) == 1  # an unexpected error is not retried
-    await engine.close()
 
 
-async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_an_unexpected_broker_error_while_monitoring_escapes(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)
     execution = engine.submit(intent(10, cid="Q"))
     await until_state(execution, "MONITORING")
 
@@ -476,13 +436,11 @@ async def test_an_unexpected_broker_error_while_monitoring_escapes() -> None:
     assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
     assert result.reason == "RuntimeError in ADJUSTING: no quote for 005930"
     assert broker.live_orders() == []
-    await engine.close()
 
 
 # ------------------------------------------------------------------------ hand-off
-async def test_position_listeners_get_the_position_on_complete() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_position_listeners_get_the_position_on_complete(
+        broker: ScriptedBroker, engine: Engine) -> None:
     positions: list[Position] = []
     engine.add_position_listener(positions.append)
     execution = engine.submit(intent(30, Side.SELL, cid="H"))
@@ -496,12 +454,10 @@ async def test_position_listeners_get_the_position_on_complete() -> None:
     assert position == Position("H", SYMBOL, Side.SELL, 30, result.avg_price, first.ts_ns)
     assert position.avg_price == (Decimal(70_100) * 10 + Decimal(70_000) * 20) / 30
     assert position.entry_ns == first.ts_ns < last.ts_ns  # entry: the first fill
-    await engine.close()
 
 
-async def test_a_failing_listener_does_not_keep_the_position_from_the_others() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_failing_listener_does_not_keep_the_position_from_the_others(
+        broker: ScriptedBroker, engine: Engine) -> None:
     seen: list[str] = []
 
     def broken(position: Position) -> None:
@@ -516,7 +472,6 @@ async def test_a_failing_listener_does_not_keep_the_position_from_the_others() -
     assert seen == ["LB"]
     assert result.final_state == "COMPLETE"
     assert result.reason == "RuntimeError in COMPLETE: dashboard down"
-    await engine.close()
 
 
 async def test_micro_risk_loop_escapes_another_live_execution() -> None:

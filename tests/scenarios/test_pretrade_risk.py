@@ -10,23 +10,17 @@ from decimal import Decimal
 
 from execution.broker import RejectReason
 from execution.contracts import ChildStatus, Side, SplitStrategy, Urgency
+from execution.engine import Engine
 from execution.orders.reprice import next_price
-from execution.testing import (
-    OTHER_SYMBOL,
-    Reject,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_engine,
-    make_limits,
-    until,
-    until_state,
-)
+from execution.testing import EngineFactory
+from execution.testing.actions import Reject
+from execution.testing.harness import finish, intent, make_engine, make_limits, until, until_state
+from execution.testing.scripted import OTHER_SYMBOL, ScriptedBroker
 
 
-async def test_two_intents_together_never_both_pass_a_daily_limit_of_one() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, daily_trade_limit=1)
+async def test_two_intents_together_never_both_pass_a_daily_limit_of_one(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(daily_trade_limit=1)
     first = engine.submit(intent(10, cid="D1"))
     second = engine.submit(intent(10, symbol=OTHER_SYMBOL, cid="D2"))  # same loop turn
     assert second.state == "FAILED" and second.ctx.precheck_failure is not None
@@ -35,12 +29,11 @@ async def test_two_intents_together_never_both_pass_a_daily_limit_of_one() -> No
     engine.escape("D1", "done")
     assert (await finish(first)).final_state == "ESCAPED"
     assert len(broker.calls_of("send")) == 1
-    await engine.close()
 
 
-async def test_concurrent_buys_never_jointly_exceed_the_position_cap() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, position_cap_shares=100)
+async def test_concurrent_buys_never_jointly_exceed_the_position_cap(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(position_cap_shares=100)
     first = engine.submit(intent(60, cid="P1"))
     second = await engine.execute(intent(60, symbol="005930", cid="P2", side=Side.BUY))
     assert second.precheck_failure in ("duplicate_intent", "position_cap")
@@ -48,12 +41,11 @@ async def test_concurrent_buys_never_jointly_exceed_the_position_cap() -> None:
     assert third.final_state != "FAILED" or third.precheck_failure != "position_cap"
     engine.escape_all("done")
     await finish(first)
-    await engine.close()
 
 
-async def test_capital_claims_cover_the_worst_price_and_fees_of_every_live_intent() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, capital_krw=Decimal(10_000_000))
+async def test_capital_claims_cover_the_worst_price_and_fees_of_every_live_intent(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(capital_krw=Decimal(10_000_000))
     first = engine.submit(intent(100, cid="C1"))  # may cost 100 x 70 410.81 = 7 041 081
     second = engine.submit(intent(100, symbol=OTHER_SYMBOL, cid="C2"))
     await until_state(first, "MONITORING")
@@ -68,26 +60,21 @@ async def test_capital_claims_cover_the_worst_price_and_fees_of_every_live_inten
     assert first_result.final_state == second_result.final_state == "COMPLETE"
     assert engine.services.ledger.claims == {}  # every claim released at settlement
     assert engine.services.ledger.spent_krw == 142 * 70_100
-    await engine.close()
 
 
-async def test_a_sell_is_refused_while_a_buy_of_the_symbol_is_live() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_sell_is_refused_while_a_buy_of_the_symbol_is_live(
+        broker: ScriptedBroker, engine: Engine) -> None:
     buy = engine.submit(intent(10, cid="B"))
     sell = await engine.execute(intent(10, Side.SELL, cid="S"))
     assert sell.final_state == "FAILED" and sell.precheck_failure == "self_trade"
     assert "GR065" in sell.codes()
     await until_state(buy, "MONITORING")
     assert [c.key for c in broker.calls_of("send")] == ["B-1"]  # the sell never went out
-    engine.escape("B", "done")
-    await finish(buy)
-    await engine.close()
 
 
-async def test_cancel_resting_escapes_the_other_side_before_trading() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, self_trade_policy="cancel_resting")
+async def test_cancel_resting_escapes_the_other_side_before_trading(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(self_trade_policy="cancel_resting")
     buy = engine.submit(intent(10, cid="B"))
     await until_state(buy, "MONITORING")
     sell = engine.submit(intent(10, Side.SELL, cid="S"))
@@ -97,14 +84,11 @@ async def test_cancel_resting_escapes_the_other_side_before_trading() -> None:
     await until_state(sell, "MONITORING")
     assert broker.live_orders()[0].request.side is Side.SELL  # never both sides live
     assert "GR065" in [a.code.name for a in sell.ctx.alerts]
-    engine.escape("S", "done")
-    await finish(sell)
-    await engine.close()
 
 
-async def test_a_shortage_on_a_later_slice_raises_gr061_and_cancels_the_rest() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 30})
+async def test_a_shortage_on_a_later_slice_raises_gr061_and_cancels_the_rest(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 30})
     broker.script_send(Reject(RejectReason.INSUFFICIENT_BALANCE, "no cash"), child="T-2")
     execution = engine.submit(intent(400, strategy=SplitStrategy.TWAP, cid="T"))
     await until_state(execution, "MONITORING")
@@ -116,17 +100,14 @@ async def test_a_shortage_on_a_later_slice_raises_gr061_and_cancels_the_rest() -
     result = await finish(execution)
     assert [c.key for c in broker.calls_of("send")] == ["T-1", "T-2"]
     assert result.final_state == "COMPLETE"
-    await engine.close()
 
 
-async def test_a_shortage_on_the_first_slice_says_gr061_as_well_as_fs090() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_shortage_on_the_first_slice_says_gr061_as_well_as_fs090(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Reject(RejectReason.INSUFFICIENT_BALANCE, "no cash"))
     result = await engine.execute(intent(10, cid="F"))
     assert result.final_state == "FAILED"
     assert {"FS090", "GR061"} <= set(result.codes())
-    await engine.close()
 
 
 async def test_gr064_comes_from_the_childs_own_wait_not_the_adjust_schedule() -> None:

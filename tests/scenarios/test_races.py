@@ -14,19 +14,9 @@ from decimal import Decimal
 from execution.broker import BrokerDisconnected
 from execution.contracts import Amendment, ChildStatus, ExecutionResult, FillEvent, Side
 from execution.engine import Engine, EngineBusy
-from execution.testing import (
-    AcceptThenHold,
-    FalseAnswer,
-    Hold,
-    LoseAck,
-    Raise,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_engine,
-    until,
-    until_state,
-)
+from execution.testing.actions import AcceptThenHold, FalseAnswer, Hold, LoseAck, Raise
+from execution.testing.harness import EngineFactory, finish, intent, make_engine, until, until_state
+from execution.testing.scripted import ScriptedBroker
 
 
 def assert_invariant(broker: ScriptedBroker, result: ExecutionResult,
@@ -42,19 +32,16 @@ def assert_invariant(broker: ScriptedBroker, result: ExecutionResult,
         assert result.filled_qty > 0
 
 
-async def test_fill_before_ack() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fill_before_ack(broker: ScriptedBroker, engine: Engine) -> None:
     broker.after_accept = lambda oid: broker.fill(oid, 10, 70_000)
     result = await engine.execute(intent(10, cid="FA"))
     assert result.final_state == "COMPLETE" and result.filled_qty == 10
     assert_invariant(broker, result)
-    await engine.close()
 
 
-async def test_ack_never_returns_the_order_is_found_and_cancelled() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"SENDING": 50})
+async def test_ack_never_returns_the_order_is_found_and_cancelled(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"SENDING": 50})
     broker.script_send(AcceptThenHold(asyncio.Event()))  # placed; the ack never comes
     execution = engine.submit(intent(10, cid="AN"))
     await until(lambda: broker.orders != {}, what="the order at the broker")
@@ -64,12 +51,9 @@ async def test_ack_never_returns_the_order_is_found_and_cancelled() -> None:
     assert [q.kind for q in broker.queries][:1] == ["find"]
     assert result.filled_qty == 3 and result.children[0].status is ChildStatus.CANCELLED
     assert_invariant(broker, result)
-    await engine.close()
 
 
-async def test_cancel_racing_a_fill_the_fill_first() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_cancel_racing_a_fill_the_fill_first(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="CF"))
     await until_state(execution, "MONITORING")
     broker.fill_child("CF-1", push=False)  # filled at the broker; the push is late
@@ -78,12 +62,10 @@ async def test_cancel_racing_a_fill_the_fill_first() -> None:
     assert [c.outcome for c in broker.calls_of("cancel")] == ["not-live"]  # False
     assert result.children[0].status is ChildStatus.FILLED and result.filled_qty == 10
     assert_invariant(broker, result)
-    await engine.close()
 
 
-async def test_cancel_racing_a_fill_the_cancel_first() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_cancel_racing_a_fill_the_cancel_first(
+        broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="CC"))
     await until_state(execution, "MONITORING")
     broker.fill_child("CC-1", 4, push=False)  # partly filled just before the cancel lands
@@ -92,12 +74,10 @@ async def test_cancel_racing_a_fill_the_cancel_first() -> None:
     assert result.children[0].status is ChildStatus.CANCELLED
     assert result.filled_qty == 4  # the broker's count, from the order's status
     assert_invariant(broker, result)
-    await engine.close()
 
 
-async def test_a_false_cancel_answer_is_checked_not_trusted() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_false_cancel_answer_is_checked_not_trusted(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.cancel_script.append(FalseAnswer())  # "already done", but it is still live
     execution = engine.submit(intent(10, cid="FC"))
     await until_state(execution, "MONITORING")
@@ -106,7 +86,6 @@ async def test_a_false_cancel_answer_is_checked_not_trusted() -> None:
     assert [c.outcome for c in broker.calls_of("cancel")] == ["not-live", "ok"]
     assert broker.live_orders() == []
     assert_invariant(broker, result)
-    await engine.close()
 
 
 async def test_modify_answering_a_new_id_and_racing_a_partial_fill() -> None:
@@ -129,9 +108,8 @@ async def test_modify_answering_a_new_id_and_racing_a_partial_fill() -> None:
     await engine.close()
 
 
-async def test_duplicate_reordered_and_invalid_fills() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_duplicate_reordered_and_invalid_fills(
+        broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(10, cid="DF"))
     await until_state(execution, "MONITORING")
     oid = broker.broker_id("DF-1")
@@ -154,12 +132,11 @@ async def test_duplicate_reordered_and_invalid_fills() -> None:
     assert sorted(f.event_id for f in result.rejected_fills) == ["NEG", "SYM", "TICK"]
     assert result.codes().count("FS097") == 3
     assert_invariant(broker, result)
-    await engine.close()
 
 
-async def test_a_late_fill_after_the_final_state_amends_the_result() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, timeouts={"MONITORING": 50})
+async def test_a_late_fill_after_the_final_state_amends_the_result(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(timeouts={"MONITORING": 50})
     amendments: list[Amendment] = []
     engine.add_amendment_listener(amendments.append)
     execution = engine.submit(intent(10, cid="LF"))
@@ -172,12 +149,11 @@ async def test_a_late_fill_after_the_final_state_amends_the_result() -> None:
                              5, Decimal(0), late.ts_ns))  # a fill the engine never saw
     assert [(a.version, a.filled_qty) for a in amendments] == [(2, 5)]
     assert execution.amendments == amendments
-    await engine.close()
 
 
-async def test_fills_missed_in_a_disconnect_gap_are_polled_after_reconnecting() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, fill_poll_interval_ms=10)
+async def test_fills_missed_in_a_disconnect_gap_are_polled_after_reconnecting(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(fill_poll_interval_ms=10)
     broker.connect_script.extend([Raise(OSError("dns")), False])  # reconnects fail twice
     execution = engine.submit(intent(10, cid="DG"))
     await until_state(execution, "MONITORING")
@@ -187,12 +163,10 @@ async def test_fills_missed_in_a_disconnect_gap_are_polled_after_reconnecting() 
     assert result.final_state == "COMPLETE" and result.filled_qty == 10
     assert engine.poller.failures >= 1
     assert_invariant(broker, result)
-    await engine.close()
 
 
-async def test_escape_during_sending_with_the_ack_lost() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escape_during_sending_with_the_ack_lost(
+        broker: ScriptedBroker, engine: Engine) -> None:
     gate = asyncio.Event()
     broker.script_send(Hold(gate), LoseAck(BrokerDisconnected("dropped")))
     execution = engine.submit(intent(10, cid="ES"))
@@ -203,7 +177,6 @@ async def test_escape_during_sending_with_the_ack_lost() -> None:
     assert result.final_state == "ESCAPED"
     assert broker.live_orders() == []
     assert_invariant(broker, result)
-    await engine.close()
 
 
 async def test_close_with_live_executions_escapes_and_settles_them() -> None:

@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from execution.engine import Engine
-from execution.testing import (
-    ScriptedBroker,
-    finish,
-    intent,
-    make_engine,
-    until_state,
-)
+from execution.testing.harness import EngineFactory, finish, intent, make_engine, until_state
+from execution.testing.scripted import ScriptedBroker
 from statecharts.errors import DocumentInvalid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +36,8 @@ def _snapshot(engine: Engine) -> tuple[object, ...]:
     ("limits.yaml", "  monitoring_timeout_ms: 60000", "  monitoring_wait_ms: 60000", "schema"),
 ])
 async def test_rejected_edit_keeps_the_running_configuration(
-        tmp_path: Path, name: str, old: str, new: str, rule: str) -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+        tmp_path: Path, name: str, old: str,
+        new: str, rule: str, broker: ScriptedBroker, engine: Engine) -> None:
     before = _snapshot(engine)
     edited = _edited(tmp_path, name, old, new)
     kind = "chart" if name.startswith("scalp") else "limits"
@@ -56,7 +50,6 @@ async def test_rejected_edit_keeps_the_running_configuration(
     await until_state(execution, "MONITORING")
     broker.fill_child("after-reject-1")
     assert (await finish(execution)).final_state == "COMPLETE"
-    await engine.close()
 
 
 async def test_accepted_limits_edit_applies_to_new_executions(tmp_path: Path) -> None:
@@ -67,10 +60,10 @@ async def test_accepted_limits_edit_applies_to_new_executions(tmp_path: Path) ->
     await engine.close()
 
 
-async def test_a_reload_never_changes_a_live_execution(tmp_path: Path) -> None:
+async def test_a_reload_never_changes_a_live_execution(
+        tmp_path: Path, broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     """max_rounds 3 -> 1 while an execution is live: it keeps the limits it started with."""
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=15)
+    engine = new_engine(adjust_interval_ms=15)
     live = engine.submit(intent(10, cid="LIVE"))
     await until_state(live, "MONITORING")
     engine.reload(limits=_edited(tmp_path, "limits.yaml", "max_rounds: 3", "max_rounds: 1"))
@@ -79,9 +72,6 @@ async def test_a_reload_never_changes_a_live_execution(tmp_path: Path) -> None:
     assert result.adjust_rounds == 3  # the live execution's own limits, to its end
     fresh = engine.submit(intent(10, cid="NEW"))
     assert fresh.ctx.limits.max_rounds == 1
-    engine.escape("NEW", "done")
-    await finish(fresh)
-    await engine.close()
 
 
 async def test_a_reload_keeps_the_constructors_stage_timeout_overrides(tmp_path: Path) -> None:
@@ -94,9 +84,7 @@ async def test_a_reload_keeps_the_constructors_stage_timeout_overrides(tmp_path:
 
 
 async def test_escape_works_for_a_live_execution_after_a_reload_renames_the_event(
-        tmp_path: Path) -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+        tmp_path: Path, broker: ScriptedBroker, engine: Engine) -> None:
     live = engine.submit(intent(10, cid="OLD"))
     await until_state(live, "MONITORING")
     renamed = _edited(tmp_path, "scalp_execution.yaml", "escape: {event: escape,",
@@ -112,4 +100,3 @@ async def test_escape_works_for_a_live_execution_after_a_reload_renames_the_even
     await until_state(fresh, "MONITORING")
     assert engine.escape("NEW", "risk") is True
     assert (await finish(fresh)).final_state == "ESCAPED"
-    await engine.close()

@@ -66,11 +66,13 @@ def test_suite_json_and_a_miss_is_exit_1(tmp_path: Path,
     assert all(set(f) == {"ts", "price", "qty", "phase"} for f in fills)
 
 
-def test_suite_bad_folder_or_scenario_is_exit_2(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_suite_bad_folder_is_exit_2_and_a_bad_scenario_its_findings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--suite", str(tmp_path / "nope")]) == 2
     assert main(["simulate", "--suite", str(tmp_path)]) == 2  # empty
+    assert main(["simulate", "--suite", str(tmp_path), "--scenario", "default"]) == 2
     (tmp_path / "bad.yaml").write_text("version: 1\nname: x\n", encoding="utf-8")
-    assert main(["simulate", "--suite", str(tmp_path)]) == 2
+    assert main(["simulate", "--suite", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "not a directory" in err and "no scenario" in err and "bad.yaml:1:1:" in err
+    assert "not a directory" in err and "no scenario" in err and "exclude each other" in err
+    assert "bad.yaml:1:1:" in err

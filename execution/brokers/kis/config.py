@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from execution.brokers.kis.wire import DEFAULT_NOTICE_COLUMNS
+from statecharts.checked import read_checked
 from statecharts.errors import DocumentInvalid, Problem
-from statecharts.loader import schema_problems
-from statecharts.yamlsrc import Source, read_yaml
+from statecharts.yamlsrc import Source
 
 Mode = Literal["real", "virtual"]
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "kis.schema.json"
@@ -149,8 +149,8 @@ def load_kis_config(path: Path | str | None = None, text: str | None = None, *,
     """Read, schema-check and resolve a KIS configuration file for its mode;
     ``KIS_ACCOUNT`` in the environment overrides the file's account."""
     file = Path(path) if path is not None else default_config_path()
-    source = read_yaml(file, text)
-    problems: list[Problem] = schema_problems(source, kis_schema()) or _cross_checks(source)
+    source = read_checked(file, text, kis_schema())
+    problems: list[Problem] = _cross_checks(source)
     if problems:
         raise DocumentInvalid(problems)
     config = _build(source.data, str(file))

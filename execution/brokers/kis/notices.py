@@ -34,15 +34,21 @@ class Notice:
     """One H0STCNI0/9 record, the fields the adapter uses."""
 
     odno: str
+    """ODER_NO: the order this record is about."""
     origin_odno: str
+    """OODER_NO: for a revise or cancel, the order it revised or cancelled."""
     account: str
     symbol: str
     side: Side
     order_qty: int
-    qty: int  # CNTG_QTY: the trade's quantity on a fill
-    price: Decimal  # CNTG_UNPR
+    qty: int
+    """CNTG_QTY: the trade's quantity on a fill."""
+    price: Decimal
+    """CNTG_UNPR: the trade's price on a fill."""
     hhmmss: str
-    is_fill: bool  # CNTG_YN "2"; "1" acknowledges an order, revise, cancel or reject
+    """STCK_CNTG_HOUR: the trade's time, KST."""
+    is_fill: bool
+    """CNTG_YN "2"; "1" acknowledges an order, revise, cancel or reject."""
     rejected: bool  # RFUS_YN
     kind: str  # RCTF_CLS: 0 new, 1 revise, 2 cancel
 

@@ -12,34 +12,29 @@ number ``OODER_NO`` fourth, the order quantity ``ODER_QTY`` seventeenth) and
 ``backtester-2025`` (``backtester/kis_backtest``, the order in our spec sheet:
 ``ODER_QTY`` fourth, ``ACNT_NO2`` seventeenth). Records are parsed by name from the
 configured version, never by position, so a reordered or longer feed is one
-configuration line away.
+configuration line away. The column lists are data: ``execution/data/kis_notice_columns.json``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-NOTICE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "examples-2025-07": (
-        "CUST_ID", "ACNT_NO", "ODER_NO", "OODER_NO", "SELN_BYOV_CLS", "RCTF_CLS",
-        "ODER_KIND", "ODER_COND", "STCK_SHRN_ISCD", "CNTG_QTY", "CNTG_UNPR",
-        "STCK_CNTG_HOUR", "RFUS_YN", "CNTG_YN", "ACPT_YN", "BRNC_NO", "ODER_QTY",
-        "ACNT_NAME", "ORD_COND_PRC", "ORD_EXG_GB", "POPUP_YN", "FILLER", "CRDT_CLS",
-        "CRDT_LOAN_DATE", "CNTG_ISNM40", "ODER_PRC",
-    ),
-    "backtester-2025": (
-        "CUST_ID", "ACNT_NO", "ODER_NO", "ODER_QTY", "SELN_BYOV_CLS", "RCTF_CLS",
-        "ODER_KIND", "ODER_COND", "STCK_SHRN_ISCD", "CNTG_QTY", "CNTG_UNPR",
-        "STCK_CNTG_HOUR", "RFUS_YN", "CNTG_YN", "ACPT_YN", "BRNC_NO", "ACNT_NO2",
-        "ACNT_NAME", "ORD_COND_PRC", "ORD_EXG_GB", "POPUP_YN", "FILLER", "CRDT_CLS",
-        "CRDT_LOAN_DATE", "CNTG_ISNM40", "ODER_PRC",
-    ),
-}
+
+def _load_columns() -> dict[str, tuple[str, ...]]:
+    """The column orders, from ``execution/data/kis_notice_columns.json`` (data, not code)."""
+    text = resources.files("execution").joinpath("data/kis_notice_columns.json").read_text()
+    return {version: tuple(names) for version, names in json.loads(text).items()
+            if not version.startswith("_")}
+
+
+NOTICE_COLUMNS: dict[str, tuple[str, ...]] = _load_columns()
 DEFAULT_NOTICE_COLUMNS = "examples-2025-07"
 FIELD_SEP = "^"
 AES_KEY_CHARS, AES_IV_CHARS = 32, 16

@@ -12,22 +12,12 @@ from decimal import Decimal
 from execution.broker import RejectReason, TransientBrokerError
 from execution.bus import BusEvent, Priority
 from execution.contracts import ChildStatus, ExecutionResult, SplitStrategy
-from execution.testing import (
-    DAY_NS,
-    HEAD,
-    SYMBOL,
-    Hold,
-    Reject,
-    ScriptedBroker,
-    alert,
-    fail_times,
-    finish,
-    intent,
-    make_engine,
-    path,
-    until,
-    until_state,
-)
+from execution.engine import Engine
+from execution.testing import HEAD, EngineFactory
+from execution.testing.actions import Hold, Reject, fail_times
+from execution.testing.clock import DAY_NS
+from execution.testing.harness import alert, finish, intent, make_engine, path, until, until_state
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 def _statuses(result: ExecutionResult) -> list[str]:
@@ -40,9 +30,9 @@ def _guards(result: ExecutionResult) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- FS090
-async def test_fs090_every_child_fails_to_send_fails_the_execution() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_fs090_every_child_fails_to_send_fails_the_execution(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     # two children due now: one is rejected, the other exhausts its 3 transient retries
     broker.script_send(Reject(RejectReason.PRICE_OUT_OF_BAND), child="X-FS090-1")
     broker.script_send(fail_times(3, TransientBrokerError("timeout")), child="X-FS090-2")
@@ -59,13 +49,11 @@ async def test_fs090_every_child_fails_to_send_fails_the_execution() -> None:
     assert sends.count("X-FS090-1") == 1
     assert sends.count("X-FS090-2") == 3
     assert broker.orders == {}
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- FS091
-async def test_fs091_unknown_symbol_at_precheck_fails_before_any_order() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fs091_unknown_symbol_at_precheck_fails_before_any_order(
+        broker: ScriptedBroker, engine: Engine) -> None:
     result = await engine.execute(intent(10, symbol="999999"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "FAILED"]
@@ -73,12 +61,11 @@ async def test_fs091_unknown_symbol_at_precheck_fails_before_any_order() -> None
     assert result.precheck_failure == "unknown_symbol"
     assert "symbol=999999" in result.reason
     assert result.children == [] and broker.calls == []
-    await engine.close()
 
 
-async def test_fs091_unknown_symbol_reported_at_send_stops_and_cancels_what_was_placed() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_fs091_unknown_symbol_reported_at_send_stops_and_cancels_what_was_placed(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     broker.script_send(Reject(RejectReason.UNKNOWN_SYMBOL, "delisted"), child="S-2")
     result = await engine.execute(intent(200, strategy=SplitStrategy.TWAP, cid="S"))
     assert result.final_state == "FAILED"
@@ -89,13 +76,12 @@ async def test_fs091_unknown_symbol_reported_at_send_stops_and_cancels_what_was_
     assert _statuses(result) == ["CANCELLED", "REJECTED"]
     assert [c.outcome for c in broker.calls_of("cancel")] == ["ok"]
     assert broker.live_orders() == []
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- FS092
-async def test_fs092_escape_cancels_every_live_child_and_emits_p0() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_fs092_escape_cancels_every_live_child_and_emits_p0(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     events: list[BusEvent] = []
     engine.bus.subscribe(events.append)
     execution = engine.submit(intent(300, strategy=SplitStrategy.TWAP, cid="E"))
@@ -114,13 +100,12 @@ async def test_fs092_escape_cancels_every_live_child_and_emits_p0() -> None:
     engine.bus.drain()  # the engine may have auto-drained it already
     assert [(e.priority, e.kind, e.payload["live_children"]) for e in events] == [
         (Priority.P0, "escape", 3)]
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- FS093
-async def test_fs093_fill_timeout_with_some_fills_completes_and_cancels_the_rest() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_fs093_fill_timeout_with_some_fills_completes_and_cancels_the_rest(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     execution = engine.submit(intent(200, strategy=SplitStrategy.TWAP, cid="P"))
     await until_state(execution, "MONITORING")
     broker.fill_child("P-1", 30)
@@ -136,12 +121,10 @@ async def test_fs093_fill_timeout_with_some_fills_completes_and_cancels_the_rest
     assert sorted(c.key for c in broker.calls_of("cancel")) == [
         broker.broker_id("P-1"), broker.broker_id("P-2")]
     assert broker.live_orders() == []
-    await engine.close()
 
 
-async def test_fs093_fill_timeout_without_fills_escapes() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fs093_fill_timeout_without_fills_escapes(
+        broker: ScriptedBroker, engine: Engine) -> None:
     result = await engine.execute(intent(50, cid="N"))
     assert result.final_state == "ESCAPED"
     assert path(result) == [*HEAD, "ADJUSTING", "ESCAPING", "ESCAPED"]
@@ -151,7 +134,6 @@ async def test_fs093_fill_timeout_without_fills_escapes() -> None:
     assert result.codes() == ["FS093", "FS092"]
     assert _statuses(result) == ["CANCELLED"]
     assert result.filled_qty == 0 and broker.live_orders() == []
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- FS094
@@ -179,9 +161,9 @@ async def test_fs094_slippage_beyond_the_maximum_escapes() -> None:
 
 
 # ---------------------------------------------------------------------------- FS095
-async def test_fs095_p0_overflow_pauses_new_executions_until_the_bus_drains() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, p0_queue_capacity=2)
+async def test_fs095_p0_overflow_pauses_new_executions_until_the_bus_drains(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(p0_queue_capacity=2)
     engine.bus.auto_drain = False  # nobody drains the P0 queue
     for n in range(2):  # two P0 escape events and nobody drains: the P0 queue is full
         execution = engine.submit(intent(10, cid=f"E{n}"))
@@ -205,12 +187,11 @@ async def test_fs095_p0_overflow_pauses_new_executions_until_the_bus_drains() ->
     broker.fill_child("A-1")
     result = await finish(after)
     assert result.final_state == "COMPLETE" and "FS095" not in result.codes()
-    await engine.close()
 
 
-async def test_fs095_a_p0_burst_pauses_submits_until_the_engine_drains_the_bus() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, p0_queue_capacity=2)
+async def test_fs095_a_p0_burst_pauses_submits_until_the_engine_drains_the_bus(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(p0_queue_capacity=2)
     published = [engine.bus.publish(BusEvent(Priority.P0, "risk", "", {"n": n}))
                  for n in range(3)]
     assert published == [True, True, False]
@@ -223,15 +204,12 @@ async def test_fs095_a_p0_burst_pauses_submits_until_the_engine_drains_the_bus()
     assert not engine.bus.paused
     after = engine.submit(intent(10, cid="A"))
     await until_state(after, "MONITORING")
-    engine.escape("A", "done")
-    await finish(after)
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- GR060
-async def test_gr060_split_count_is_limited_to_max_children() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_gr060_split_count_is_limited_to_max_children(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     execution = engine.submit(intent(2_000, strategy=SplitStrategy.TWAP, cid="G"))
     await until_state(execution, "MONITORING")
     assert len(execution.ctx.children) == 10
@@ -244,7 +222,6 @@ async def test_gr060_split_count_is_limited_to_max_children() -> None:
         "GR060: id=G guard=children_capped requested=20 max=10 strategy=twap")
     assert [c.qty for c in result.children] == [200] * 10
     assert result.filled_qty == 2_000
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- GR061
@@ -303,9 +280,9 @@ async def test_gr061_insufficient_balance_at_send_cancels_the_remaining_children
 
 
 # ---------------------------------------------------------------------------- GR062
-async def test_gr062_daily_trade_limit_counts_per_krx_trading_day() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, daily_trade_limit=2)
+async def test_gr062_daily_trade_limit_counts_per_krx_trading_day(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(daily_trade_limit=2)
     for n in range(2):
         execution = engine.submit(intent(10, cid=f"D{n}"))
         await until_state(execution, "MONITORING")
@@ -323,7 +300,6 @@ async def test_gr062_daily_trade_limit_counts_per_krx_trading_day() -> None:
     await until_state(fourth, "MONITORING")
     broker.fill_child("D3-1")
     assert (await finish(fourth)).final_state == "COMPLETE"
-    await engine.close()
 
 
 # ---------------------------------------------------------------------------- GR063
@@ -348,9 +324,9 @@ async def test_gr063_adjustment_is_capped_at_the_slippage_warning_level() -> Non
 
 
 # ---------------------------------------------------------------------------- GR064
-async def test_gr064_fill_delay_warns_on_the_stall() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=30)
+async def test_gr064_fill_delay_warns_on_the_stall(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=30)
     execution = engine.submit(intent(50, cid="L"))
     await until_state(execution, "MONITORING")
     broker.advance(5_001)  # exchange time: no fill for longer than fill_delay_warning_ms
@@ -363,12 +339,10 @@ async def test_gr064_fill_delay_warns_on_the_stall() -> None:
     assert alert(result, "GR064").startswith(
         "GR064: id=L guard=fill_delayed children=L-1 waited_ms=5")
     assert result.codes().count("GR064") == 1  # only the first stall was late
-    await engine.close()
 
 
-async def test_gr064_late_fill_after_the_final_state_is_applied_and_flagged() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_gr064_late_fill_after_the_final_state_is_applied_and_flagged(
+        broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(50, cid="LF"))
     await until_state(execution, "MONITORING")
     broker.fill_child("LF-1", 20)
@@ -387,12 +361,10 @@ async def test_gr064_late_fill_after_the_final_state_is_applied_and_flagged() ->
     broker.fill(broker.broker_id("LF-1"), 5, 70_000)
     assert execution.ctx.fills.filled_qty == 35
     assert [a.code.name for a in execution.ctx.alerts].count("GR064") == 2
-    await engine.close()
 
 
-async def test_gr064_overfill_is_flagged_and_not_counted() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_gr064_overfill_is_flagged_and_not_counted(
+        broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(50, cid="O"))
     await until_state(execution, "MONITORING")
     order = broker.broker_id("O-1")
@@ -403,5 +375,4 @@ async def test_gr064_overfill_is_flagged_and_not_counted() -> None:
     assert result.filled_qty == 50
     assert alert(result, "GR064") == (
         "GR064: id=O child=O-1 overfill=20 note=overfill not counted")
-    await engine.close()
 

@@ -44,7 +44,7 @@ def position(text: str, line_text: str, token: str) -> tuple[int, int]:
 def refused(path: Path, *args: str) -> list[dict[str, Any]]:
     result = cli("validate", *args, "--format", "json")
     assert result.code == 1, result
-    found: list[dict[str, Any]] = json.loads(result.out)
+    found: list[dict[str, Any]] = json.loads(result.out)["findings"]
     return found
 
 

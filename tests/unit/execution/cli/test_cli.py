@@ -23,7 +23,7 @@ def test_validate_shipped_chart_and_limits(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run_cli(capsys, "validate", str(CHART), "--limits",
                            str(ROOT / "config" / "limits.yaml"))
     assert code == 0
-    assert out.strip().endswith(": ok")
+    assert out.strip().endswith(f": chart ok, limits ok ({ROOT / 'config' / 'limits.yaml'})")
 
 
 def test_validate_reports_every_problem_with_position(
@@ -35,9 +35,11 @@ def test_validate_reports_every_problem_with_position(
     broken.write_text(text, encoding="utf-8")
     code, out, _ = run_cli(capsys, "validate", str(broken), "--format", "json")
     assert code == 1
-    problems = json.loads(out)
-    assert {p["rule"] for p in problems} == {"yaml-trap"}  # YAML stage stops before the schema
-    trap = problems[0]
+    problems = json.loads(out)["findings"]
+    # The document could still be read: the YAML trap and the schema finding come together.
+    assert sorted(p["rule"] for p in problems) == ["schema", "yaml-trap"]
+    trap = next(p for p in problems if p["rule"] == "yaml-trap")
+    assert trap["message"].endswith("this field is a boolean: write true")
     assert trap["file"] == str(broken) and trap["line"] > 10 and trap["column"] > 0
     text = text.replace("    final: yes\n", "")
     broken.write_text(text, encoding="utf-8")
@@ -53,7 +55,7 @@ def test_validate_limits_problems(tmp_path: Path, capsys: pytest.CaptureFixture[
     limits.write_text(original.replace("max_rounds: 3", "max_rounds: three"), encoding="utf-8")
     code, out, _ = run_cli(capsys, "validate", "--limits", str(limits), "--format", "json")
     assert code == 1
-    [problem] = json.loads(out)
+    [problem] = json.loads(out)["findings"]
     assert problem["rule"] == "schema" and problem["path"] == "adjust.max_rounds"
     expected_line = original.splitlines().index(
         next(x for x in original.splitlines() if "max_rounds" in x)) + 1

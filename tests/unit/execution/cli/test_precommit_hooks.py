@@ -97,4 +97,5 @@ def test_validate_takes_several_charts(capsys: pytest.CaptureFixture[str]) -> No
     assert len(out) == 1
     assert out[0].startswith(f"{broken}:") and "[unknown-state]" in out[0]
     assert main(["validate", str(PRODUCT_CHART), str(PRODUCT_CHART)]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"{PRODUCT_CHART}: ok"] * 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{PRODUCT_CHART}: chart ok, limits ok (config/limits.yaml)"] * 2

@@ -10,14 +10,9 @@ import pytest
 from execution.contracts import SplitStrategy, Urgency
 from execution.orders.reprice import price_at_level
 from execution.settings import load_engine_limits
-from execution.testing import (
-    ScriptedBroker,
-    finish,
-    intent,
-    make_context,
-    make_engine,
-    until,
-)
+from execution.testing import EngineFactory
+from execution.testing.harness import finish, intent, make_context, make_engine, until
+from execution.testing.scripted import ScriptedBroker
 
 SHIPPED = load_engine_limits()
 
@@ -76,9 +71,9 @@ def test_a_late_child_joins_the_parent_level() -> None:
     assert price_at_level(ctx, quote, start, 3) == quote.ask  # never through it
 
 
-async def test_released_child_is_priced_at_the_current_level() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 150})
+async def test_released_child_is_priced_at_the_current_level(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=10, split={"twap_horizon_ms": 150})
     execution = engine.submit(intent(200, cid="TW", strategy=SplitStrategy.TWAP))
     await until(lambda: execution.ctx.adjust_rounds >= 1, what="a round")
     await until(lambda: len(broker.calls_of("send")) >= 2, what="a later slice")
@@ -86,12 +81,11 @@ async def test_released_child_is_priced_at_the_current_level() -> None:
     assert later.price == Decimal(broker.quote("005930").ask)
     engine.escape(execution.id, "done")
     await finish(execution)
-    await engine.close()
 
 
-async def test_rounds_still_come_when_a_gap_between_slices_leaves_nothing_live() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=10, split={"twap_horizon_ms": 100})
+async def test_rounds_still_come_when_a_gap_between_slices_leaves_nothing_live(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=10, split={"twap_horizon_ms": 100})
     execution = engine.submit(intent(200, cid="GAP", strategy=SplitStrategy.TWAP))
     await until(lambda: len(broker.calls_of("send")) == 1, what="the first slice")
     broker.fill_child("GAP-1")  # nothing live until the next slice is released
@@ -99,4 +93,3 @@ async def test_rounds_still_come_when_a_gap_between_slices_leaves_nothing_live()
     assert len(broker.calls_of("send")) >= 2
     engine.escape(execution.id, "done")
     await finish(execution)
-    await engine.close()

@@ -9,16 +9,11 @@ import pytest
 from execution.broker import UnknownOrder
 from execution.context import AdjustOutcome
 from execution.contracts import Quote, Side
+from execution.engine import Engine
 from execution.orders.reprice import next_price
-from execution.testing import (
-    Raise,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_engine,
-    make_limits,
-    until,
-)
+from execution.testing.actions import Raise
+from execution.testing.harness import EngineFactory, finish, intent, make_limits, until
+from execution.testing.scripted import ScriptedBroker
 
 LIMITS = make_limits()
 D = Decimal
@@ -97,9 +92,9 @@ def test_a_better_than_arrival_price_is_never_worsened(side: Side) -> None:
     assert (price - D(start)) * side.sign == D(100)  # one tick toward the touch
 
 
-async def test_rounds_re_price_by_modify_until_the_limit() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_rounds_re_price_by_modify_until_the_limit(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)
     broker.set_quote(70_000, 70_300)  # 43 bps wide: inside the precheck's spread limit
     execution = engine.submit(intent(10, limit=70_150, cid="A"))
     await until(lambda: execution.ctx.adjust_rounds == 3, what="three rounds")
@@ -109,12 +104,11 @@ async def test_rounds_re_price_by_modify_until_the_limit() -> None:
     assert result.children[0].price == D(70_100)
     assert result.adjust_rounds == 3
     assert len(broker.calls_of("send")) == 1
-    await engine.close()
 
 
-async def test_a_modify_the_broker_refuses_keeps_the_old_price() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20, max_rounds=1)
+async def test_a_modify_the_broker_refuses_keeps_the_old_price(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20, max_rounds=1)
     broker.modify_script.append(Raise(UnknownOrder("already done")))
     execution = engine.submit(intent(10, cid="M"))
     await until(lambda: len(broker.calls_of("modify")) == 1, what="the modify")
@@ -123,14 +117,11 @@ async def test_a_modify_the_broker_refuses_keeps_the_old_price() -> None:
     result = await finish(execution)
     assert result.final_state == "COMPLETE"
     assert result.children[0].price == D(70_000)
-    await engine.close()
 
 
-async def test_adjust_after_the_fill_timeout_is_exhausted_not_another_round() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_adjust_after_the_fill_timeout_is_exhausted_not_another_round(
+        broker: ScriptedBroker, engine: Engine) -> None:
     result = await engine.execute(intent(10, cid="X"))
     assert result.adjust_rounds == 0
     assert broker.calls_of("modify") == []
     assert [s.event for s in result.path[-3:]] == ["timeout", "exhausted", "escaped"]
-    await engine.close()

@@ -15,19 +15,12 @@ from execution.contracts import (
     Side,
     SplitStrategy,
 )
+from execution.engine import Engine
 from execution.orders.cancelling import cancel_child
-from execution.testing import (
-    SYMBOL,
-    Hold,
-    Raise,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_context,
-    make_engine,
-    until,
-    until_state,
-)
+from execution.testing import EngineFactory
+from execution.testing.actions import Hold, Raise
+from execution.testing.harness import finish, intent, make_context, until, until_state
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 async def test_cancel_child_on_a_bare_context() -> None:
@@ -53,9 +46,9 @@ def _request(cid: str) -> OrderRequest:
     return OrderRequest(cid, SYMBOL, Side.BUY, 10, Decimal(70_000), PriceType.LIMIT)
 
 
-async def test_escape_cancels_live_children_and_drops_pending_ones_without_a_broker_call() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 30_000})
+async def test_escape_cancels_live_children_and_drops_pending_ones_without_a_broker_call(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 30_000})
     execution = engine.submit(intent(300, strategy=SplitStrategy.TWAP, cid="E"))
     await until_state(execution, "MONITORING")
     engine.escape("E", "manual")
@@ -67,12 +60,9 @@ async def test_escape_cancels_live_children_and_drops_pending_ones_without_a_bro
     assert result.alerts[-1].details["cancelled"] == "1"
     await asyncio.sleep(0.01)
     assert len(broker.calls_of("send")) == 1  # the release timers were stopped
-    await engine.close()
 
 
-async def test_escape_publishes_one_p0_event() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_escape_publishes_one_p0_event(broker: ScriptedBroker, engine: Engine) -> None:
     delivered: list[object] = []
     engine.bus.subscribe(delivered.append)
     execution = engine.submit(intent(10, cid="P"))
@@ -86,12 +76,10 @@ async def test_escape_publishes_one_p0_event() -> None:
     assert event.execution_id == "P"  # type: ignore[attr-defined]
     assert event.payload == {  # type: ignore[attr-defined]
         "reason": "loss threshold", "symbol": SYMBOL, "live_children": 1}
-    await engine.close()
 
 
-async def test_a_failed_cancel_is_retried_until_the_broker_confirms() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_failed_cancel_is_retried_until_the_broker_confirms(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.cancel_script.extend([Raise(TransientBrokerError("timeout")),
                                  Raise(UnknownOrder("?"))])
     execution = engine.submit(intent(10, cid="U"))
@@ -104,12 +92,9 @@ async def test_a_failed_cancel_is_retried_until_the_broker_confirms() -> None:
     fs092 = result.alerts[-1]
     assert (fs092.details["cancelled"], fs092.details["unconfirmed"]) == ("1", "0")
     assert broker.live_orders() == [] and result.unconfirmed == []
-    await engine.close()
 
 
-async def test_fills_during_the_escape_are_kept() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_fills_during_the_escape_are_kept(broker: ScriptedBroker, engine: Engine) -> None:
     gate = asyncio.Event()
     broker.cancel_script.append(Hold(gate))
     execution = engine.submit(intent(10, cid="F"))
@@ -124,12 +109,11 @@ async def test_fills_during_the_escape_are_kept() -> None:
     assert result.filled_qty == 4
     assert "GR064" not in result.codes()  # not late: the run was still escaping
     assert result.alerts[-1].details["filled"] == "4"
-    await engine.close()
 
 
-async def test_liquidate_on_escape_flattens_the_fills_at_market() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, liquidate_on_escape=True)
+async def test_liquidate_on_escape_flattens_the_fills_at_market(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(liquidate_on_escape=True)
     positions: list[object] = []
     engine.add_position_listener(positions.append)
     execution = engine.submit(intent(10, cid="Q"))
@@ -147,16 +131,14 @@ async def test_liquidate_on_escape_flattens_the_fills_at_market() -> None:
     assert execution.ctx.liquidated_qty == result.liquidated_qty == 6
     assert execution.ctx.fills.filled_qty == 6  # the execution's own fills are unchanged
     assert engine.services.ledger.positions["005930"] == 0
-    await engine.close()
 
 
-async def test_escape_with_nothing_filled_does_not_liquidate() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, liquidate_on_escape=True)
+async def test_escape_with_nothing_filled_does_not_liquidate(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(liquidate_on_escape=True)
     execution = engine.submit(intent(10, cid="Z"))
     await until_state(execution, "MONITORING")
     engine.escape("Z", "manual")
     result = await finish(execution)
     assert [c.key for c in broker.calls_of("send")] == ["Z-1"]
     assert result.alerts[-1].details["liquidated"] == "0"
-    await engine.close()

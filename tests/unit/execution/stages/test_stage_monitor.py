@@ -9,12 +9,12 @@ from decimal import Decimal
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, FillEvent, OrderRequest, PriceType, Side
+from execution.engine import Engine
 from execution.orders.confirm import confirm
 from execution.orders.fills import book_fill as on_fill
 from execution.orders.fills import register, route
-from execution.testing import (
-    SYMBOL,
-    ScriptedBroker,
+from execution.testing import EngineFactory
+from execution.testing.harness import (
     finish,
     intent,
     make_context,
@@ -23,6 +23,7 @@ from execution.testing import (
     until,
     until_state,
 )
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 def _child(ctx: ExecutionContext, seq: int, qty: int) -> ChildOrder:
@@ -103,21 +104,19 @@ def test_router_holds_fills_that_overtake_the_ack() -> None:
     assert child.status is ChildStatus.FILLED and services.index.routed == 1
 
 
-async def test_a_fill_before_the_ack_through_the_engine() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_fill_before_the_ack_through_the_engine(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.after_accept = lambda order: broker.fill(order, 10, 70_000)  # before the ack
     result = await engine.execute(intent(10, cid="O"))
     assert result.final_state == "COMPLETE"
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "MONITORING",
                             "COMPLETE"]
     assert result.filled_qty == 10
-    await engine.close()
 
 
-async def test_polling_catches_a_fill_whose_push_was_lost() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, fill_poll_interval_ms=20)
+async def test_polling_catches_a_fill_whose_push_was_lost(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(fill_poll_interval_ms=20)
     execution = engine.submit(intent(10, cid="P"))
     await until_state(execution, "MONITORING")
     broker.fill_child("P-1", push=False)
@@ -125,12 +124,11 @@ async def test_polling_catches_a_fill_whose_push_was_lost() -> None:
     assert result.final_state == "COMPLETE"
     assert result.filled_qty == 10
     assert result.path[-1].event == "filled"
-    await engine.close()
 
 
-async def test_push_and_poll_of_the_same_fills_count_once() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, fill_poll_interval_ms=10)
+async def test_push_and_poll_of_the_same_fills_count_once(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(fill_poll_interval_ms=10)
     execution = engine.submit(intent(30, cid="Q"))
     await until_state(execution, "MONITORING")
     for _ in range(3):
@@ -140,7 +138,6 @@ async def test_push_and_poll_of_the_same_fills_count_once() -> None:
     assert result.filled_qty == 30
     assert len(result.fills) == 3
     assert execution.ctx.fills.duplicates >= 3
-    await engine.close()
 
 
 async def test_stalls_only_while_rounds_are_left() -> None:
@@ -159,9 +156,9 @@ async def test_stalls_only_while_rounds_are_left() -> None:
     await engine.close()
 
 
-async def test_fill_timeout_counts_from_the_first_entry_into_monitoring() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, adjust_interval_ms=20, timeouts={"MONITORING": 100})
+async def test_fill_timeout_counts_from_the_first_entry_into_monitoring(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20, timeouts={"MONITORING": 100})
     loop = asyncio.get_running_loop()
     execution = engine.submit(intent(10, cid="F"))
     await until_state(execution, "MONITORING")
@@ -172,7 +169,6 @@ async def test_fill_timeout_counts_from_the_first_entry_into_monitoring() -> Non
     assert path(result).count("MONITORING") == 4
     assert 100 <= elapsed_ms < 200
     assert result.final_state == "ESCAPED"
-    await engine.close()
 
 
 async def test_an_order_the_broker_cancelled_on_its_own_is_noticed_by_the_poller() -> None:

@@ -12,17 +12,10 @@ from execution.context import PrecheckFailure
 from execution.contracts import Side
 from execution.safety import SafetyState
 from execution.stages.precheck import precheck, reference_price, run_checks
-from execution.testing import (
-    START_NS,
-    SYMBOL,
-    Hold,
-    ScriptedBroker,
-    finish,
-    intent,
-    make_context,
-    make_engine,
-    until_state,
-)
+from execution.testing.actions import Hold
+from execution.testing.clock import START_NS
+from execution.testing.harness import finish, intent, make_context, make_engine, until_state
+from execution.testing.scripted import SYMBOL, ScriptedBroker
 
 
 def test_all_checks_pass_and_record_the_arrival() -> None:

@@ -7,28 +7,16 @@ from decimal import Decimal
 
 from execution.broker import BrokerDisconnected, TransientBrokerError
 from execution.contracts import ChildStatus, SplitStrategy
-from execution.testing import (
-    OTHER_SYMBOL,
-    Hold,
-    LoseAck,
-    Nack,
-    Raise,
-    Reject,
-    ScriptedBroker,
-    fail_times,
-    finish,
-    intent,
-    make_engine,
-    make_limits,
-    path,
-    until,
-    until_state,
-)
+from execution.engine import Engine
+from execution.testing import EngineFactory
+from execution.testing.actions import Hold, LoseAck, Nack, Raise, Reject, fail_times
+from execution.testing.harness import finish, intent, make_limits, path, until, until_state
+from execution.testing.scripted import OTHER_SYMBOL, ScriptedBroker
 
 
-async def test_transient_errors_are_retried_with_the_same_client_order_id() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, retry_backoff_ms=10)
+async def test_transient_errors_are_retried_with_the_same_client_order_id(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(retry_backoff_ms=10)
     broker.script_send(fail_times(2, TransientBrokerError("throttled")))
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -41,27 +29,18 @@ async def test_transient_errors_are_retried_with_the_same_client_order_id() -> N
     assert elapsed_ms >= 10 + 10  # two waits of retry_backoff_ms (the policy: see below)
     assert execution.ctx.sent_ok == 1 and execution.ctx.send_failed == 0
     broker.assert_no_duplicate_orders()
-    engine.escape("T", "done")
-    await finish(execution)
-    await engine.close()
 
 
-async def test_a_disconnect_reconnects_then_retries() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_disconnect_reconnects_then_retries(broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Raise(BrokerDisconnected("link down")))
     execution = engine.submit(intent(10, cid="D"))
     await until_state(execution, "MONITORING")
     assert [(c.kind, c.outcome) for c in broker.calls] == [
         ("send", "raised:BrokerDisconnected"), ("connect", "ok"), ("send", "accepted")]
-    engine.escape("D", "done")
-    await finish(execution)
-    await engine.close()
 
 
-async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(LoseAck(BrokerDisconnected("dropped after accept")))
     execution = engine.submit(intent(10, cid="L"))
     await until_state(execution, "MONITORING")
@@ -72,24 +51,21 @@ async def test_an_ack_lost_in_a_disconnect_is_looked_up_before_any_resend() -> N
     assert execution.ctx.children[0].broker_order_id == "B00001"
     broker.fill_child("L-1")
     assert (await finish(execution)).final_state == "COMPLETE"
-    await engine.close()
 
 
-async def test_a_negative_ack_is_a_reject_and_not_retried() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_a_negative_ack_is_a_reject_and_not_retried(
+        broker: ScriptedBroker, engine: Engine) -> None:
     broker.script_send(Nack("price band"))
     result = await engine.execute(intent(10, cid="N"))
     assert result.final_state == "FAILED"
     assert len(broker.calls_of("send")) == 1
     assert result.children[0].status is ChildStatus.REJECTED
     assert result.children[0].reject_reason == "other: price band"
-    await engine.close()
 
 
-async def test_children_due_now_are_sent_concurrently() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_children_due_now_are_sent_concurrently(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     gate = asyncio.Event()
     broker.script_send(Hold(gate), child="C-1")
     execution = engine.submit(intent(300, strategy=SplitStrategy.TWAP, cid="C"))
@@ -99,14 +75,11 @@ async def test_children_due_now_are_sent_concurrently() -> None:
     gate.set()
     await until_state(execution, "MONITORING")
     assert [c.status for c in execution.ctx.children] == [ChildStatus.ACCEPTED] * 3
-    engine.escape("C", "done")
-    await finish(execution)
-    await engine.close()
 
 
-async def test_scheduled_children_are_released_later_at_the_current_book() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 60})
+async def test_scheduled_children_are_released_later_at_the_current_book(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 60})
     execution = engine.submit(intent(200, strategy=SplitStrategy.TWAP, cid="S"))
     await until_state(execution, "MONITORING")
     assert [c.key for c in broker.calls_of("send")] == ["S-1"]
@@ -120,12 +93,9 @@ async def test_scheduled_children_are_released_later_at_the_current_book() -> No
     broker.fill_child("S-2")
     result = await finish(execution)
     assert result.final_state == "COMPLETE" and result.filled_qty == 200
-    await engine.close()
 
 
-async def test_iceberg_refills_one_slice_at_a_time() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker)
+async def test_iceberg_refills_one_slice_at_a_time(broker: ScriptedBroker, engine: Engine) -> None:
     execution = engine.submit(intent(300, strategy=SplitStrategy.ICEBERG, cid="I"))
     await until_state(execution, "MONITORING")
     for n in range(1, 6):
@@ -138,12 +108,10 @@ async def test_iceberg_refills_one_slice_at_a_time() -> None:
     assert [c.qty for c in result.children] == [60] * 5
     assert result.filled_qty == 300
     broker.assert_no_duplicate_orders()
-    await engine.close()
 
 
-async def test_no_retry_after_an_escape() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, retry_backoff_ms=30)
+async def test_no_retry_after_an_escape(broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(retry_backoff_ms=30)
     broker.script_send(fail_times(3, TransientBrokerError("timeout")))
     execution = engine.submit(intent(10, cid="E"))
     await until(lambda: len(broker.calls_of("send")) == 1, what="the first attempt")
@@ -153,12 +121,11 @@ async def test_no_retry_after_an_escape() -> None:
     assert len(broker.calls_of("send")) == 1
     assert result.final_state == "ESCAPED"
     assert path(result)[-2:] == ["ESCAPING", "ESCAPED"]
-    await engine.close()
 
 
-async def test_a_trade_is_counted_once_per_execution() -> None:
-    broker = ScriptedBroker()
-    engine = make_engine(broker, split={"twap_horizon_ms": 0})
+async def test_a_trade_is_counted_once_per_execution(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(split={"twap_horizon_ms": 0})
     execution = engine.submit(intent(500, strategy=SplitStrategy.TWAP, cid="K"))
     await until_state(execution, "MONITORING")
     assert len(broker.calls_of("send")) == 5
@@ -170,7 +137,6 @@ async def test_a_trade_is_counted_once_per_execution() -> None:
     failed = await engine.execute(intent(10, symbol=OTHER_SYMBOL, cid="K2"))
     assert failed.final_state == "FAILED"
     assert engine.services.ledger.trades_per_day[day] == 1
-    await engine.close()
 
 
 def test_the_retry_backoff_policy_is_explicit() -> None:

@@ -1,0 +1,5 @@
+"""``python -m execution``: the same as ``scalpchart``."""
+
+from execution.cli.main import main
+
+raise SystemExit(main())
