@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo paper test lint diagrams bench simulate sweep fuzz kill-test graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate suite sweep fuzz kill-test graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -41,6 +41,13 @@ paper: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Every scenario of config/scenarios through the engine and the baselines: one table, the
+# targets met or missed per scenario (exit 1 when one is missed); SUITE=... picks a folder.
+SUITE ?= config/scenarios
+suite: install
+	@mkdir -p $(OUT)
+	$(BIN)/scalpchart simulate --suite $(SUITE) --out $(OUT)/suite --no-progress
 
 lint: install
 	$(BIN)/ruff check statecharts execution tests

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from execution.broker import FillCallback, OrderState, OrderStatus, UnknownOrder
-from execution.contracts import FillEvent, OrderAck, OrderRequest
+from execution.contracts import FillEvent, MarketPhase, OrderAck, OrderRequest
 
 log = logging.getLogger("execution.brokers")
 
@@ -139,7 +139,7 @@ class OrderTable:
 
     # -- fills ----------------------------------------------------------------------
     def fill(self, record: OrderRecord, price: Decimal, qty: int, fee: Decimal, ts_ns: int,
-             *, event_id: str | None = None) -> FillEvent:
+             *, event_id: str | None = None, phase: MarketPhase | None = None) -> FillEvent:
         """Book ``qty`` at ``price`` on ``record`` (FILLED when nothing remains) and journal
         the event; delivering it is the caller's business (see :meth:`push`)."""
         record.filled += qty
@@ -151,7 +151,7 @@ class OrderTable:
             event_id=event_id or f"{self._fill_prefix}{len(self.journal) + 1:08d}",
             order_id=record.broker_id, symbol=req.symbol, side=req.side, filled_qty=qty,
             price=price, cumulative_qty=record.filled,
-            remaining_qty=max(record.remaining, 0), fee=fee, ts_ns=ts_ns)
+            remaining_qty=max(record.remaining, 0), fee=fee, ts_ns=ts_ns, phase=phase)
         record.fills.append(event)
         self.journal.append(event)
         return event

@@ -25,6 +25,9 @@ def add_simulate_parser(sub: Any) -> None:
     p.add_argument("--limits", type=Path,
                    help="limits YAML (default: the scenario's engine.limits, else "
                         "config/limits.yaml)")
+    p.add_argument("--suite", type=Path, metavar="DIR",
+                   help="run every scenario YAML in DIR and print one table; exit 1 when "
+                        "a scenario misses one of its targets")
     p.add_argument("--intents", type=positive_int,
                    help="number of intents (default: the scenario's)")
     p.add_argument("--seed", type=seed, help="run seed (default: the scenario's)")
@@ -59,6 +62,10 @@ def _check_inputs(args: argparse.Namespace) -> Any:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.suite is not None:
+        from execution.cli.simulate_suite import cmd_suite
+
+        return cmd_suite(args)
     from execution.simulate.run import simulate
     from execution.simulate.text import render_text
 

@@ -8,6 +8,7 @@ from execution.sim.latency import LatencyModel, LatencyProfile
 from execution.sim.orders import Accepted, SimConfig
 from execution.sim.params import BookParams
 from execution.sim.queues import QueueModel
+from execution.sim.rules import MarketRules, ViRates
 from execution.sim.symbols import SYMBOLS, SymbolSpec, is_listed, lookup
 
 __all__ = [
@@ -22,11 +23,13 @@ __all__ = [
     "LatencyProfile",
     "Ledger",
     "Level",
+    "MarketRules",
     "OrderBook",
     "QueueModel",
     "SimConfig",
     "SimulatedExchange",
     "SymbolSpec",
+    "ViRates",
     "is_listed",
     "lookup",
     "parse_faults",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
+from execution.broker import OrderRejected, RejectReason
+from execution.brokers.table import OrderRecord
 from execution.contracts import Side
 
 
@@ -39,3 +41,39 @@ class Ledger:
         positions = MappingProxyType({s: q for s, q in self._positions.items() if q})
         available = None if self.cash is None else self.cash - reserved
         return AccountSnapshot(self.cash, available, positions, self.fees)
+
+
+class AccountView:
+    """The account as the exchange shows it (a mixin of ``SimulatedExchange``): live buy
+    orders reserve cash at their price."""
+
+    _orders: dict[str, OrderRecord]
+    _ledger: Ledger
+
+    def _reserved(self) -> Decimal:
+        return sum(
+            (
+                (o.price or Decimal(0)) * o.remaining
+                for o in self._orders.values()
+                if o.live and o.request.side is Side.BUY
+            ),
+            Decimal(0),
+        )
+
+    def available_cash(self) -> Decimal | None:
+        """Cash less what live buy orders reserve; None when cash is unlimited."""
+        return None if self._ledger.cash is None else self._ledger.cash - self._reserved()
+
+    @property
+    def account(self) -> AccountSnapshot:
+        return self._ledger.snapshot(self._reserved())
+
+    def position(self, symbol: str) -> int:
+        """Signed shares held in ``symbol`` after the fills so far."""
+        return self._ledger.position(symbol)
+
+    def _check_cash(self, need: Decimal) -> None:
+        available = self.available_cash()
+        if available is not None and need > available:
+            raise OrderRejected(RejectReason.INSUFFICIENT_BALANCE,
+                                f"needs {need} KRW, {available} available")

@@ -39,7 +39,8 @@ from decimal import Decimal
 from execution.contracts import Side
 from execution.sim import ladder as lad
 from execution.sim import queues as q
-from execution.sim.events import BUY, NO_ASK, SELL, BookEvents
+from execution.sim.book_calls import CallAuctions
+from execution.sim.events import BUY, NO_ASK, SELL
 from execution.sim.params import BookParams
 from execution.sim.streams import FairPath, FlowStream, LevelStream
 from execution.sim.symbols import SymbolSpec
@@ -74,7 +75,7 @@ def _s(side: Side) -> int:
     return BUY if side is Side.BUY else SELL
 
 
-class OrderBook(BookEvents):
+class OrderBook(CallAuctions):
     """Price levels with FIFO queues; see the module docstring for the dynamics."""
 
     def __init__(
@@ -87,10 +88,10 @@ class OrderBook(BookEvents):
         self._catchup_ns = round(p.max_catchup_s * 1e9)
         self._fair = FairPath(
             rng.getrandbits(64),
-            float(spec.ref_price + tick_size(spec.ref_price) / 2),  # mid-spread, not on a tick
+            float(spec.price_at_start + tick_size(spec.price_at_start) / 2),  # mid-spread
             spec.daily_vol, round(p.step_ms * 1e6),
             float(add_ticks(spec.lower_limit, 1)), float(add_ticks(spec.upper_limit, -1)),
-            start_ns)
+            start_ns, spec.drift_per_hour)
         init_rng = random.Random(rng.getrandbits(64))
         self._flow = FlowStream(rng.getrandbits(64), 2 * p.flow_rate_per_s,
                                 max(1.0, spec.typical_size * p.flow_size_frac),
@@ -110,6 +111,8 @@ class OrderBook(BookEvents):
         self.traded_qty = 0  # the tape: every trade, ours included
         self._notional = 0
         self.events = 0  # exogenous events applied so far (fair steps, arrivals, level events)
+        self._init_calls()
+        self.last_price = int(spec.price_at_start)  # the dynamic VI's first reference
         self._retarget(self._fair.value, start_ns)
         for s in (BUY, SELL):
             for i, price in enumerate(self._ladders[s][: self._depth]):
@@ -296,7 +299,7 @@ class OrderBook(BookEvents):
             if to_ns - self._last_ns > self._catchup_ns:
                 self._collapse(to_ns - self._catchup_ns)
             fair, flow, crossing = self._fair, self._flow, self._crossing
-            while True:
+            while self.halt_ns is None:  # halted: a VI, the exchange takes over from there
                 horizon = min(flow.next_ns, to_ns)  # a step at the arrival's time comes first
                 if fair.next_ns <= horizon:
                     steps = (horizon - fair.next_ns) // fair.step_ns + 1
@@ -319,9 +322,9 @@ class OrderBook(BookEvents):
                 if crossing[0] or crossing[1]:
                     self._flush_crossing(flow.next_ns)
                 self._flow_event(flow.next_ns)
-            self._last_ns = to_ns
+            self._last_ns = to_ns if self.halt_ns is None else max(self._last_ns, self.halt_ns)
             if crossing[0] or crossing[1]:
-                self._flush_crossing(to_ns)  # crossing liquidity may trade against our orders
+                self._flush_crossing(self._last_ns)  # crossing liquidity may trade with ours
         fills, self._fills = self._fills, []
         return [BookFill(oid, lad.dec(price), qty, ts) for oid, price, qty, ts in fills]
 

@@ -53,6 +53,12 @@ class BookEvents:
     _own_ask: int  # our lowest ask (NO_ASK: none)
     _fills: list[tuple[str, int, int, int]]  # (order id, price, qty, ts_ns)
     _notional: int
+    _collected: list[tuple[int, int, int, int]] | None  # a call auction's arrivals
+    last_price: int
+    halt_ns: int | None
+
+    def breaks_guard(self, price: int) -> bool:
+        raise NotImplementedError
 
     # ---------------------------------------------------------------- global events
 
@@ -101,7 +107,7 @@ class BookEvents:
                     break
                 if stream.next_ns <= at or stream.changes:
                     self._flush(stream, at)
-            self._others_take(s, flow.size, limit, at, prices)
+            self._arrival(s, flow.size, limit, at, prices)
             if self._crossing[0] or self._crossing[1]:
                 self._update_crossing()
         flow.draw()
@@ -216,6 +222,12 @@ class BookEvents:
 
     # ------------------------------------------------------------------ trading
 
+    def _arrival(self, s: int, qty: int, limit: int, at: int, prices: list[int]) -> None:
+        if self._collected is not None:  # a call auction: collected, not matched
+            self._collected.append((s, limit, qty, at))
+        else:
+            self._others_take(s, qty, limit, at, prices)
+
     def _others_take(self, s: int, qty: int, limit: int, at: int,
                      prices: list[int] | None = None) -> int:
         """Another participant's order of side ``s`` trading FIFO up to ``limit``; qty done.
@@ -235,6 +247,10 @@ class BookEvents:
             queue = book.get(price)
             if not queue:
                 continue
+            if self.breaks_guard(price):  # a VI: the trade does not happen, matching stops
+                if self.halt_ns is None:
+                    self.halt_ns = at
+                break
             if len(queue) == 1 and queue[0].owner is None:  # others only: no queue to walk
                 n = min(queue[0].qty, qty - done)
                 queue[0].qty -= n
@@ -246,15 +262,19 @@ class BookEvents:
             if n:
                 self._tape(price, n)
             done += n
-            for hit in hits:
-                assert hit.owner is not None
-                self._fills.append((hit.owner, price, hit.qty, at))
-                if self._find(hit.owner) is None:
-                    del self._own[hit.owner]
-                    self._own_changed()
+            if hits:
+                self._own_hits(hits, price, at)
             if done == qty:
                 break
         return done
+
+    def _own_hits(self, hits: list[q.Block], price: int, at: int) -> None:
+        for hit in hits:
+            assert hit.owner is not None
+            self._fills.append((hit.owner, price, hit.qty, at))
+            if self._find(hit.owner) is None:
+                del self._own[hit.owner]
+                self._own_changed()
 
     def _sweep(self, at: int) -> None:
         """Trade the resting orders the target touch has moved through."""
@@ -267,8 +287,10 @@ class BookEvents:
             self._others_take(SELL, through, self._ask_t, at)
 
     def _tape(self, price: int, qty: int) -> None:
-        self.traded_qty += qty
-        self._notional += price * qty
+        if self._collected is None:  # in a call auction others re-quote, nothing prints
+            self.traded_qty += qty
+            self._notional += price * qty
+            self.last_price = price
 
     # ------------------------------------------------------------------ the ladder
 
@@ -328,38 +350,6 @@ class BookEvents:
             crossing[BUY] = sum(1 for p in self._ladders[BUY][:depth] if p >= low)
         if bids and (high := max(bids)) >= self._ask_t:
             crossing[SELL] = sum(1 for p in self._ladders[SELL][:depth] if p <= high)
-
-    def _collapse(self, until_ns: int) -> None:
-        """Collapse a gap longer than ``max_catchup_s`` into one move up to ``until_ns``.
-
-        The fair value moves once over the whole gap, every level relaxes toward
-        its target size (``liquidity_tau_s``), and the streams restart at the end.
-        """
-        self._flush_all(self._last_ns)
-        decay = math.exp(-(until_ns - self._last_ns) / 1e9 / self.params.liquidity_tau_s)
-        for streams in self._streams:  # the gap's own events are not drawn, only its effect
-            for stream in streams:
-                stream.restart(until_ns, stream.add_rate)
-        self._retarget(self._fair.jump(until_ns), until_ns)
-        self._last_ns = until_ns
-        self._sweep(until_ns)
-        self._update_crossing()
-        self._flow.restart(until_ns)
-        for s, streams in enumerate(self._streams):
-            book = self._books[s]
-            for i, stream in enumerate(streams):
-                stream.restart(until_ns, self._add_rates[i])
-                queue = book.get(stream.price)
-                now = q.others(queue) if queue else 0
-                change = round(self._target_size(i) + (now - self._target_size(i)) * decay) - now
-                if change > 0:
-                    self._add(s, stream.price, change, until_ns)  # may trade with stale levels
-                elif change < 0 and queue:
-                    q.cancel_others(queue, -change, self.params.queue_model, 0.5)
-                    if not queue:
-                        del book[stream.price]
-        self._prune()
-        self._update_crossing()
 
     # ------------------------------------------------------------------ helpers
 

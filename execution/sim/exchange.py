@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from execution.broker import (
     BrokerDisconnected,
@@ -26,24 +26,29 @@ from execution.broker import (
     OrderState,
     OrderStatus,
     RejectReason,
-    TransientBrokerError,
     UnknownOrder,
 )
 from execution.brokers.table import OrderRecord, OrderTable
-from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote, Side
-from execution.sim.account import AccountSnapshot, Ledger
+from execution.contracts import FillEvent, MarketPhase, OrderAck, OrderRequest, Quote, Side
+from execution.sim.account import AccountView, Ledger
 from execution.sim.book import BookDepth, OrderBook
 from execution.sim.delivery import FillDelivery
+from execution.sim.driver import Driver
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
+from execution.sim.link import Link
+from execution.sim.matching import Matching
 from execution.sim.orders import Accepted, SimConfig, check_price, validate_order
 from execution.sim.params import BookParams
+from execution.sim.rules import MarketRules
+from execution.sim.sessions import SymbolSession, make_sessions
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 
-_BPS = Decimal(10_000)
+if TYPE_CHECKING:
+    from execution.market_session import KrxSessions
 
 
-class SimulatedExchange:
+class SimulatedExchange(Matching, Driver, AccountView, Link):
     """Order books for the listed symbols, matching, fills, faults and an account.
 
     Semantics worth knowing on the engine side:
@@ -80,6 +85,9 @@ class SimulatedExchange:
         book: BookParams | None = None,
         latency: LatencyProfile | None = None,
         symbols: Mapping[str, SymbolSpec] | None = None,
+        sessions: KrxSessions | None = None,
+        rules: MarketRules | None = None,
+        forced_vi: tuple[tuple[int, str], ...] = (),
     ) -> None:
         cfg = SimConfig(
             seed=seed,
@@ -97,6 +105,9 @@ class SimulatedExchange:
             book=book or BookParams(),
             latency=latency,
             symbols=symbols,
+            sessions=sessions,
+            rules=rules,
+            forced_vi=forced_vi,
         )
         self.config = cfg
         self._t0 = cfg.time_source()
@@ -133,36 +144,14 @@ class SimulatedExchange:
         self._driver: asyncio.Task[None] | None = None
         self._drive_loop: asyncio.AbstractEventLoop | None = None
         self._drive_timer: asyncio.TimerHandle | None = None
+        self._sessions = make_sessions(cfg, self._specs)
+        for code in self._books:
+            self._open_session(code, cfg.start_ns)
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimulatedExchange:
         kwargs: dict[str, Any] = {f.name: getattr(config, f.name) for f in fields(config)}
         return cls(**kwargs)
-
-    # ------------------------------------------------------------ connection
-
-    @property
-    def connected(self) -> bool:
-        return self._link_up()
-
-    async def connect(self) -> bool:
-        await self._delay(self.latency.entry, self._entry_rng)
-        if self.config.faults.down_at(self._elapsed_s()):
-            return False
-        self._connected = True
-        return True
-
-    def _elapsed_s(self) -> float:
-        return self.config.time_source() - self._t0
-
-    def _link_up(self) -> bool:
-        """The session's state now, disconnect windows included."""
-        faults = self.config.faults
-        if faults.disconnect_windows and faults.down_at(self._elapsed_s()):
-            if not faults.auto_reconnect:
-                self._connected = False
-            return False
-        return self._connected
 
     def now_ns(self) -> int:
         return self.config.start_ns + int((self.config.time_source() - self._t0) * 1e9)
@@ -176,7 +165,22 @@ class SimulatedExchange:
         book = self._book(symbol)
         now = self._sync(symbol)
         bid, bid_size, ask, ask_size = book.top()
-        return Quote(symbol, bid, ask, bid_size, ask_size, now)
+        session = self._sessions[symbol]
+        spec = book.spec
+        return Quote(symbol, bid, ask, bid_size, ask_size, now, session.phase,
+                     session.nominal_end_ns, spec.lower_limit, spec.upper_limit)
+
+    def vi_windows(self, symbol: str) -> list[tuple[int, int]]:
+        """(start, end) of every VI of ``symbol`` so far (an observer's view)."""
+        return list(self._book_session(symbol).vi_windows)
+
+    def continuous_end_ns(self, symbol: str) -> int | None:
+        """When continuous matching of ``symbol`` ends today (15:20), if phases are on."""
+        return self._book_session(symbol).continuous_end_ns()
+
+    def _book_session(self, symbol: str) -> SymbolSession:
+        self._book(symbol)
+        return self._sessions[symbol]
 
     def depth(self, symbol: str, levels: int = 5) -> BookDepth:
         """The best ``levels`` L2 levels per side; sizes include our resting orders."""
@@ -241,22 +245,21 @@ class SimulatedExchange:
             need = (price or self._books[spec.code].top()[2]) * (new_qty - order.filled)
             held = (order.price or Decimal(0)) * order.remaining
             self._check_cash(need - held)
-        book = self._books[spec.code]
         if new_qty == order.filled:
-            book.remove(broker_order_id)
+            self._withdraw(order)
             order.qty = new_qty
             order.close(OrderState.CANCELLED)
             reason = "reduced to the filled qty; order done"
         elif price == order.price:
-            book.reduce(broker_order_id, new_qty - order.filled)  # keeps queue priority
+            self._reduce(order, new_qty - order.filled)  # keeps time priority
             order.qty = new_qty
             reason = ""
         elif self.config.faults.replace_on_modify:  # cancel-replace: a new order id
-            book.remove(broker_order_id)
+            self._withdraw(order)
             order = self._table.replace(order, price, new_qty - order.filled)
             reason = self._execute(order, now)
         else:
-            book.remove(broker_order_id)  # re-priced: back of the queue, may trade now
+            self._withdraw(order)  # re-priced: back of the queue, may trade now
             order.qty, order.price = new_qty, price
             reason = self._execute(order, now)
         self._maybe_lose_answer(f"modify {broker_order_id}")
@@ -276,11 +279,10 @@ class SimulatedExchange:
         spec = self._specs[order.request.symbol]
         if price is not None:
             check_price(spec, price)
-        book = self._books[spec.code]
         if order.request.side is Side.BUY and self._ledger.cash is not None:
             held = (order.price or Decimal(0)) * order.remaining
-            self._check_cash((price or book.top()[2]) * rest - held)
-        book.remove(broker_order_id)
+            self._check_cash((price or self._books[spec.code].top()[2]) * rest - held)
+        self._withdraw(order)
         order.qty = order.filled  # the old order ends with what it filled; the rest moved
         new = self._table.replace(order, price, rest)
         reason = self._execute(new, now)
@@ -294,7 +296,7 @@ class SimulatedExchange:
         self._sync()
         if not order.live:
             return False
-        self._books[order.request.symbol].remove(broker_order_id)
+        self._withdraw(order)
         order.close(OrderState.CANCELLED)
         self._maybe_lose_answer(f"cancel {broker_order_id}")
         return True
@@ -338,90 +340,6 @@ class SimulatedExchange:
         self._sync()
         return self._table.since(seq)
 
-    # --------------------------------------------------------------- account
-
-    def _reserved(self) -> Decimal:
-        return sum(
-            (
-                (o.price or Decimal(0)) * o.remaining
-                for o in self._orders.values()
-                if o.live and o.request.side is Side.BUY
-            ),
-            Decimal(0),
-        )
-
-    def available_cash(self) -> Decimal | None:
-        """Cash less what live buy orders reserve; None when cash is unlimited."""
-        return None if self._ledger.cash is None else self._ledger.cash - self._reserved()
-
-    @property
-    def account(self) -> AccountSnapshot:
-        return self._ledger.snapshot(self._reserved())
-
-    def position(self, symbol: str) -> int:
-        """Signed shares held in ``symbol`` after the fills so far."""
-        return self._ledger.position(symbol)
-
-    # ---------------------------------------------------------------- driver
-
-    async def run(self) -> None:
-        """Drive the market until cancelled: advance the books whenever one of our resting
-        orders may trade (the book says when), and at least every ``driver_interval_ms``
-        while orders are live (a safety net, and the cadence when ``time_source`` is not
-        the loop's clock). An order that starts resting re-plans the next wake-up."""
-        loop = asyncio.get_running_loop()
-        self._drive_loop = loop
-        self._plan_drive()
-        try:
-            await loop.create_future()  # the driving happens in timer callbacks
-        finally:
-            if self._drive_timer is not None:
-                self._drive_timer.cancel()
-            self._drive_loop = self._drive_timer = None
-
-    def _drive(self) -> None:
-        self._drive_timer = None
-        self._sync()
-        self._plan_drive()
-
-    def _plan_drive(self) -> None:
-        loop = self._drive_loop
-        if loop is None:
-            return
-        if self._drive_timer is not None:
-            self._drive_timer.cancel()
-            self._drive_timer = None
-        live = {o.request.symbol for o in self._orders.values() if o.live}
-        if not live:
-            return  # nothing can trade: the next order that rests re-plans
-        wakes = [w for code in live if (w := self._books[code].next_wake_ns()) is not None]
-        delay = self.config.driver_interval_ms / 1000
-        if wakes:  # + 2 ns: the exchange clock truncates to whole nanoseconds
-            delay = min(delay, max(0.0, (min(wakes) - self.now_ns() + 2) / 1e9))
-        self._drive_timer = loop.call_later(delay, self._drive)
-
-    def start(self) -> asyncio.Task[None]:
-        """Start the background driver on the running loop (idempotent)."""
-        if self._driver is None or self._driver.done():
-            self._driver = asyncio.get_running_loop().create_task(self.run(), name="sim-exchange")
-        return self._driver
-
-    def stop(self) -> None:
-        """Cancel the background driver (if any)."""
-        if self._driver is not None:
-            self._driver.cancel()
-            self._driver = None
-
-    async def __aenter__(self) -> SimulatedExchange:
-        self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        task = self._driver
-        self.stop()
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
-
     # ------------------------------------------------------------- internals
 
     def _book(self, symbol: str) -> OrderBook:
@@ -445,75 +363,19 @@ class SimulatedExchange:
         now = self._sync()
         if not order.live:
             raise UnknownOrder(f"{broker_order_id} is no longer live")
-        self._check_open(now)
+        self._check_open(now, order.request.symbol)
         return order, now
 
-    def _maybe_lose_answer(self, what: str) -> None:
-        """The lost-answer fault: the exchange has acted, the reply never arrives."""
-        rate = self.config.faults.lost_answer_rate
-        if rate > 0 and self._fault_rng.random() < rate:
-            raise TransientBrokerError(f"answer lost: {what} was carried out")
-
-    def _require_connected(self) -> None:
-        if not self._link_up():
-            raise BrokerDisconnected("not connected; call connect()")
-
-    async def _delay(self, model: LatencyModel, rng: random.Random, extra_ms: float = 0.0) -> None:
-        ms = model.sample(rng) + extra_ms + self.config.faults.extra_latency_ms
-        if ms > 0:
-            await asyncio.sleep(ms / 1000)
-
-    def _check_open(self, now: int) -> None:
+    def _check_open(self, now: int, symbol: str) -> None:
+        phase = self._sessions[symbol].phase
+        if phase in (MarketPhase.PRE_OPEN, MarketPhase.CLOSED):
+            raise OrderRejected(RejectReason.MARKET_CLOSED, f"{symbol} is {phase.value} at {now}")
         if self.config.is_open is not None and not self.config.is_open(now):
             raise OrderRejected(RejectReason.MARKET_CLOSED, f"closed at {now}")
 
-    def _check_cash(self, need: Decimal) -> None:
-        available = self.available_cash()
-        if available is not None and need > available:
-            raise OrderRejected(RejectReason.INSUFFICIENT_BALANCE,
-                                f"needs {need} KRW, {available} available")
-
     def _validate(self, order: OrderRequest, now: int) -> None:
         book = self._book(order.symbol)
-        self._check_open(now)
+        self._check_open(now, order.symbol)
         validate_order(order, book.spec)
         if order.side is Side.BUY:
             self._check_cash((order.price or book.top()[2]) * order.qty)
-
-    def _execute(self, order: OrderRecord, now: int) -> str:
-        """Trade what is marketable; rest a limit remainder, cancel a market one."""
-        side = order.request.side
-        book = self._books[order.request.symbol]
-        for price, qty in book.take(side, order.remaining, order.price):
-            self._fill(order, price, qty, now)
-        if order.remaining == 0:
-            return ""
-        if order.price is None:
-            order.close(OrderState.CANCELLED)
-            return f"market order: unfilled {order.remaining} cancelled"
-        book.rest(order.broker_id, side, order.price, order.remaining)
-        self._plan_drive()
-        return ""
-
-    def _sync(self, symbol: str | None = None) -> int:
-        """Advance to now the books we have live orders in (and ``symbol``'s); book our fills.
-
-        A book nobody looks at and we have nothing in is left behind; it catches
-        up, event by event, when next touched, so its path is unchanged.
-        """
-        now = self.now_ns()
-        codes = {o.request.symbol for o in self._orders.values() if o.live}
-        if symbol in self._books:
-            codes.add(symbol)
-        fills = [f for code in sorted(codes) for f in self._books[code].advance(now)]
-        fills.sort(key=lambda f: f.ts_ns)
-        for f in fills:
-            self._fill(self._orders[f.order_id], f.price, f.qty, f.ts_ns)
-        return now
-
-    def _fill(self, order: OrderRecord, price: Decimal, qty: int, ts_ns: int) -> None:
-        req = order.request
-        fee = price * qty * self.config.fee_bps / _BPS
-        self._ledger.book(req.symbol, req.side, price, qty, fee)
-        event = self._table.fill(order, price, qty, fee, ts_ns)
-        self._delivery.schedule(event, (self.now_ns() - ts_ns) / 1e9)

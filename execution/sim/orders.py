@@ -7,14 +7,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from execution.broker import OrderRejected, RejectReason
 from execution.contracts import OrderRequest, PriceType
 from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyProfile
 from execution.sim.params import BookParams
+from execution.sim.rules import MarketRules
 from execution.sim.symbols import SymbolSpec
 from execution.ticks import is_on_ladder
+
+if TYPE_CHECKING:
+    from execution.market_session import KrxSessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,11 @@ class SimConfig:
     book: BookParams = field(default_factory=BookParams)
     latency: LatencyProfile | None = None  # overrides the three *_latency_ms and the jitter
     symbols: Mapping[str, SymbolSpec] | None = None  # default: every symbol in SYMBOLS
+    #: the calendar that gives the day's session bounds: with it the exchange runs KRX's
+    #: phases (call auctions, continuous matching, VIs); without it, continuous all day
+    sessions: KrxSessions | None = None
+    rules: MarketRules | None = None  # None: KRX's defaults
+    forced_vi: tuple[tuple[int, str], ...] = ()  # (epoch ns, symbol): a VI starts then
 
 
 @dataclass(frozen=True, slots=True)

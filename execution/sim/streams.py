@@ -130,14 +130,15 @@ class FairPath:
     """
 
     CHUNK = 256
-    __slots__ = ("_buf", "_hi", "_lo", "_pos", "_rng", "_sigma", "_vol", "next_ns", "step_ns",
-                 "value")
+    __slots__ = ("_buf", "_hi", "_lo", "_mu", "_pos", "_rng", "_sigma", "_vol", "next_ns",
+                 "step_ns", "value")
 
     def __init__(self, seed: int, value: float, daily_vol: float, step_ns: int,
-                 lo: float, hi: float, start_ns: int) -> None:
+                 lo: float, hi: float, start_ns: int, drift_per_hour: float = 0.0) -> None:
         self._rng = np.random.Generator(np.random.PCG64(seed))
         self._vol = daily_vol
         self._sigma = daily_vol * math.sqrt(step_ns / _NS / SESSION_SECONDS)
+        self._mu = drift_per_hour * step_ns / _NS / 3600  # the trend's log return a step
         self._lo, self._hi = lo, hi
         self._buf: list[float] = []  # values at next_ns, next_ns + step, ... from _pos on
         self._pos = 0
@@ -150,7 +151,7 @@ class FairPath:
             del self._buf[: self._pos]
             self._pos = 0
         last = self._buf[-1] if self._buf else self.value
-        moves = np.exp(self._sigma * self._rng.standard_normal(self.CHUNK))
+        moves = np.exp(self._mu + self._sigma * self._rng.standard_normal(self.CHUNK))
         path = last * np.cumprod(moves)
         if path.min() < self._lo or path.max() > self._hi:
             for i, move in enumerate(moves):
@@ -196,7 +197,7 @@ class FairPath:
         steps = (to_ns - self.next_ns) // self.step_ns + 1
         if steps > 0:
             sigma = self._vol * math.sqrt(steps * self.step_ns / _NS / SESSION_SECONDS)
-            move = math.exp(sigma * float(self._rng.standard_normal()))
+            move = math.exp(self._mu * steps + sigma * float(self._rng.standard_normal()))
             self.value = min(self._hi, max(self._lo, self.value * move))
             self.next_ns += steps * self.step_ns
         return self.value

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
+from execution.sim.rules import DEFAULT_VI, ViRates
 from execution.ticks import snap
 
 PRICE_BAND = Decimal("0.30")
@@ -20,7 +21,12 @@ class SymbolSpec:
     """One listed symbol.
 
     ``typical_size`` is the displayed size (shares) of a level near the touch;
-    ``daily_vol`` is the standard deviation of the daily log return.
+    ``daily_vol`` is the standard deviation of the daily log return;
+    ``drift_per_hour`` the fair value's trend (log return an hour, 0: none).
+    ``ref_price`` is the day's base price (the previous close): the price limits
+    and the static VI before the open are measured from it. ``board`` is the VI
+    class (``kospi200``, ``kospi``, ``kosdaq``); ``vi`` its rates (None: the
+    board's defaults).
     """
 
     code: str
@@ -28,16 +34,35 @@ class SymbolSpec:
     ref_price: Decimal
     typical_size: int
     daily_vol: float
+    board: str = "kospi200"
+    vi: ViRates | None = None
+    drift_per_hour: float = 0.0
+    price_band: Decimal = PRICE_BAND
+    start_price: Decimal | None = None  # the price when the run starts (None: ref_price)
+    auction_price: Decimal | None = None  # the day's last single-price auction (static VI)
+
+    @property
+    def price_at_start(self) -> Decimal:
+        return self.ref_price if self.start_price is None else self.start_price
+
+    @property
+    def static_ref(self) -> Decimal:
+        """The static VI reference at the start: the last auction price, else the base."""
+        return self.ref_price if self.auction_price is None else self.auction_price
+
+    @property
+    def vi_rates(self) -> ViRates:
+        return self.vi if self.vi is not None else DEFAULT_VI[self.board]
 
     @property
     def lower_limit(self) -> Decimal:
         """Lowest price the daily band allows."""
-        return snap(self.ref_price * (1 - PRICE_BAND), "up")
+        return snap(self.ref_price * (1 - self.price_band), "up")
 
     @property
     def upper_limit(self) -> Decimal:
         """Highest price the daily band allows."""
-        return snap(self.ref_price * (1 + PRICE_BAND), "down")
+        return snap(self.ref_price * (1 + self.price_band), "down")
 
     def in_band(self, price: Decimal) -> bool:
         return self.lower_limit <= price <= self.upper_limit

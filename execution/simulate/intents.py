@@ -60,6 +60,18 @@ def make_intent(scenario: Scenario, seed: int, index: int) -> ExecutionIntent:
                            client_intent_id=f"I{index:05d}")
 
 
+def arrival_ns(scenario: Scenario, seed: int, index: int) -> int:
+    """When intent ``index`` arrives (exchange time, epoch ns): the scenario's start, or a
+    uniform draw over its ``arrivals`` window."""
+    from execution.market_session import epoch_ns
+
+    if scenario.arrivals is None:
+        return epoch_ns(scenario.start)
+    lo, hi = (epoch_ns(t) for t in scenario.arrivals)
+    rng = random.Random(intent_seed(seed, index) ^ 0xA77)
+    return lo + int(rng.random() * (hi - lo)) // 1_000_000 * 1_000_000  # whole ms
+
+
 def intent_faults(scenario: Scenario, seed: int, index: int) -> FaultConfig:
     """The scenario's faults, plus this intent's random disconnect window (if it drew one)."""
     faults = scenario.faults

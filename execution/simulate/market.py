@@ -18,6 +18,7 @@ from execution.market_session import KrxSessions, epoch_ns
 from execution.settings import EngineLimits
 from execution.sim.exchange import SimulatedExchange
 from execution.sim.faults import FaultConfig
+from execution.simulate.intents import arrival_ns
 from execution.simulate.outcome import Outcome
 from execution.simulate.scenario import Scenario
 
@@ -36,26 +37,39 @@ class IntentSetup:
     limits: EngineLimits
     sessions: KrxSessions
     chart: Path | None = None  # None: the shipped chart
+    run_seed: int | None = None  # the run's seed (the arrival draw); None: the scenario's
 
     @property
     def horizon_s(self) -> float:
         return self.scenario.horizon_s
 
+    @property
+    def start_ns(self) -> int:
+        """The intent's arrival (the exchange starts then)."""
+        seed = self.scenario.seed if self.run_seed is None else self.run_seed
+        return arrival_ns(self.scenario, seed, self.index)
+
     def exchange(self) -> SimulatedExchange:
         sc = self.scenario
         loop = asyncio.get_running_loop()
+        symbol = self.intent.symbol
+        phases = sc.sessions
         return SimulatedExchange(
             seed=self.seed,
-            start_ns=epoch_ns(sc.start),
+            start_ns=self.start_ns,
             time_source=loop.time,
             fee_bps=sc.commission_bps,
             cash_krw=None,
             faults=self.faults,
-            is_open=self.sessions.is_open,
+            is_open=None if phases else self.sessions.is_open,
             driver_interval_ms=_DRIVER_SAFETY_MS,
             book=sc.book,
             latency=sc.latency,
-            symbols={self.intent.symbol: sc.symbols[self.intent.symbol]},
+            symbols={symbol: sc.symbols[symbol]},
+            sessions=self.sessions if phases else None,
+            rules=sc.rules,
+            forced_vi=tuple((epoch_ns(at), code) for at, code in sc.forced_vi
+                            if code == symbol),
         )
 
 
@@ -101,6 +115,9 @@ class Observation:
             exchange_filled_qty=sum(f.filled_qty for f in side_fills),
             exchange_position=exchange.position(intent.symbol),
             market_events=book.events,
+            fills=fills,
+            vi_windows=exchange.vi_windows(intent.symbol),
+            continuous_end_ns=exchange.continuous_end_ns(intent.symbol),
         )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from execution.contracts import ExecutionIntent
+from execution.contracts import ExecutionIntent, FillEvent
 
 _BPS = Decimal(10_000)
 
@@ -49,6 +49,9 @@ class Outcome:
     late_fill_qty: int = 0  # traded after the execution reported its result
     open_orders_left: int = 0  # live at the exchange at the end, not reported unconfirmed
     market_events: int = 0  # exogenous market events the simulator applied in this run
+    fills: list[FillEvent] = field(default_factory=list)  # the fills counted, with phases
+    vi_windows: list[tuple[int, int]] = field(default_factory=list)  # (start, end) ns
+    continuous_end_ns: int | None = None  # 15:20 of the day (None: no phases simulated)
     role: str = ""  # the engine's final state's role in the chart (success/escaped/failed)
 
     @property

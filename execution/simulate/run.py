@@ -10,10 +10,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from execution.market_session import KrxSessions, epoch_ns
+from execution.contracts import FillEvent
+from execution.market_session import KST, KrxSessions, epoch_ns
 from execution.settings import EngineLimits, load_engine_limits
 from execution.sim.vclock import ClockKind
 from execution.simulate.inputs import inputs_record
@@ -23,10 +25,7 @@ from execution.simulate.metrics import reconciliation, stage_latency, strategy_r
 from execution.simulate.outcome import Outcome
 from execution.simulate.runner import STRATEGIES, run_intent
 from execution.simulate.scenario import Scenario
-
-SLIPPAGE_CAP_BPS = 50.0  # the spec's 0.5 %
-SHORTFALL_TARGET = 0.30  # the engine's mean IS at least 30 % below the market baseline's
-FILL_TARGET = 0.99  # fully filled within the horizon
+from execution.simulate.targets import evaluate
 
 DEFINITIONS = {
     "arrival_mid": "mid of the book when the intent arrives (the engine's PreCheck quote)",
@@ -90,7 +89,8 @@ def run_intents(scenario: Scenario, count: int, seed: int, limits: EngineLimits,
         for index in range(count):
             setup = IntentSetup(scenario, index, intent_seed(seed, index),
                                 make_intent(scenario, seed, index),
-                                intent_faults(scenario, seed, index), limits, sessions, chart)
+                                intent_faults(scenario, seed, index), limits, sessions, chart,
+                                run_seed=seed)
             for name, outcome in run_intent(setup, clock, strategies).items():
                 outcomes[name].append(outcome)
             if progress is not None:
@@ -105,19 +105,23 @@ def build_data(scenario: Scenario, outcomes: dict[str, list[Outcome]], seed: int
                clock: ClockKind, wall_s: float) -> dict[str, object]:
     edges, horizon = scenario.mix.size_buckets, scenario.horizon_s
     reports = {name: strategy_report(outs, edges, horizon) for name, outs in outcomes.items()}
-    engine, market = outcomes["engine"], outcomes["market"]
+    engine = outcomes["engine"]
+    recon = {name: reconciliation(outs) for name, outs in outcomes.items()}
     return {
         "scenario": {"name": scenario.name, "file": scenario.file,
                      "queue_model": scenario.book.queue_model.value,
                      "horizon_s": horizon, "symbols": sorted(scenario.symbols),
-                     "start": scenario.start.isoformat(), "clock": clock},
+                     "start": scenario.start.isoformat(), "clock": clock,
+                     "arrivals": None if scenario.arrivals is None
+                     else [t.isoformat() for t in scenario.arrivals],
+                     "sessions": scenario.sessions},
         "intents": len(engine),
         "seed": seed,
         "definitions": DEFINITIONS,
         "engine": reports["engine"],
-        "baselines": {name: report for name, report in reports.items() if name != "engine"},
-        "targets": targets(reports, engine, market),
-        "reconciliation": {name: reconciliation(outs) for name, outs in outcomes.items()},
+        "baselines": {name: body for name, body in reports.items() if name != "engine"},
+        "targets": evaluate(scenario.targets, reports, outcomes, recon),
+        "reconciliation": recon,
         "per_intent": [per_intent(outcomes, i) for i in range(len(engine))],
         "stage_latency_us": stage_latency(engine),
         "timing": timing(outcomes, wall_s),
@@ -133,32 +137,6 @@ def timing(outcomes: dict[str, list[Outcome]], wall_s: float) -> dict[str, float
             "events_per_s": round(events / wall_s), "market_events": events}
 
 
-def targets(reports: dict[str, dict[str, object]], engine: list[Outcome],
-            market: list[Outcome]) -> dict[str, object]:
-    slips = [o.slippage_bps for o in engine if o.slippage_bps is not None]
-    worst = max(slips) if slips else 0.0
-    eng_is = _mean_is(reports["engine"])
-    mkt_is = _mean_is(reports["market"])
-    reduction = (mkt_is - eng_is) / abs(mkt_is) if mkt_is else 0.0
-    within = float(reports["engine"]["filled_within_horizon_ratio"])  # type: ignore[arg-type]
-    return {
-        "slippage_cap": {"cap_bps": SLIPPAGE_CAP_BPS, "worst_bps": round(worst, 4),
-                         "breaches": sum(s > SLIPPAGE_CAP_BPS for s in slips),
-                         "met": worst <= SLIPPAGE_CAP_BPS},
-        "shortfall_vs_market": {"engine_mean_bps": eng_is, "market_mean_bps": mkt_is,
-                                "reduction": round(reduction, 4), "target": SHORTFALL_TARGET,
-                                "met": reduction >= SHORTFALL_TARGET},
-        "filled_within_horizon": {"ratio": within, "target": FILL_TARGET,
-                                  "met": within >= FILL_TARGET},
-    }
-
-
-def _mean_is(report: dict[str, object]) -> float:
-    shortfall = report["shortfall_bps"]
-    assert isinstance(shortfall, dict)
-    return float(shortfall["mean"] or 0.0)
-
-
 def per_intent(outcomes: dict[str, list[Outcome]], index: int) -> dict[str, object]:
     first = outcomes["engine"][index]
     intent = first.intent
@@ -172,4 +150,14 @@ def per_intent(outcomes: dict[str, list[Outcome]], index: int) -> dict[str, obje
                      "slippage_bps": None if slip is None else round(slip, 4),
                      "shortfall_bps": round(o.shortfall()["total"], 4),
                      "codes": list(o.codes)}
+    engine = row["engine"]
+    assert isinstance(engine, dict)
+    engine["fills"] = [fill_json(f) for f in first.fills]
     return row
+
+
+def fill_json(fill: FillEvent) -> dict[str, object]:
+    """One fill of the report: exchange time with its +09:00 offset, price, qty, phase."""
+    when = datetime.fromtimestamp(fill.ts_ns / 1e9, tz=KST).isoformat(timespec="milliseconds")
+    return {"ts": when, "price": str(fill.price), "qty": fill.filled_qty,
+            "phase": None if fill.phase is None else fill.phase.value}

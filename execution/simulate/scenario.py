@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from execution.sim.faults import FaultConfig
 from execution.sim.latency import LatencyModel, LatencyProfile
 from execution.sim.params import BookParams
 from execution.sim.queues import QueueModel
+from execution.sim.rules import MarketRules, ViRates
 from execution.sim.symbols import SYMBOLS, SymbolSpec
 from execution.ticks import is_on_ladder
 from statecharts.checked import read_checked
@@ -58,6 +59,16 @@ class IntentMix:
 
 
 @dataclass(frozen=True, slots=True)
+class Targets:
+    """What the engine must achieve on a scenario (defaults: issue 13's, for every one)."""
+
+    max_slippage_bps: float = 50.0
+    shortfall_reduction_vs_market: float = 0.30
+    fully_filled_ratio: float = 0.99
+    at_least_peg_cross: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     file: str
@@ -75,6 +86,11 @@ class Scenario:
     limits_path: Path | None = None
     capital_krw: Decimal | None = None
     description: str = ""
+    arrivals: tuple[datetime, datetime] | None = None  # [from, to): spread arrivals
+    forced_vi: tuple[tuple[datetime, str], ...] = ()  # (when, symbol)
+    sessions: bool = True  # KRX phases: call auctions, VIs (False: continuous all day)
+    rules: MarketRules = field(default_factory=MarketRules)
+    targets: Targets = field(default_factory=Targets)
 
 
 def default_scenario_path() -> Path:
@@ -106,13 +122,19 @@ def _market_checks(source: Source) -> list[Problem]:
                                        f"size min {size['min']} exceeds max {size['max']}"))
     for code, body in data["market"]["symbols"].items():
         path = f"market.symbols.{code}"
-        if code not in SYMBOLS and not {"ref_price", "typical_size", "daily_vol"} <= set(body):
+        if code not in SYMBOLS and not ({"typical_size", "daily_vol"} <= set(body)
+                                        and {"ref_price", "base_price"} & set(body)):
             problems.append(source.problem(path, "scenario", f"unknown symbol {code}: give "
-                                           "ref_price, typical_size and daily_vol"))
-        ref = body.get("ref_price")
-        if ref is not None and not is_on_ladder(Decimal(ref)):
-            problems.append(source.problem(f"{path}.ref_price", "scenario",
-                                           f"ref_price {ref} is off the KRX tick ladder"))
+                                           "base_price, typical_size and daily_vol"))
+        if "ref_price" in body and "base_price" in body:
+            problems.append(source.problem(f"{path}.base_price", "scenario",
+                                           "give base_price or its older name ref_price, "
+                                           "not both"))
+        for key in ("ref_price", "base_price", "start_price", "auction_price"):
+            ref = body.get(key)
+            if ref is not None and not is_on_ladder(Decimal(ref)):
+                problems.append(source.problem(f"{path}.{key}", "scenario",
+                                               f"{key} {ref} is off the KRX tick ladder"))
     if not any(b["weight"] > 0 for b in data["market"]["symbols"].values()):
         problems.append(source.problem("market.symbols", "scenario", "every symbol weight is 0"))
     return problems
@@ -139,8 +161,44 @@ def _other_checks(source: Source) -> list[Problem]:
             parse_at(data["start"])
         except ValueError as err:
             problems.append(source.problem("start", "scenario", str(err)))
+    return problems + _time_checks(source)
+
+
+def _time_checks(source: Source) -> list[Problem]:
+    data = source.data
+    problems: list[Problem] = []
+    arrivals = data.get("arrivals")
+    times: list[tuple[str, str]] = []
+    if arrivals is not None:
+        times += [("arrivals.from", arrivals["from"]), ("arrivals.to", arrivals["to"])]
+    for i, event in enumerate(data.get("events", [])):
+        times.append((f"events[{i}].at", event["at"]))
+        if event["symbol"] not in data["market"]["symbols"]:
+            problems.append(source.problem(f"events[{i}].symbol", "scenario",
+                                           f"symbol {event['symbol']} is not in market.symbols"))
+    for path, text in times:
+        try:
+            _clock(text)
+        except ValueError as err:
+            problems.append(source.problem(path, "scenario", str(err)))
+    if (arrivals is not None and not problems
+            and not _clock(arrivals["from"]) < _clock(arrivals["to"])):
+        problems.append(source.problem("arrivals", "scenario",
+                                           f"arrivals from {arrivals['from']} must be before "
+                                           f"to {arrivals['to']}"))
     return problems
 
+
+def _clock(text: str) -> time:
+    """``HH:MM`` or ``HH:MM:SS`` as a time of day."""
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"invalid time of day {text!r}: expected HH:MM or HH:MM:SS") from None
+
+
+def _on_day(day: datetime, text: str) -> datetime:
+    return datetime.combine(day.date(), _clock(text), tzinfo=day.tzinfo)
 
 def _latency(body: dict[str, Any]) -> LatencyModel:
     if body["model"] == "constant":
@@ -168,14 +226,50 @@ def _book(market: dict[str, Any]) -> BookParams:
     )
 
 
-def _symbol(code: str, body: dict[str, Any]) -> SymbolSpec:
+def _symbol(code: str, body: dict[str, Any], rules: MarketRules) -> SymbolSpec:
     base = SYMBOLS.get(code)
+    price = body.get("base_price", body.get("ref_price"))
+    board = str(body.get("board", base.board if base else "kospi200"))
+    vi = None
+    if "vi" in body:
+        default = MarketRules().vi_rates[board]
+        vi = ViRates(float(body["vi"].get("static", default.static)),
+                     float(body["vi"].get("dynamic_continuous", default.dynamic_continuous)),
+                     float(body["vi"].get("dynamic_closing", default.dynamic_closing)))
     return SymbolSpec(
         code=code,
         name=base.name if base else code,
-        ref_price=Decimal(body["ref_price"]) if "ref_price" in body else base.ref_price,  # type: ignore[union-attr]
+        ref_price=Decimal(price) if price is not None else base.ref_price,  # type: ignore[union-attr]
         typical_size=int(body.get("typical_size", base.typical_size if base else 0)),
         daily_vol=float(body.get("daily_vol", base.daily_vol if base else 0.0)),
+        board=board,
+        vi=vi,
+        drift_per_hour=float(body.get("drift_per_hour", 0.0)),
+        start_price=None if "start_price" not in body else Decimal(body["start_price"]),
+        auction_price=None if "auction_price" not in body else Decimal(body["auction_price"]),
+        price_band=Decimal(str(rules.price_limit)),
+    )
+
+
+def _rules(body: dict[str, Any]) -> MarketRules:
+    d = MarketRules()
+    return MarketRules(
+        opening_auction_s=float(body.get("opening_auction_s", d.opening_auction_s)),
+        closing_auction_s=float(body.get("closing_auction_s", d.closing_auction_s)),
+        random_end_s=float(body.get("random_end_s", d.random_end_s)),
+        vi_s=float(body.get("vi_s", d.vi_s)),
+        price_limit=float(body.get("price_limit", d.price_limit)),
+    )
+
+
+def _targets(body: dict[str, Any]) -> Targets:
+    d = Targets()
+    return Targets(
+        max_slippage_bps=float(body.get("max_slippage_bps", d.max_slippage_bps)),
+        shortfall_reduction_vs_market=float(body.get("shortfall_reduction_vs_market",
+                                                     d.shortfall_reduction_vs_market)),
+        fully_filled_ratio=float(body.get("fully_filled_ratio", d.fully_filled_ratio)),
+        at_least_peg_cross=bool(body.get("at_least_peg_cross", d.at_least_peg_cross)),
     )
 
 
@@ -226,14 +320,17 @@ def _build(source: Source, file: Path) -> Scenario:
     engine = data.get("engine", {})
     limits = engine.get("limits")
     capital = engine.get("capital_krw")
+    start = parse_at(data.get("start", "2024-06-03 10:00"))
+    rules = _rules(data.get("rules", {}))
+    arrivals = data.get("arrivals")
     return Scenario(
         name=data["name"],
         file=str(file),
         seed=int(data["seed"]),
-        start=parse_at(data.get("start", "2024-06-03 10:00")),
+        start=start,
         horizon_s=float(data.get("horizon_s", 60.0)),
         book=_book(market),
-        symbols={code: _symbol(code, body) for code, body in market["symbols"].items()},
+        symbols={code: _symbol(code, body, rules) for code, body in market["symbols"].items()},
         symbol_weights={code: float(body["weight"]) for code, body in market["symbols"].items()},
         latency=LatencyProfile(_latency(latency["order_entry"]),
                                _latency(latency["modify_cancel"]),
@@ -245,4 +342,10 @@ def _build(source: Source, file: Path) -> Scenario:
         limits_path=None if limits is None else (file.parent / limits),
         capital_krw=None if capital is None else Decimal(capital),
         description=str(data.get("description", "")),
+        arrivals=None if arrivals is None else (_on_day(start, arrivals["from"]),
+                                                _on_day(start, arrivals["to"])),
+        forced_vi=tuple((_on_day(start, e["at"]), e["symbol"]) for e in data.get("events", [])),
+        sessions=bool(data.get("sessions", True)),
+        rules=rules,
+        targets=_targets(data.get("targets", {})),
     )

@@ -40,7 +40,7 @@ from pathlib import Path
 import pytest
 
 from execution.simulate.facts import expected_from_parameters, measure
-from execution.simulate.scenario import load_scenario
+from execution.simulate.scenario import Scenario, load_scenario
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = HERE.parents[1] / "config" / "scenarios"
@@ -67,8 +67,14 @@ TOLERANCES: dict[str, tuple[str, float, float]] = {
 }
 
 
-def test_every_shipped_scenario_has_reference_figures() -> None:
-    assert sorted(REFERENCE["facts"]) == CASES
+# Scenarios added after the event-driven book (issue 13's suite) have no step-based
+# reference: they are checked against their parameters only.
+REFERENCED = [case for case in CASES if case in REFERENCE["facts"]]
+NEW = [case for case in CASES if case not in REFERENCE["facts"]]
+
+
+def test_every_reference_scenario_is_still_shipped() -> None:
+    assert sorted(REFERENCE["facts"]) == REFERENCED
 
 
 def _allowed(fact: str, expected: float, paths: int) -> float:
@@ -83,6 +89,9 @@ def _check(case: str, paths: int) -> None:
     scenario_name, symbol = case.split("/")
     scenario = load_scenario(SCENARIOS / f"{scenario_name}.yaml")
     facts = measure(scenario, symbol, paths=paths)
+    if case not in REFERENCE["facts"]:
+        _plausible(facts, scenario, symbol)
+        return
     expected = REFERENCE["facts"][case]
     misses = [
         f"{fact}: {facts[fact]:.4f}, reference {expected[fact]:.4f} "
@@ -91,6 +100,10 @@ def _check(case: str, paths: int) -> None:
         if abs(facts[fact] - expected[fact]) > _allowed(fact, expected[fact], paths)
     ]
     assert not misses, f"{case} is not the same market:\n" + "\n".join(misses)
+    _plausible(facts, scenario, symbol)
+
+
+def _plausible(facts: dict[str, float], scenario: Scenario, symbol: str) -> None:
     spec, params = scenario.symbols[symbol], scenario.book
     prior = expected_from_parameters(spec, params)
     assert facts["trades_per_s"] >= 0.95 * prior["orders_per_s"]
