@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from execution.simulate.run import FILL_TARGET, SLIPPAGE_CAP_BPS
+from execution.simulate.scenario import Targets
 from execution.study.grid import Grid
 
+_DEFAULT = Targets()  # the sweep ranks by the default targets
+FILL_TARGET = _DEFAULT.fully_filled_ratio
+SLIPPAGE_CAP_BPS = _DEFAULT.max_slippage_bps
 CRITERION = (f"lowest mean shortfall among variants with fully-filled ratio >= {FILL_TARGET:g} "
              f"and worst slippage <= {SLIPPAGE_CAP_BPS:g} bps; if none, highest fully-filled "
              "ratio, then lowest shortfall")
