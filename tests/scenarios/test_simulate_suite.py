@@ -25,16 +25,19 @@ latency:
 intents:
   count: 3
   size: {{min: 10, max: 200}}
+  urgency: {{{urgency}: 1}}
 targets: {targets}
 """
 EASY = ("{max_slippage_bps: 10000, shortfall_reduction_vs_market: -1000, "
         "fully_filled_ratio: 0, at_least_peg_cross: false}")
+# HIGH urgency takes the far touch: a positive slippage, so a 0 bps cap is missed
 HARD = "{fully_filled_ratio: 1, max_slippage_bps: 0, shortfall_reduction_vs_market: 1}"
 
 
 def _write(folder: Path, name: str, targets: str) -> None:
-    (folder / f"{name}.yaml").write_text(SCENARIO.format(name=name, targets=targets),
-                                         encoding="utf-8")
+    urgency = "high" if targets == HARD else "normal"
+    (folder / f"{name}.yaml").write_text(
+        SCENARIO.format(name=name, targets=targets, urgency=urgency), encoding="utf-8")
 
 
 def test_suite_met_is_exit_0_with_one_table(tmp_path: Path,
