@@ -140,6 +140,15 @@ def parsed_by(parse: Callable[[str], T]) -> Callable[[str], T]:
 exchange_time = parsed_by(parse_at)
 
 
+def write_texts(folder: Path, texts: dict[str, str], option: str) -> None:
+    """Write each ``{file name: text}`` into ``folder`` (an ``option``'s), or a usage error."""
+    for name, text in texts.items():
+        try:
+            (folder / name).write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"{option} {folder}: cannot write: {err.strerror or err}") from err
+
+
 def write_json(path: Path, data: object, option: str) -> None:
     """Write ``data`` as indented JSON to ``path`` (an ``option``'s file), or a usage error."""
     try:

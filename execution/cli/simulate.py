@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from execution.cli.common import UsageError, positive_int, progress_bar, seed
+from execution.cli.common import UsageError, positive_int, progress_bar, seed, write_texts
 from execution.cli.preflight import writable_dir
 from execution.cli.project import bundled_scenarios, scenario_path
 
@@ -17,8 +17,9 @@ def add_simulate_parser(sub: Any) -> None:
     p = sub.add_parser("simulate", help="run N intents on the market simulator and report "
                                         "execution quality against three baselines")
     scenario = p.add_argument("--scenario", type=scenario_path,
-                   help="scenario YAML, or a bundled scenario's name: default, stress, races, "
-                        "conservative_queue (default: config/scenarios/default.yaml)")
+                   help="scenario YAML, or a bundled scenario's name (a file of "
+                        "config/scenarios: stress, late_close, vi_day, ...; default: "
+                        "config/scenarios/default.yaml)")
     scenario.completer = bundled_scenarios  # (argcomplete reads it)
     p.add_argument("--chart", type=Path,
                    help="chart YAML the engine runs (default: config/scalp_execution.yaml)")
@@ -88,11 +89,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.out is not None:
         from execution.simulate.plots import write_plots
 
-        try:
-            (args.out / "report.json").write_text(payload, encoding="utf-8")
-            (args.out / "report.txt").write_text(text, encoding="utf-8")
-        except OSError as err:
-            raise UsageError(f"--out {args.out}: cannot write: {err.strerror or err}") from err
+        write_texts(args.out, {"report.json": payload, "report.txt": text}, "--out")
         for path in write_plots(report.outcomes, report.data, args.out):
             print(f"wrote {path}", file=sys.stderr)
     sys.stdout.write(payload if args.format == "json" else text)

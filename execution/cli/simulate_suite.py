@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from execution.cli.common import UsageError
+from execution.cli.common import UsageError, write_texts
 from execution.cli.preflight import writable_dir
 
 
@@ -42,11 +42,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     text = render_suite(suite.data)
     payload = json.dumps(suite.data, indent=2) + "\n"
     if args.out is not None:
-        try:
-            (args.out / "suite.json").write_text(payload, encoding="utf-8")
-            (args.out / "suite.txt").write_text(text, encoding="utf-8")
-        except OSError as err:
-            raise UsageError(f"--out {args.out}: cannot write: {err.strerror or err}") from err
+        write_texts(args.out, {"suite.json": payload, "suite.txt": text}, "--out")
     sys.stdout.write(payload if args.format == "json" else text)
     if not suite.met:
         print("scalpchart simulate: targets missed: " + "; ".join(

@@ -21,6 +21,7 @@ from rich.table import Table
 from execution.sim.vclock import ClockKind
 from execution.simulate.run import simulate
 from execution.simulate.scenario import Scenario, load_scenario
+from execution.simulate.text import by_strategy, fmt, pct
 
 
 @dataclass(slots=True)
@@ -68,18 +69,6 @@ def run_suite(scenarios: list[Scenario], *, intents: int | None = None,
     return SuiteReport(data, list(reports))
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def _strategies(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {"engine": report["engine"], **report["baselines"]}
-
-
 def suite_table(data: Mapping[str, Any]) -> Table:
     table = Table(title="Suite: engine against the baselines, scenario by scenario "
                         "(bps; positive = cost)", title_justify="left")
@@ -90,12 +79,12 @@ def suite_table(data: Mapping[str, Any]) -> Table:
     for name, report in data["scenarios"].items():
         targets = report["targets"]
         verdict = "met" if targets["met"] else "MISSED: " + ", ".join(targets["missed"])
-        for i, (strategy, r) in enumerate(_strategies(report).items()):
+        for i, (strategy, r) in enumerate(by_strategy(report).items()):
             slip = r["slippage_bps"]
-            table.add_row(name if i == 0 else "", strategy, _fmt(r["shortfall_bps"]["mean"]),
-                          _fmt(slip["mean"]), _fmt(slip["p95"]), _fmt(slip["max"]),
-                          _fmt(r["fully_filled_ratio"], 3),
-                          _fmt(r["filled_within_horizon_ratio"], 3),
+            table.add_row(name if i == 0 else "", strategy, fmt(r["shortfall_bps"]["mean"]),
+                          fmt(slip["mean"]), fmt(slip["p95"]), fmt(slip["max"]),
+                          pct(r["fully_filled_ratio"]),
+                          pct(r["filled_within_horizon_ratio"]),
                           verdict if i == 0 else "")
         table.add_section()
     return table
@@ -106,7 +95,7 @@ def _target_lines(name: str, targets: Mapping[str, Any]) -> list[str]:
     for key, body in targets.items():
         if not isinstance(body, dict):
             continue
-        figures = ", ".join(f"{k} {_fmt(v, 4)}" for k, v in body.items()
+        figures = ", ".join(f"{k} {fmt(v, 4)}" for k, v in body.items()
                             if k not in ("met", "violations"))
         if key == "session_rules":
             figures = ", ".join(f"{s}: {len(v)}" for s, v in body["violations"].items())

@@ -24,7 +24,8 @@ BASELINES = {
 }
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
+def fmt(value: Any, digits: int = 2) -> str:
+    """A figure for a table cell: ``-`` for none, floats to ``digits`` places."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -37,7 +38,7 @@ def pct(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio * 100:.1f} %"
 
 
-def _by_strategy(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def by_strategy(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """The engine, then every baseline in the report, in its order."""
     return {"engine": data["engine"], **data["baselines"]}
 
@@ -51,11 +52,11 @@ def _table(title: str, first: str, names: list[str], extra: tuple[str, ...] = ()
 
 
 def _side_by_side(data: Mapping[str, Any]) -> Table:
-    strategies = _by_strategy(data)
+    strategies = by_strategy(data)
     names = list(strategies)
     table = _table("Engine vs baselines (slippage and IS: positive = cost)", "figure", names)
 
-    def row(label: str, get: Any, show: Any = _fmt) -> None:
+    def row(label: str, get: Any, show: Any = fmt) -> None:
         table.add_row(label, *(show(get(strategies[n])) for n in names))
 
     for key in ("mean", "median", "p95", "p99", "max"):
@@ -82,19 +83,19 @@ SIZE_FIGURES: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
 
 
 def _by_size(data: Mapping[str, Any]) -> Table:
-    strategies = _by_strategy(data)
+    strategies = by_strategy(data)
     names = list(strategies)
     table = _table("By size (shares)", "bucket", names, extra=("n", "figure"))
     for bucket, body in data["engine"]["by_size"].items():
         for k, (label, get) in enumerate(SIZE_FIGURES):
             table.add_row(bucket if k == 0 else "", str(body["intents"]) if k == 0 else "",
-                          label, *(_fmt(get(strategies[n]["by_size"][bucket])) for n in names),
+                          label, *(fmt(get(strategies[n]["by_size"][bucket])) for n in names),
                           end_section=k == len(SIZE_FIGURES) - 1)
     return table
 
 
 def _counts(title: str, data: Mapping[str, Any], key: str, first: str) -> Table:
-    strategies = _by_strategy(data)
+    strategies = by_strategy(data)
     names = list(strategies)
     table = _table(title, first, names)
     for k in sorted({k for r in strategies.values() for k in r[key]}):
@@ -107,7 +108,7 @@ def _latency(data: Mapping[str, Any]) -> Table:
     for col in ("stage", "n", "p50", "p99", "max"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for stage, s in data["stage_latency_us"].items():
-        table.add_row(stage, str(s["n"]), _fmt(s["p50"], 1), _fmt(s["p99"], 1), _fmt(s["max"], 1))
+        table.add_row(stage, str(s["n"]), fmt(s["p50"], 1), fmt(s["p99"], 1), fmt(s["max"], 1))
     return table
 
 
@@ -163,7 +164,7 @@ def _targets(data: Mapping[str, Any]) -> list[str]:
         f"target >= {pct(fill['target'])} fully filled within the horizon: "
         f"{pct(fill['ratio'])} -> {mark(fill['met'])}",
         f"VWAP runs: {vwap['intents']}, slippage vs market VWAP (bps) mean "
-        f"{_fmt(slip['mean'])}, p95 {_fmt(slip['p95'])}",
+        f"{fmt(slip['mean'])}, p95 {fmt(slip['p95'])}",
     ]
 
 
