@@ -14,14 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
-from execution.broker import (
-    FillCallback,
-    OrderRejected,
-    OrderState,
-    OrderStatus,
-    RejectReason,
-    UnknownOrder,
-)
+from execution import broker as brk
 from execution.brokers.table import OrderRecord, OrderTable
 from execution.contracts import FillEvent, OrderAck, OrderRequest, Quote
 
@@ -66,7 +59,7 @@ class InstantBroker:
         try:
             return self._quotes[symbol]
         except KeyError:
-            raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, symbol) from None
+            raise brk.OrderRejected(brk.RejectReason.UNKNOWN_SYMBOL, symbol) from None
 
     async def send(self, order: OrderRequest) -> OrderAck:
         parent = order.client_order_id.rsplit("-", 1)[0]
@@ -96,13 +89,13 @@ class InstantBroker:
         if not record.live:
             return False
         self.cancelled += 1
-        record.close(OrderState.CANCELLED)
+        record.close(brk.OrderState.CANCELLED)
         return True
 
     def _live(self, broker_order_id: str) -> OrderRecord:
         record = self._table.get(broker_order_id)
         if not record.live:
-            raise UnknownOrder(f"{broker_order_id} is no longer live")
+            raise brk.UnknownOrder(f"{broker_order_id} is no longer live")
         return record
 
     def fill_all(self) -> int:
@@ -145,7 +138,7 @@ class InstantBroker:
         for i in range(pieces):
             self._book(record, record.remaining // (pieces - i))
 
-    def subscribe_fills(self, callback: FillCallback) -> Callable[[], None]:
+    def subscribe_fills(self, callback: brk.FillCallback) -> Callable[[], None]:
         return self._table.subscribe(callback)
 
     async def fills_since(self, seq: int) -> tuple[list[FillEvent], int]:
@@ -154,8 +147,8 @@ class InstantBroker:
     async def open_orders(self) -> list[str]:
         return self._table.live_ids()
 
-    async def order_status(self, broker_order_id: str) -> OrderStatus:
+    async def order_status(self, broker_order_id: str) -> brk.OrderStatus:
         return self._table.status(broker_order_id)
 
-    async def find_order(self, order: OrderRequest) -> OrderStatus | None:
+    async def find_order(self, order: OrderRequest) -> brk.OrderStatus | None:
         return self._table.find(order)
