@@ -6,6 +6,8 @@ transition each one guards and which FS/GR code it carries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from execution.context import AdjustOutcome, ExecutionContext, PrecheckFailure
 from execution.stages import adjust, escape, finish, monitor, precheck, send, split
 from statecharts.registry import Handler, Registry, RunView
@@ -35,43 +37,33 @@ for _stage in (precheck, split, send, monitor, adjust, escape, finish):
     REGISTRY.handler(_name, emits=_stage.EMITS)(journaled(getattr(_stage, _name)))
 
 
-def _failed(ctx: ExecutionContext, failure: PrecheckFailure) -> bool:
-    return ctx.precheck_failure is failure
+#: guards true when PreCheck refused the intent for this reason (one guard a reason, so
+#: that the chart gives each its own transition and code)
+PRECHECK_REFUSALS = {
+    "p0_overflow": PrecheckFailure.P0_OVERFLOW,
+    "daily_limit_reached": PrecheckFailure.DAILY_LIMIT,
+    "no_capital": PrecheckFailure.NO_CAPITAL,
+    "self_trade_refused": PrecheckFailure.SELF_TRADE,
+    "session_phase_refused": PrecheckFailure.SESSION_PHASE,
+    "price_limit_refused": PrecheckFailure.PRICE_LIMIT,
+}
 
 
-@guard("p0_overflow")
-def p0_overflow(ctx: ExecutionContext) -> bool:
-    return _failed(ctx, PrecheckFailure.P0_OVERFLOW)
+def _refused_for(name: str, failure: PrecheckFailure) -> Callable[[ExecutionContext], bool]:
+    def refused(ctx: ExecutionContext) -> bool:
+        return ctx.precheck_failure is failure
+
+    refused.__name__ = refused.__qualname__ = name
+    return refused
+
+
+for _guard_name, _failure in PRECHECK_REFUSALS.items():
+    guard(_guard_name)(_refused_for(_guard_name, _failure))
 
 
 @guard("symbol_unknown")
 def symbol_unknown(ctx: ExecutionContext) -> bool:
     return ctx.symbol_unknown
-
-
-@guard("daily_limit_reached")
-def daily_limit_reached(ctx: ExecutionContext) -> bool:
-    return _failed(ctx, PrecheckFailure.DAILY_LIMIT)
-
-
-@guard("no_capital")
-def no_capital(ctx: ExecutionContext) -> bool:
-    return _failed(ctx, PrecheckFailure.NO_CAPITAL)
-
-
-@guard("self_trade_refused")
-def self_trade_refused(ctx: ExecutionContext) -> bool:
-    return _failed(ctx, PrecheckFailure.SELF_TRADE)
-
-
-@guard("session_phase_refused")
-def session_phase_refused(ctx: ExecutionContext) -> bool:
-    return _failed(ctx, PrecheckFailure.SESSION_PHASE)
-
-
-@guard("price_limit_refused")
-def price_limit_refused(ctx: ExecutionContext) -> bool:
-    return _failed(ctx, PrecheckFailure.PRICE_LIMIT)
 
 
 @guard("precheck_blocked")
