@@ -290,7 +290,7 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
 
     async def cancel(self, broker_order_id: str) -> bool:
         self._require_connected()
-        order = self._order(broker_order_id)
+        order = self._table.get(broker_order_id)
         await self._delay(self.latency.modify, self._modify_rng)
         self._require_connected()
         self._sync()
@@ -318,7 +318,7 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
 
     def queue_ahead(self, broker_order_id: str) -> int | None:
         """Shares ahead of a resting order at its level (None when not resting)."""
-        order = self._order(broker_order_id)
+        order = self._table.get(broker_order_id)
         return self._books[order.request.symbol].queue_ahead(broker_order_id)
 
     # ----------------------------------------------------------------- fills
@@ -348,16 +348,10 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
             raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, symbol)
         return book
 
-    def _order(self, broker_order_id: str) -> OrderRecord:
-        order = self._orders.get(broker_order_id)
-        if order is None:
-            raise UnknownOrder(broker_order_id)
-        return order
-
     async def _order_to_change(self, broker_order_id: str) -> tuple[OrderRecord, int]:
         """A live order a modify or replace may change, after the modify latency, and now."""
         self._require_connected()
-        order = self._order(broker_order_id)
+        order = self._table.get(broker_order_id)
         await self._delay(self.latency.modify, self._modify_rng)
         self._require_connected()
         now = self._sync()

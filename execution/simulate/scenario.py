@@ -8,7 +8,7 @@ checks), raised as :class:`~statecharts.errors.DocumentInvalid`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from decimal import Decimal
 from functools import cache
@@ -251,15 +251,13 @@ def _symbol(code: str, body: dict[str, Any], rules: MarketRules) -> SymbolSpec:
     )
 
 
+_RULE_KEYS = ("opening_auction_s", "closing_auction_s", "random_end_s", "vi_s", "price_limit")
+
+
 def _rules(body: dict[str, Any]) -> MarketRules:
-    d = MarketRules()
-    return MarketRules(
-        opening_auction_s=float(body.get("opening_auction_s", d.opening_auction_s)),
-        closing_auction_s=float(body.get("closing_auction_s", d.closing_auction_s)),
-        random_end_s=float(body.get("random_end_s", d.random_end_s)),
-        vi_s=float(body.get("vi_s", d.vi_s)),
-        price_limit=float(body.get("price_limit", d.price_limit)),
-    )
+    """``rules:``: the exchange's defaults, with the numbers the scenario gives."""
+    given: dict[str, Any] = {key: float(body[key]) for key in _RULE_KEYS if key in body}
+    return replace(MarketRules(), **given)
 
 
 def _targets(body: dict[str, Any]) -> Targets:
