@@ -70,24 +70,18 @@ class SymbolSession:
     def begin(self, now: int) -> None:
         """The phase at ``now`` from the schedule (no VI in progress)."""
         s = self.schedule
-        if not self.trading_day:
-            self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CLOSED, None, None
-        elif s is None:
-            self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CONTINUOUS, None, None
-        elif now < s.collect_from:
-            self.phase, self.ends_ns = MarketPhase.PRE_OPEN, s.collect_from
-            self.nominal_end_ns = s.collect_from
-        elif now < s.open_ns:
-            self.phase, self.nominal_end_ns = MarketPhase.OPENING_AUCTION, s.open_ns
-            self.ends_ns = self._random_end(s.open_ns)
-        elif now < s.close_start:
-            self.phase, self.ends_ns = MarketPhase.CONTINUOUS, s.close_start
-            self.nominal_end_ns = s.close_start
-        elif now < s.close_ns:
-            self.phase, self.nominal_end_ns = MarketPhase.CLOSING_AUCTION, s.close_ns
-            self.ends_ns = self._random_end(s.close_ns)
-        else:
-            self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CLOSED, None, None
+        self.phase, self.ends_ns, self.nominal_end_ns = MarketPhase.CLOSED, None, None
+        if self.trading_day and s is None:  # no sessions: continuous all day
+            self.phase = MarketPhase.CONTINUOUS
+        elif self.trading_day and s is not None:  # the day's first phase not over yet
+            for until, phase in ((s.collect_from, MarketPhase.PRE_OPEN),
+                                 (s.open_ns, MarketPhase.OPENING_AUCTION),
+                                 (s.close_start, MarketPhase.CONTINUOUS),
+                                 (s.close_ns, MarketPhase.CLOSING_AUCTION)):
+                if now < until:  # (a call auction ends at a random moment after ``until``)
+                    self.phase, self.nominal_end_ns = phase, until
+                    self.ends_ns = self._random_end(until) if phase.is_auction else until
+                    break
         vi_ns = round(self.rules.vi_s * _NS)
         while self.forced and self.forced[0] < now:
             at = self.forced.pop(0)  # a forced VI before the run started
