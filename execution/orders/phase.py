@@ -35,7 +35,7 @@ from decimal import Decimal
 from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
-from execution.contracts import ChildOrder, MarketPhase, Quote
+from execution.contracts import ChildOrder, MarketPhase, Quote, Urgency
 from execution.market_session import CLOSING_AUCTION_MINUTES
 from execution.ticks import tick_size
 
@@ -190,6 +190,8 @@ def should_wait(ctx: ExecutionContext, child: ChildOrder, quote: Quote,
     limits, side = ctx.limits, ctx.intent.side
     if child.price is None or child.price != quote.touch(side.opposite):
         return False, {}
+    if ctx.intent.urgency is Urgency.HIGH and limits.high_passive:
+        return False, {}  # HIGH's wait is bounded by adjust.high_passive_max_ms alone
     tick_bps = tick_size(child.price) / child.price * _BPS
     left_pct = 100.0 - elapsed_pct
     if tick_bps < limits.wide_tick_bps or left_pct < limits.queue_wait_max_pct_left:

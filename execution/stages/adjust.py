@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
-from execution.contracts import ChildOrder
+from execution.contracts import ChildOrder, Urgency
 from execution.orders.phase import should_wait
 from execution.orders.reprice import next_price, reprice_child
 from execution.pricing import slippage_bps
@@ -63,7 +63,7 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
         assert child.price is not None and child.original_price is not None
         price, child_outcome = next_price(ctx.intent.side, child.price, child.original_price,
                                           quote, ctx.arrival_price, ctx.intent.limit_price,
-                                          limits)
+                                          limits, cross=ctx.intent.urgency is Urgency.HIGH)
         if child_outcome is AdjustOutcome.CAPPED:
             outcome = AdjustOutcome.CAPPED
         if price != child.price:
