@@ -52,6 +52,7 @@ class EngineLimits:
     wide_tick_bps: Decimal = Decimal(10)  # GR069: tick-aware re-pricing
     queue_wait_max_pct_left: float = 40.0
     queue_wait_max_ahead_x: float = 200.0
+    queue_clear_min_pct_left: float = 10.0  # GR069 wait_clearing; 0: off
     high_urgency_joins_wide_tick: bool = False
     high_passive_max_ms: float = 0.0  # HIGH rests at the near touch this long, then crosses
     high_passive_max_pct: float = 5.0  # ...and never longer than this % of the fill timeout
@@ -143,6 +144,7 @@ def from_limits(limits: Limits) -> EngineLimits:
         wide_tick_bps=_dec(_optional(limits, "adjust.wide_tick_bps", 10)),
         queue_wait_max_pct_left=_optional(limits, "adjust.queue_wait_max_pct_left", 40.0),
         queue_wait_max_ahead_x=_optional(limits, "adjust.queue_wait_max_ahead_x", 200.0),
+        queue_clear_min_pct_left=_optional(limits, "adjust.queue_clear_min_pct_left", 10.0),
         high_urgency_joins_wide_tick=_optional(limits, "adjust.high_urgency_joins_wide_tick",
                                                False),
         high_passive_max_ms=_optional(limits, "adjust.high_passive_max_ms", 0.0),

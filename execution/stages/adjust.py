@@ -51,13 +51,16 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
     moves: list[tuple[ChildOrder, Decimal]] = []
     elapsed, live = _elapsed_pct(ctx), ctx.live_children()
     waited = 0
+    now = asyncio.get_running_loop().time()
     for child in live:
-        wait, figures = should_wait(ctx, child, quote, elapsed)
+        wait, figures = should_wait(ctx, child, quote, elapsed, now)
         if wait:
             waited += 1
-            if child.id not in ctx.waiting:  # said once per child
-                ctx.waiting.add(child.id)
-                ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action="wait",
+            action = str(figures.pop("action", "wait"))
+            key = child.id if action == "wait" else f"{child.id}:{action}"
+            if key not in ctx.waiting:  # said once per child and kind of wait
+                ctx.waiting.add(key)
+                ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action=action,
                           **figures)
             continue
         assert child.price is not None and child.original_price is not None
