@@ -59,7 +59,11 @@ def test_suite_json_and_a_miss_is_exit_1(tmp_path: Path,
     assert set(data["scenarios"]) == {"easy", "hard"}
     assert data["scenarios"]["easy"]["targets"]["met"] is True
     hard = data["scenarios"]["hard"]["targets"]
-    assert hard["met"] is False and "slippage_cap" in hard["missed"]
+    # which of HARD's targets the engine misses depends on its fills (a patient engine
+    # may fill all three intents passively, at no slippage): at least one, listed
+    assert hard["met"] is False and hard["missed"]
+    assert set(hard["missed"]) <= {"slippage_cap", "filled_within_horizon",
+                                   "shortfall_vs_market"}
     assert data["missed"] == {"hard": hard["missed"]}
     assert "targets missed: hard" in captured.err
     fills = data["scenarios"]["easy"]["per_intent"][0]["engine"]["fills"]
