@@ -20,7 +20,7 @@ scenarios: [{ROOT / 'config' / 'scenarios' / 'default.yaml'}]
 seeds: [1, 2]
 intents: 3
 vary:
-  adjust.first_round_pct_of_timeout.normal: [5, 80]
+  adjust.high_urgency_joins_wide_tick: [false, true]  # HIGH crosses at once or queues
 """
 
 
