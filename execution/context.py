@@ -129,6 +129,8 @@ class ExecutionContext:
     paused_since: float | None = None  # loop time an auction / VI pause began (GR067)
     pause_checked: float = 0.0  # loop time the pause was last accounted for
     waiting: set[str] = field(default_factory=set)  # children that waited in a round (GR069)
+    # child id -> (loop time, price, shares ahead) when its queue was first seen at that price
+    queue_seen: dict[str, tuple[float, Decimal, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.limits = self.services.limits

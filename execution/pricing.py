@@ -18,16 +18,24 @@ def cap_to_limit(price: Decimal, side: Side, limit: Decimal | None) -> Decimal:
 
 
 def entry_price(side: Side, urgency: Urgency, quote: Quote, limit: Decimal | None,
-                wide_tick_bps: Decimal | None = None) -> Decimal:
+                wide_tick_bps: Decimal | None = None, *, high_passive: bool = False) -> Decimal:
     """HIGH urgency takes the far touch; otherwise join the near touch and let AdaptiveAdjust
     walk toward the far touch. Tick-aware (``wide_tick_bps`` given): where the spread is
     one tick and that tick is at least ``wide_tick_bps``, crossing it costs a large share
     of the slippage cap at once, so HIGH urgency joins the near touch too and its round
-    schedule (``adjust.*_round_pct_of_timeout.high``) decides when to cross (GR069)."""
+    schedule (``adjust.*_round_pct_of_timeout.high``) decides when to cross (GR069).
+    ``high_passive``: HIGH urgency joins the near touch for a bounded wait
+    (``adjust.high_passive_max_ms``), after which its first round crosses."""
     far = quote.touch(side)
     near = quote.touch(side.opposite)
-    price = far if urgency is Urgency.HIGH and not joins_wide_tick(quote, wide_tick_bps) else near
+    price = near if urgency is not Urgency.HIGH or high_joins_near(
+        quote, wide_tick_bps, high_passive) else far
     return cap_to_limit(price, side, limit)
+
+
+def high_joins_near(quote: Quote, wide_tick_bps: Decimal | None, high_passive: bool) -> bool:
+    """Does a HIGH urgency order join the near touch rather than take the far one?"""
+    return high_passive or joins_wide_tick(quote, wide_tick_bps)
 
 
 def joins_wide_tick(quote: Quote, wide_tick_bps: Decimal | None) -> bool:

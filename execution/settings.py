@@ -52,7 +52,10 @@ class EngineLimits:
     wide_tick_bps: Decimal = Decimal(10)  # GR069: tick-aware re-pricing
     queue_wait_max_pct_left: float = 40.0
     queue_wait_max_ahead_x: float = 200.0
+    queue_clear_min_pct_left: float = 10.0  # GR069 wait_clearing; 0: off
     high_urgency_joins_wide_tick: bool = False
+    high_passive_max_ms: float = 0.0  # HIGH rests at the near touch this long, then crosses
+    high_passive_max_pct: float = 5.0  # ...and never longer than this % of the fill timeout
     closing_auction: str = "refuse"  # or "join" (GR066)
     min_time_left_ms: float = 10_000
     end_margin_ms: float = 2_000
@@ -68,7 +71,22 @@ class EngineLimits:
         first, last = self.first_round_pct[urgency], self.last_round_pct[urgency]
         span = (last - first) * (round_number - 1) / max(self.max_rounds - 1, 1)
         scheduled = (first + max(span, 0.0)) / 100 * fill_timeout_ms
-        return max(scheduled, round_number * self.adjust_interval_ms)
+        due = max(scheduled, round_number * self.adjust_interval_ms)
+        if urgency is Urgency.HIGH and self.high_passive:
+            # HIGH's passive wait, then one round an interval (the first is its cross)
+            wait = self.high_passive_wait_ms(fill_timeout_ms)
+            due = max(scheduled, wait + (round_number - 1) * self.adjust_interval_ms)
+        return due
+
+    @property
+    def high_passive(self) -> bool:
+        """Does HIGH urgency rest at the near touch for a bounded wait before crossing?"""
+        return self.high_passive_max_ms > 0 and self.high_passive_max_pct > 0
+
+    def high_passive_wait_ms(self, fill_timeout_ms: float) -> float:
+        """HIGH urgency's passive wait: ``high_passive_max_ms``, and never more than
+        ``high_passive_max_pct`` % of the fill timeout."""
+        return min(self.high_passive_max_ms, self.high_passive_max_pct / 100 * fill_timeout_ms)
 
     def retry_wait_ms(self, attempt: int) -> float:
         """The wait after failed attempt ``attempt`` (1-based), per the backoff policy."""
@@ -126,8 +144,11 @@ def from_limits(limits: Limits) -> EngineLimits:
         wide_tick_bps=_dec(_optional(limits, "adjust.wide_tick_bps", 10)),
         queue_wait_max_pct_left=_optional(limits, "adjust.queue_wait_max_pct_left", 40.0),
         queue_wait_max_ahead_x=_optional(limits, "adjust.queue_wait_max_ahead_x", 200.0),
+        queue_clear_min_pct_left=_optional(limits, "adjust.queue_clear_min_pct_left", 10.0),
         high_urgency_joins_wide_tick=_optional(limits, "adjust.high_urgency_joins_wide_tick",
                                                False),
+        high_passive_max_ms=_optional(limits, "adjust.high_passive_max_ms", 0.0),
+        high_passive_max_pct=_optional(limits, "adjust.high_passive_max_pct_of_timeout", 5.0),
         closing_auction=_optional(limits, "session.closing_auction", "refuse"),
         min_time_left_ms=_optional(limits, "session.min_time_left_ms", 10_000),
         end_margin_ms=_optional(limits, "session.end_margin_ms", 2_000),

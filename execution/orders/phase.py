@@ -35,11 +35,12 @@ from decimal import Decimal
 from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
-from execution.contracts import ChildOrder, MarketPhase, Quote
+from execution.contracts import ChildOrder, MarketPhase, Quote, Urgency
 from execution.market_session import CLOSING_AUCTION_MINUTES
 from execution.ticks import tick_size
 
 FILL_TIMEOUT_KEY = "stage_timeouts.monitoring_timeout_ms"  # the fill timeout (FS093)
+QUEUE_RATE_MIN_S = 2.0  # a queue's clearing rate is told from at least this long a look
 _MINUTE_NS = 60_000_000_000
 _BPS = Decimal(10_000)
 
@@ -180,23 +181,69 @@ def queue_ahead(ctx: ExecutionContext, broker_order_id: str, visible: int) -> in
     return visible
 
 
+def observe_queue(ctx: ExecutionContext, child: ChildOrder, ahead: int,
+                  now_s: float) -> float | None:
+    """Remember where ``child``'s queue stood when first seen at its price; the rate (shares
+    a second) at which the queue ahead of it has cleared since, once at least
+    :data:`QUEUE_RATE_MIN_S` has passed (None before, or at a new price)."""
+    assert child.price is not None
+    seen = ctx.queue_seen.get(child.id)
+    if seen is None or seen[1] != child.price:
+        ctx.queue_seen[child.id] = (now_s, child.price, ahead)
+        return None
+    since_s, _, first_ahead = seen
+    if now_s - since_s < QUEUE_RATE_MIN_S:
+        return None
+    return (first_ahead - ahead) / (now_s - since_s)
+
+
+def observe_queues(ctx: ExecutionContext, quote: Quote, now_s: float) -> None:
+    """Note the queue ahead of every live child resting at the near touch (the monitor does
+    this every interval, so the clearing rate is known when a round comes)."""
+    side = ctx.intent.side
+    if not callable(getattr(ctx.services.broker, "queue_ahead", None)):
+        return  # only the visible size to go by: no rate can be told from it
+    for child in ctx.live_children():
+        if child.price is not None and child.price == quote.touch(side.opposite):
+            visible = quote.bid_size if side.sign > 0 else quote.ask_size
+            observe_queue(ctx, child, queue_ahead(ctx, child.broker_order_id, visible), now_s)
+
+
 def should_wait(ctx: ExecutionContext, child: ChildOrder, quote: Quote,
-                elapsed_pct: float) -> tuple[bool, dict[str, object]]:
+                elapsed_pct: float, now_s: float | None = None) -> tuple[bool, dict[str, object]]:
     """GR069, tick-aware re-pricing: a child resting at the near touch where one tick is
     at least ``wide_tick_bps`` waits rather than move, while at least
     ``queue_wait_max_pct_left`` % of its fill window is left and the queue ahead of it is
-    within ``queue_wait_max_ahead_x`` times its remaining size. Returns the decision and
-    its figures (for the alert)."""
+    within ``queue_wait_max_ahead_x`` times its remaining size. With less time left it
+    waits on only while the queue ahead and its own rest are expected to trade (at the rate
+    the queue has cleared so far) before ``queue_clear_min_pct_left`` % of the window is
+    left (``action=wait_clearing``); else it moves. Returns the decision and its figures
+    (for the alert)."""
     limits, side = ctx.limits, ctx.intent.side
     if child.price is None or child.price != quote.touch(side.opposite):
         return False, {}
+    if ctx.intent.urgency is Urgency.HIGH and limits.high_passive:
+        return False, {}  # HIGH's wait is bounded by adjust.high_passive_max_ms alone
     tick_bps = tick_size(child.price) / child.price * _BPS
     left_pct = 100.0 - elapsed_pct
-    if tick_bps < limits.wide_tick_bps or left_pct < limits.queue_wait_max_pct_left:
+    if tick_bps < limits.wide_tick_bps:
         return False, {}
     visible = quote.bid_size if side.sign > 0 else quote.ask_size
     ahead = queue_ahead(ctx, child.broker_order_id, visible)
-    if ahead > limits.queue_wait_max_ahead_x * child.remaining:
+    rate = None if now_s is None else observe_queue(ctx, child, ahead, now_s)
+    figures: dict[str, object] = {"tick_bps": round(tick_bps, 1), "ahead": ahead,
+                                  "left_pct": round(left_pct)}
+    if left_pct >= limits.queue_wait_max_pct_left:
+        if ahead > limits.queue_wait_max_ahead_x * child.remaining:
+            return False, {}
+        return True, figures
+    floor_pct = limits.queue_clear_min_pct_left
+    if floor_pct <= 0 or rate is None or rate <= 0 or ctx.fill_window is None \
+            or left_pct <= floor_pct:
         return False, {}
-    return True, {"tick_bps": round(tick_bps, 1), "ahead": ahead,
-                  "left_pct": round(left_pct)}
+    needed_s = (ahead + child.remaining) / rate
+    usable_s = (left_pct - floor_pct) / 100 * ctx.fill_window[1] / 1000
+    if needed_s > usable_s:
+        return False, {}
+    return True, figures | {"action": "wait_clearing", "clears_in_s": round(needed_s, 1),
+                            "rate_per_s": round(rate, 1)}

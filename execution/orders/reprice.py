@@ -9,7 +9,7 @@ from decimal import Decimal
 from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
-from execution.contracts import ChildOrder, ChildStatus, Quote, Side
+from execution.contracts import ChildOrder, ChildStatus, Quote, Side, Urgency
 from execution.journal.api import JournalError
 from execution.orders.fills import register
 from execution.orders.status import move, settle_pending
@@ -23,10 +23,14 @@ _BPS = Decimal(10_000)
 
 
 def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,
-               limit: Decimal | None, limits: EngineLimits) -> tuple[Decimal, AdjustOutcome]:
+               limit: Decimal | None, limits: EngineLimits,
+               *, cross: bool = False) -> tuple[Decimal, AdjustOutcome]:
     """The next price of one child and how the round went for it: BREACH when the far
-    touch it would chase lies beyond the slippage maximum."""
+    touch it would chase lies beyond the slippage maximum. ``cross`` (HIGH urgency): the
+    round goes to the far touch in one move, inside the same caps."""
     far, near = quote.touch(side), quote.touch(side.opposite)
+    if cross:
+        near = far  # "at least to the near touch" becomes "to the far touch"
     if slippage_bps(side, far, arrival) > limits.slippage_max_bps:
         return price, AdjustOutcome.BREACH
     step = price * limits.step_pct / _HUNDRED  # to the nearest tick, at least one tick:
@@ -54,7 +58,8 @@ def price_at_level(ctx: ExecutionContext, quote: Quote, start: Decimal, rounds: 
     price = start
     for _ in range(rounds):
         moved, outcome = next_price(ctx.intent.side, price, start, quote, ctx.arrival_price,
-                                    ctx.intent.limit_price, ctx.limits)
+                                    ctx.intent.limit_price, ctx.limits,
+                                    cross=ctx.intent.urgency is Urgency.HIGH)
         if outcome is AdjustOutcome.BREACH or moved == price:
             break
         price = moved

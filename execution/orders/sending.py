@@ -217,8 +217,10 @@ def release(ctx: ExecutionContext, child: ChildOrder) -> None:
     if ctx.escaping or child.status is not ChildStatus.PENDING or ctx.run is None or ctx.run.done:
         return
     quote = ctx.services.broker.quote(ctx.intent.symbol)
+    limits = ctx.limits
     start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price,
-                        ctx.limits.wide_tick_bps)
+                        limits.wide_tick_bps if limits.high_urgency_joins_wide_tick else None,
+                        high_passive=limits.high_passive)
     assert ctx.arrival_price is not None
     start = cap_to_slippage(start, ctx.intent.side, ctx.arrival_price,
                             ctx.limits.slippage_max_bps)

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from execution.codes import Code
 from execution.context import AdjustOutcome, ExecutionContext
-from execution.contracts import ChildOrder
+from execution.contracts import ChildOrder, Urgency
 from execution.orders.phase import should_wait
 from execution.orders.reprice import next_price, reprice_child
 from execution.pricing import slippage_bps
@@ -51,19 +51,22 @@ def adjust(ctx: ExecutionContext, run: RunView) -> str:
     moves: list[tuple[ChildOrder, Decimal]] = []
     elapsed, live = _elapsed_pct(ctx), ctx.live_children()
     waited = 0
+    now = asyncio.get_running_loop().time()
     for child in live:
-        wait, figures = should_wait(ctx, child, quote, elapsed)
+        wait, figures = should_wait(ctx, child, quote, elapsed, now)
         if wait:
             waited += 1
-            if child.id not in ctx.waiting:  # said once per child
-                ctx.waiting.add(child.id)
-                ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action="wait",
+            action = str(figures.pop("action", "wait"))
+            key = child.id if action == "wait" else f"{child.id}:{action}"
+            if key not in ctx.waiting:  # said once per child and kind of wait
+                ctx.waiting.add(key)
+                ctx.alert(Code.GR069, child=child.id, round=ctx.adjust_rounds, action=action,
                           **figures)
             continue
         assert child.price is not None and child.original_price is not None
         price, child_outcome = next_price(ctx.intent.side, child.price, child.original_price,
                                           quote, ctx.arrival_price, ctx.intent.limit_price,
-                                          limits)
+                                          limits, cross=ctx.intent.urgency is Urgency.HIGH)
         if child_outcome is AdjustOutcome.CAPPED:
             outcome = AdjustOutcome.CAPPED
         if price != child.price:

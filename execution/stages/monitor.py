@@ -21,7 +21,7 @@ from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import Quote
-from execution.orders.phase import hold_pause, in_auction
+from execution.orders.phase import hold_pause, in_auction, observe_queues
 from execution.orders.reprice import reprice_child
 from execution.orders.sending import delayed_children
 from execution.pricing import cap_to_limit, cap_to_slippage
@@ -75,9 +75,11 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     limits = ctx.limits
     if not ctx.in_visit(visit):
         return
-    if _paused(ctx, asyncio.get_running_loop().time()):
+    now = asyncio.get_running_loop().time()
+    if _paused(ctx, now):
         _arm(ctx, visit)
         return
+    _observe(ctx, now)
     if ctx.adjust_rounds >= limits.max_rounds:
         _arm(ctx, visit, idle=True)  # nothing left to adjust with: fills or the fill
         return  # timeout decide (still looking: an auction must hold the fill timeout)
@@ -94,6 +96,15 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     ctx.dispatch("stalled", visit)
     ctx.delay_flagged.update(ctx.delay_pending)
     ctx.delay_pending = []
+
+
+def _observe(ctx: ExecutionContext, now: float) -> None:
+    """Note the queues ahead of the resting children (their clearing rate, GR069)."""
+    try:
+        quote = ctx.services.broker.quote(ctx.intent.symbol)
+    except BrokerError:
+        return
+    observe_queues(ctx, quote, now)
 
 
 def _paused(ctx: ExecutionContext, now: float) -> bool:

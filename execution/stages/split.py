@@ -7,7 +7,7 @@ from dataclasses import replace
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, PriceType, SplitStrategy, Urgency
-from execution.orders.phase import split_horizon_ms
+from execution.orders.phase import fill_timeout_ms, split_horizon_ms
 from execution.pricing import cap_to_slippage, entry_price, joins_wide_tick
 from execution.split import choose_strategy, plan_split
 from statecharts.registry import RunView
@@ -35,9 +35,14 @@ def split(ctx: ExecutionContext, run: RunView) -> str:
     if plan.capped:
         ctx.note(Code.GR060, requested=plan.requested_children, max=params.max_children,
                  strategy=plan.strategy.value)
-    wide = ctx.limits.wide_tick_bps if ctx.limits.high_urgency_joins_wide_tick else None
-    price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price, wide)
-    if intent.urgency is Urgency.HIGH and joins_wide_tick(ctx.arrival, wide):
+    limits = ctx.limits
+    wide = limits.wide_tick_bps if limits.high_urgency_joins_wide_tick else None
+    price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price, wide,
+                        high_passive=limits.high_passive)
+    if intent.urgency is Urgency.HIGH and limits.high_passive:
+        ctx.alert(Code.GR069, action="join", cross_after_ms=round(
+            limits.high_passive_wait_ms(fill_timeout_ms(ctx))))
+    elif intent.urgency is Urgency.HIGH and joins_wide_tick(ctx.arrival, wide):
         ctx.alert(Code.GR069, action="join", spread_ticks=1, wide_tick_bps=wide)
     assert ctx.arrival_price is not None
     price = cap_to_slippage(price, intent.side, ctx.arrival_price, ctx.limits.slippage_max_bps)
