@@ -12,7 +12,7 @@ import pytest
 
 from execution.contracts import Urgency
 from execution.orders import phase
-from execution.testing import ScriptedBroker, finish, intent, make_engine, until, until_state
+from execution.testing import EngineFactory, ScriptedBroker, finish, intent, until, until_state
 
 # 005930 at 70 000 on the 100 KRW tick (14.3 bps: wide). Every look is past the
 # queue_wait_max_pct_left line; the first round comes at 10 % of a 3 s window.
@@ -41,10 +41,10 @@ def actions(execution: object) -> list[str]:
             if a.code.name == "GR069"]
 
 
-async def test_a_queue_clearing_in_time_is_waited_for() -> None:
-    broker = ScriptedBroker()
+async def test_a_queue_clearing_in_time_is_waited_for(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     clearing_queue(broker, 1000, 2000.0)  # 1 050 shares to trade at 2 000/s: ~0.5 s
-    engine = make_engine(broker, timeouts=WINDOW, **PAST_THE_LINE)
+    engine = new_engine(timeouts=WINDOW, **PAST_THE_LINE)
     execution = engine.submit(intent(50, cid="C"))
     await until_state(execution, "MONITORING")
     await until(lambda: "wait_clearing" in actions(execution), what="a clearing wait")
@@ -53,45 +53,36 @@ async def test_a_queue_clearing_in_time_is_waited_for() -> None:
     assert float(wait.details["rate_per_s"]) > 0 and float(wait.details["clears_in_s"]) < 2.7
     broker.fill_child("C-1")
     assert (await finish(execution)).final_state == "COMPLETE"
-    await engine.close()
 
 
 @pytest.mark.parametrize("per_s", [0.0, 10.0])  # never clears / 105 s to clear in a 3 s window
-async def test_a_queue_that_will_not_clear_in_time_moves(per_s: float) -> None:
-    broker = ScriptedBroker()
+async def test_a_queue_that_will_not_clear_in_time_moves(
+        per_s: float, broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     clearing_queue(broker, 1000, per_s)
-    engine = make_engine(broker, timeouts=WINDOW, **PAST_THE_LINE)
+    engine = new_engine(timeouts=WINDOW, **PAST_THE_LINE)
     execution = engine.submit(intent(50, cid="S"))
     await until_state(execution, "MONITORING")
     await until(lambda: bool(broker.calls_of("modify")), what="a move")
     assert broker.calls_of("modify")[0].price == Decimal(70_100)
     assert "wait_clearing" not in actions(execution)
-    engine.escape("S", "done")
-    await finish(execution)
-    await engine.close()
 
 
-async def test_without_the_brokers_queue_position_there_is_no_clearing_wait() -> None:
-    broker = ScriptedBroker()  # only the visible size: no rate can be told from it
-    engine = make_engine(broker, timeouts=WINDOW, **PAST_THE_LINE)
+async def test_without_the_brokers_queue_position_there_is_no_clearing_wait(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    # only the visible size: no rate can be told from it
+    engine = new_engine(timeouts=WINDOW, **PAST_THE_LINE)
     execution = engine.submit(intent(50, cid="V"))
     await until_state(execution, "MONITORING")
     await until(lambda: bool(broker.calls_of("modify")), what="a move")
     assert "wait_clearing" not in actions(execution)
-    engine.escape("V", "done")
-    await finish(execution)
-    await engine.close()
 
 
-async def test_off_when_the_limit_is_zero() -> None:
-    broker = ScriptedBroker()
+async def test_off_when_the_limit_is_zero(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     clearing_queue(broker, 1000, 2000.0)
-    engine = make_engine(broker, timeouts=WINDOW,
+    engine = new_engine(timeouts=WINDOW,
                          **(PAST_THE_LINE | {"queue_clear_min_pct_left": 0.0}))
     execution = engine.submit(intent(50, cid="Z"))
     await until_state(execution, "MONITORING")
     await until(lambda: bool(broker.calls_of("modify")), what="a move")
     assert "wait_clearing" not in actions(execution)
-    engine.escape("Z", "done")
-    await finish(execution)
-    await engine.close()

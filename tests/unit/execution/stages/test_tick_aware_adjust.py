@@ -7,14 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from execution.contracts import Urgency
-from execution.testing import (
-    EngineFactory,
-    ScriptedBroker,
-    finish,
-    intent,
-    until,
-    until_state,
-)
+from execution.testing import EngineFactory, ScriptedBroker, finish, intent, until, until_state
 
 # 005930 at 70 000 on the 100 KRW tick: one tick is 14.3 bps, over a quarter of the cap.
 WIDE = {"wide_tick_bps": Decimal(10), "queue_wait_max_pct_left": 40.0,
