@@ -128,6 +128,7 @@ class ExecutionContext:
     time_left_ms: float | None = None  # set when the horizon was shortened to it (GR066)
     paused_since: float | None = None  # loop time an auction / VI pause began (GR067)
     pause_checked: float = 0.0  # loop time the pause was last accounted for
+    held_releases: set[str] = field(default_factory=set)  # slices held in a pause (GR067)
     waiting: set[str] = field(default_factory=set)  # children that waited in a round (GR069)
     # child id -> (loop time, price, shares ahead) when its queue was first seen at that price
     queue_seen: dict[str, tuple[float, Decimal, int]] = field(default_factory=dict)

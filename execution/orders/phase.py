@@ -151,6 +151,17 @@ def in_auction(quote: Quote) -> bool:
     return quote.phase.is_auction
 
 
+def holds_release(ctx: ExecutionContext, quote: Quote) -> bool:
+    """Is a scheduled slice held back now (GR067)? Not into a VI or the opening auction:
+    it would be priced from a book nobody can trade at and join the call at that price;
+    after the auction it goes out from the fresh book. The closing auction holds it only
+    when the limits do not join it (``session.closing_auction: refuse``)."""
+    if not in_auction(quote):
+        return False
+    return not (quote.phase is MarketPhase.CLOSING_AUCTION
+                and ctx.limits.closing_auction == "join")
+
+
 def hold_pause(ctx: ExecutionContext, now_s: float) -> float:
     """Account for the pause so far: the fill timeout and the round schedule are pushed
     back by its length since the last look (ms returned)."""

@@ -27,6 +27,7 @@ from execution.contracts import ChildOrder, ChildStatus, OrderRequest
 from execution.journal.api import JournalError
 from execution.orders.confirm import apply_status, reconnect, request_of
 from execution.orders.fills import register
+from execution.orders.phase import holds_release
 from execution.orders.reprice import price_at_level
 from execution.orders.status import cancel_unsent, move, working
 from execution.pricing import cap_to_slippage, entry_price
@@ -218,6 +219,12 @@ def release(ctx: ExecutionContext, child: ChildOrder) -> None:
         return
     quote = ctx.services.broker.quote(ctx.intent.symbol)
     limits = ctx.limits
+    if holds_release(ctx, quote):  # no new slice into a call auction or a VI (GR067)
+        if child.id not in ctx.held_releases:
+            ctx.held_releases.add(child.id)
+            ctx.alert(Code.GR067, action="hold", child=child.id, phase=quote.phase.value)
+        ctx.after(limits.adjust_interval_ms, functools.partial(release, ctx, child))
+        return
     start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price,
                         limits.wide_tick_bps if limits.high_urgency_joins_wide_tick else None,
                         high_passive=limits.high_passive)

@@ -11,12 +11,16 @@ from decimal import Decimal
 from execution.codes import Alert
 from execution.contracts import MarketPhase, Side, SplitStrategy
 from execution.market_session import KST, epoch_ns
+from execution.orders.phase import holds_release
 from execution.testing import (
     HEAD,
+    SYMBOL,
+    EngineFactory,
     ScriptedBroker,
     alert,
     finish,
     intent,
+    make_context,
     make_engine,
     path,
     until,
@@ -226,3 +230,34 @@ async def test_a_shortened_fill_timeout_does_not_outlive_its_execution() -> None
         await finish(execution)
     assert any(run is late_run for run in runs)  # the recycled instance was among them
     await engine.close()
+
+
+# --------------------------------------------------- GR067: no new slice into an auction
+async def test_a_slice_due_in_a_vi_is_held_and_goes_out_after_it_at_the_fresh_book(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20, timeouts={"MONITORING": 5_000},
+                        split={"twap_horizon_ms": 200})
+    execution = engine.submit(intent(200, strategy=SplitStrategy.TWAP, cid="H"))
+    await until_state(execution, "MONITORING")
+    assert [c.key for c in broker.calls_of("send")] == ["H-1"]
+    broker.set_phase(MarketPhase.VI_AUCTION)
+    await until(lambda: "hold" in [d["action"] for d in _details(execution.ctx.alerts, "GR067")],
+                what="a held slice")
+    await asyncio.sleep(0.1)  # several looks inside the VI: still held, one alert
+    assert [c.key for c in broker.calls_of("send")] == ["H-1"]
+    holds = [d for d in _details(execution.ctx.alerts, "GR067") if d["action"] == "hold"]
+    assert holds == [{"id": "H", "action": "hold", "child": "H-2", "phase": "vi_auction"}]
+    broker.set_quote(70_200, 70_300)  # the VI ends higher: the slice joins the fresh bid
+    await until(lambda: len(broker.calls_of("send")) == 2, what="the held slice")
+    assert broker.calls_of("send")[1].key == "H-2"
+    assert broker.calls_of("send")[1].price == Decimal(70_200)
+
+
+def test_the_closing_auction_holds_slices_only_when_the_limits_do_not_join_it() -> None:
+    broker = ScriptedBroker()
+    broker.set_phase(MarketPhase.CLOSING_AUCTION)
+    quote = broker.quote(SYMBOL)
+    assert holds_release(make_context(broker), quote)
+    assert not holds_release(make_context(broker, closing_auction="join"), quote)
+    broker.set_phase(MarketPhase.CONTINUOUS)
+    assert not holds_release(make_context(broker), broker.quote(SYMBOL))
