@@ -12,20 +12,8 @@ from execution.codes import Alert
 from execution.contracts import MarketPhase, Side, SplitStrategy
 from execution.market_session import KST, epoch_ns
 from execution.orders.phase import holds_release
-from execution.testing import (
-    HEAD,
-    SYMBOL,
-    EngineFactory,
-    ScriptedBroker,
-    alert,
-    finish,
-    intent,
-    make_context,
-    make_engine,
-    path,
-    until,
-    until_state,
-)
+from execution.testing import HEAD, SYMBOL, EngineFactory, ScriptedBroker, alert, finish, path
+from execution.testing.harness import intent, make_context, make_engine, until, until_state
 
 #: 15:20 KST on Monday 2024-06-03: continuous trading ends, the closing auction begins.
 CONTINUOUS_END_NS = epoch_ns(datetime(2024, 6, 3, 15, 20, tzinfo=KST))
@@ -75,16 +63,15 @@ async def test_too_little_time_left_is_refused() -> None:
     await engine.close()
 
 
-async def test_a_horizon_inside_the_session_is_not_touched() -> None:
-    broker = ScriptedBroker()  # 10:00 KST
-    engine = make_engine(broker)
+async def test_a_horizon_inside_the_session_is_not_touched(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine()  # 10:00 KST
     execution = engine.submit(intent(50, cid="N"))
     await until_state(execution, "MONITORING")
     assert execution.run.timeouts_ms["MONITORING"] == 300
     broker.fill_child("N-1")
     result = await finish(execution)
     assert "GR066" not in result.codes()
-    await engine.close()
 
 
 async def test_a_shortened_twap_sends_every_slice_in_the_first_half_of_the_time_left() -> None:
@@ -134,10 +121,10 @@ async def test_join_rests_into_the_closing_auction_without_chasing_it() -> None:
 
 
 # ------------------------------------------------------------------ GR068: price limits
-async def test_a_limit_beyond_the_price_limits_is_refused() -> None:
-    broker = ScriptedBroker()
+async def test_a_limit_beyond_the_price_limits_is_refused(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     broker.set_quote(70_000, 70_100, lower_limit=49_100, upper_limit=91_100)
-    engine = make_engine(broker)
+    engine = new_engine()
     result = await engine.execute(intent(50, limit=95_000, cid="PL"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "FAILED"]
@@ -147,13 +134,12 @@ async def test_a_limit_beyond_the_price_limits_is_refused() -> None:
     assert result.precheck_failure == "price_limit" and broker.calls == []
     low = await engine.execute(intent(50, side=Side.SELL, limit=40_000, cid="PL2"))
     assert low.final_state == "FAILED" and "GR068" in low.codes()
-    await engine.close()
 
 
-async def test_a_limit_inside_the_price_limits_goes_on() -> None:
-    broker = ScriptedBroker()
+async def test_a_limit_inside_the_price_limits_goes_on(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     broker.set_quote(70_000, 70_100, lower_limit=49_100, upper_limit=91_100)
-    engine = make_engine(broker)
+    engine = new_engine()
     execution = engine.submit(intent(50, limit=91_100, cid="OK"))
     await until_state(execution, "MONITORING")
     broker.fill_child("OK-1")
@@ -163,9 +149,9 @@ async def test_a_limit_inside_the_price_limits_goes_on() -> None:
 
 
 # ------------------------------------------------------------- GR067: VI / auction pause
-async def test_a_vi_pauses_repricing_and_the_fill_timeout_then_requotes_fresh() -> None:
-    broker = ScriptedBroker()  # arrival mid 70 050
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_a_vi_pauses_repricing_and_the_fill_timeout_then_requotes_fresh(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)  # arrival mid 70 050
     execution = engine.submit(intent(50, cid="V"))
     await until_state(execution, "MONITORING")
     broker.set_phase(MarketPhase.VI_AUCTION, broker.now_ns() + 120 * 10**9)
@@ -188,12 +174,11 @@ async def test_a_vi_pauses_repricing_and_the_fill_timeout_then_requotes_fresh() 
     pause = _details(result.alerts, "GR067")[0]
     assert pause["action"] == "pause" and pause["phase"] == "vi_auction"
     assert pause["working"] == "1"
-    await engine.close()
 
 
-async def test_the_requote_after_a_vi_stays_inside_the_slippage_cap() -> None:
-    broker = ScriptedBroker()  # arrival mid 70 050: the 50 bps cap is 70 400
-    engine = make_engine(broker, adjust_interval_ms=20)
+async def test_the_requote_after_a_vi_stays_inside_the_slippage_cap(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(adjust_interval_ms=20)  # arrival mid 70 050: the 50 bps cap is 70 400
     execution = engine.submit(intent(50, cid="VC"))
     await until_state(execution, "MONITORING")
     broker.set_phase(MarketPhase.VI_AUCTION)
@@ -201,9 +186,6 @@ async def test_the_requote_after_a_vi_stays_inside_the_slippage_cap() -> None:
     broker.set_quote(71_000, 71_100)  # the VI ends 1.4 % higher
     await until(lambda: bool(broker.calls_of("modify")), what="re-quote")
     assert broker.calls_of("modify")[0].price == Decimal(70_400)
-    engine.escape("VC", "done")
-    await finish(execution)
-    await engine.close()
 
 
 async def test_a_shortened_fill_timeout_does_not_outlive_its_execution() -> None:
