@@ -79,6 +79,12 @@ class EngineLimits:
         return due
 
     @property
+    def high_join_wide_tick_bps(self) -> Decimal | None:
+        """The tick (bps) from which HIGH urgency joins a one-tick spread (None: it never
+        does; ``adjust.high_urgency_joins_wide_tick``)."""
+        return self.wide_tick_bps if self.high_urgency_joins_wide_tick else None
+
+    @property
     def high_passive(self) -> bool:
         """Does HIGH urgency rest at the near touch for a bounded wait before crossing?"""
         return self.high_passive_max_ms > 0 and self.high_passive_max_pct > 0

@@ -35,7 +35,7 @@ from decimal import Decimal
 from execution.broker import BrokerError
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
-from execution.contracts import ChildOrder, MarketPhase, Quote, Urgency
+from execution.contracts import ChildOrder, MarketPhase, Quote, Side, Urgency
 from execution.market_session import CLOSING_AUCTION_MINUTES
 from execution.ticks import tick_size
 
@@ -49,11 +49,8 @@ def continuous_end_ns(ctx: ExecutionContext, quote: Quote, now_ns: int) -> int |
     """When continuous trading ends today (None: no session known for ``now_ns``)."""
     if quote.phase is MarketPhase.CONTINUOUS and quote.phase_ends_ns is not None:
         return quote.phase_ends_ns
-    sessions = ctx.services.sessions
-    bounds = sessions.session_bounds(sessions.trading_day(now_ns))
-    if bounds is None:
-        return None
-    return bounds[1] - CLOSING_AUCTION_MINUTES * _MINUTE_NS
+    close = session_close_ns(ctx, now_ns)
+    return None if close is None else close - CLOSING_AUCTION_MINUTES * _MINUTE_NS
 
 
 def session_close_ns(ctx: ExecutionContext, now_ns: int) -> int | None:
@@ -70,14 +67,10 @@ def fill_timeout_states(ctx: ExecutionContext) -> list[str]:
             if s.timeout is not None and s.timeout.after == FILL_TIMEOUT_KEY]
 
 
-def _set_fill_timeout(ctx: ExecutionContext, ms: float) -> float:
-    """Set this run's fill timeout; returns the one it had."""
+def _set_fill_timeout(ctx: ExecutionContext, ms: float) -> None:
     assert ctx.run is not None
-    states = fill_timeout_states(ctx)
-    before = max((ctx.run.timeouts_ms.get(s, 0.0) for s in states), default=0.0)
-    for state in states:
+    for state in fill_timeout_states(ctx):
         ctx.run.timeouts_ms[state] = ms
-    return before
 
 
 def fill_timeout_ms(ctx: ExecutionContext) -> float:
@@ -177,6 +170,10 @@ def hold_pause(ctx: ExecutionContext, now_s: float) -> float:
     return extra_ms
 
 
+def _near_size(quote: Quote, side: Side) -> int:
+    """The size shown at ``side``'s near touch (where its passive order rests)."""
+    return quote.bid_size if side.sign > 0 else quote.ask_size
+
 
 def queue_ahead(ctx: ExecutionContext, broker_order_id: str, visible: int) -> int:
     """Shares ahead of a resting child at its level: the broker's answer when it can
@@ -216,8 +213,8 @@ def observe_queues(ctx: ExecutionContext, quote: Quote, now_s: float) -> None:
         return  # only the visible size to go by: no rate can be told from it
     for child in ctx.live_children():
         if child.price is not None and child.price == quote.touch(side.opposite):
-            visible = quote.bid_size if side.sign > 0 else quote.ask_size
-            observe_queue(ctx, child, queue_ahead(ctx, child.broker_order_id, visible), now_s)
+            ahead = queue_ahead(ctx, child.broker_order_id, _near_size(quote, side))
+            observe_queue(ctx, child, ahead, now_s)
 
 
 def should_wait(ctx: ExecutionContext, child: ChildOrder, quote: Quote,
@@ -239,8 +236,7 @@ def should_wait(ctx: ExecutionContext, child: ChildOrder, quote: Quote,
     left_pct = 100.0 - elapsed_pct
     if tick_bps < limits.wide_tick_bps:
         return False, {}
-    visible = quote.bid_size if side.sign > 0 else quote.ask_size
-    ahead = queue_ahead(ctx, child.broker_order_id, visible)
+    ahead = queue_ahead(ctx, child.broker_order_id, _near_size(quote, side))
     rate = None if now_s is None else observe_queue(ctx, child, ahead, now_s)
     figures: dict[str, object] = {"tick_bps": round(tick_bps, 1), "ahead": ahead,
                                   "left_pct": round(left_pct)}

@@ -13,13 +13,23 @@ from execution.contracts import ChildOrder, ChildStatus, Quote, Side, Urgency
 from execution.journal.api import JournalError
 from execution.orders.fills import register
 from execution.orders.status import move, settle_pending
-from execution.pricing import cap_to_limit, slippage_bps
+from execution.pricing import cap_to_limit, cap_to_slippage, entry_price, slippage_bps
 from execution.settings import EngineLimits
 from execution.ticks import add_ticks, snap
 
 log = logging.getLogger("execution.orders")
 _HUNDRED = Decimal(100)
 _BPS = Decimal(10_000)
+
+
+def entry_for(ctx: ExecutionContext, quote: Quote) -> Decimal:
+    """A new child's first price from ``quote``: its urgency's touch (HIGH joins the near
+    one only where the limits say), inside the intent's limit and the slippage cap."""
+    intent, limits = ctx.intent, ctx.limits
+    price = entry_price(intent.side, intent.urgency, quote, intent.limit_price,
+                        limits.high_join_wide_tick_bps, high_passive=limits.high_passive)
+    assert ctx.arrival_price is not None
+    return cap_to_slippage(price, intent.side, ctx.arrival_price, limits.slippage_max_bps)
 
 
 def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,

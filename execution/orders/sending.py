@@ -28,9 +28,8 @@ from execution.journal.api import JournalError
 from execution.orders.confirm import apply_status, reconnect, request_of
 from execution.orders.fills import register
 from execution.orders.phase import holds_release
-from execution.orders.reprice import price_at_level
+from execution.orders.reprice import entry_for, price_at_level
 from execution.orders.status import cancel_unsent, move, working
-from execution.pricing import cap_to_slippage, entry_price
 
 log = logging.getLogger("execution.orders")
 
@@ -225,12 +224,7 @@ def release(ctx: ExecutionContext, child: ChildOrder) -> None:
             ctx.alert(Code.GR067, action="hold", child=child.id, phase=quote.phase.value)
         ctx.after(limits.adjust_interval_ms, functools.partial(release, ctx, child))
         return
-    start = entry_price(ctx.intent.side, ctx.intent.urgency, quote, ctx.intent.limit_price,
-                        limits.wide_tick_bps if limits.high_urgency_joins_wide_tick else None,
-                        high_passive=limits.high_passive)
-    assert ctx.arrival_price is not None
-    start = cap_to_slippage(start, ctx.intent.side, ctx.arrival_price,
-                            ctx.limits.slippage_max_bps)
+    start = entry_for(ctx, quote)
     child.original_price = start
     child.price = price_at_level(ctx, quote, start, ctx.adjust_rounds)
     ctx.spawn(send_child(ctx, child), f"send-{child.sequence}", inflight=True)

@@ -76,14 +76,16 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     if not ctx.in_visit(visit):
         return
     now = asyncio.get_running_loop().time()
-    if _paused(ctx, now):
+    quote = _quote(ctx)  # (none: no book to judge by, the schedule goes on)
+    if quote is not None and _paused(ctx, quote, now):
         _arm(ctx, visit)
         return
-    _observe(ctx, now)
+    if quote is not None:
+        observe_queues(ctx, quote, now)  # the queues ahead of resting children (GR069)
     if ctx.adjust_rounds >= limits.max_rounds:
         _arm(ctx, visit, idle=True)  # nothing left to adjust with: fills or the fill
         return  # timeout decide (still looking: an auction must hold the fill timeout)
-    if not ctx.live_children() or not round_due(ctx, asyncio.get_running_loop().time()):
+    if not ctx.live_children() or not round_due(ctx, now):
         _arm(ctx, visit)  # (slices still to come count: look again after the interval)
         return
     delayed = delayed_children(ctx)  # not warned yet: the round's transition says it
@@ -98,22 +100,16 @@ def _reevaluate(ctx: ExecutionContext, visit: int) -> None:
     ctx.delay_pending = []
 
 
-def _observe(ctx: ExecutionContext, now: float) -> None:
-    """Note the queues ahead of the resting children (their clearing rate, GR069)."""
+def _quote(ctx: ExecutionContext) -> Quote | None:
     try:
-        quote = ctx.services.broker.quote(ctx.intent.symbol)
+        return ctx.services.broker.quote(ctx.intent.symbol)
     except BrokerError:
-        return
-    observe_queues(ctx, quote, now)
+        return None
 
 
-def _paused(ctx: ExecutionContext, now: float) -> bool:
+def _paused(ctx: ExecutionContext, quote: Quote, now: float) -> bool:
     """Is the symbol in a call auction or a VI (GR067)? When one has just ended, the
     working children re-quote from the fresh book (and this look is spent on that)."""
-    try:
-        quote = ctx.services.broker.quote(ctx.intent.symbol)
-    except BrokerError:
-        return False  # no book to judge by: the schedule goes on
     if in_auction(quote):
         if ctx.paused_since is None:
             ctx.paused_since = ctx.pause_checked = now

@@ -8,7 +8,8 @@ from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, PriceType, SplitStrategy, Urgency
 from execution.orders.phase import fill_timeout_ms, split_horizon_ms
-from execution.pricing import cap_to_slippage, entry_price, joins_wide_tick
+from execution.orders.reprice import entry_for
+from execution.pricing import joins_wide_tick
 from execution.split import choose_strategy, plan_split
 from statecharts.registry import RunView
 
@@ -36,16 +37,13 @@ def split(ctx: ExecutionContext, run: RunView) -> str:
         ctx.note(Code.GR060, requested=plan.requested_children, max=params.max_children,
                  strategy=plan.strategy.value)
     limits = ctx.limits
-    wide = limits.wide_tick_bps if limits.high_urgency_joins_wide_tick else None
-    price = entry_price(intent.side, intent.urgency, ctx.arrival, intent.limit_price, wide,
-                        high_passive=limits.high_passive)
+    price = entry_for(ctx, ctx.arrival)
+    wide = limits.high_join_wide_tick_bps
     if intent.urgency is Urgency.HIGH and limits.high_passive:
         ctx.alert(Code.GR069, action="join", cross_after_ms=round(
             limits.high_passive_wait_ms(fill_timeout_ms(ctx))))
     elif intent.urgency is Urgency.HIGH and joins_wide_tick(ctx.arrival, wide):
         ctx.alert(Code.GR069, action="join", spread_ticks=1, wide_tick_bps=wide)
-    assert ctx.arrival_price is not None
-    price = cap_to_slippage(price, intent.side, ctx.arrival_price, ctx.limits.slippage_max_bps)
     max_wait_ns = int(params.child_max_wait_ms * 1e6)
     ctx.children = [
         ChildOrder(
