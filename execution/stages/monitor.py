@@ -9,8 +9,8 @@ In a call auction or a volatility interruption the rounds pause (GR067): the wor
 orders are kept at their prices (no chase into the auction price), and the pause is
 not counted: the fill timeout and the round schedule move back by its length
 (:func:`execution.orders.phase.hold_pause`). When continuous trading resumes, every
-working child re-quotes at the fresh near touch (inside the intent's limit and the
-slippage cap), without using an adjust round, before the schedule goes on.
+working child re-quotes at its urgency's entry price on the fresh book (inside the
+intent's limit and the slippage cap), without using an adjust round, before the schedule goes on.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import Quote
 from execution.orders.phase import hold_pause, in_auction, observe_queues
-from execution.orders.reprice import reprice_child
+from execution.orders.reprice import entry_for, reprice_child
 from execution.orders.sending import delayed_children
-from execution.pricing import cap_to_limit, cap_to_slippage
 from statecharts.registry import RunView
 
 EMITS = ("filled", "stalled")
@@ -133,11 +132,10 @@ def _paused(ctx: ExecutionContext, quote: Quote, now: float) -> bool:
 
 
 def _requote(ctx: ExecutionContext, quote: Quote) -> int:
-    """Move every working child to the fresh near touch (inside the limit and the cap)."""
-    side, arrival = ctx.intent.side, ctx.arrival_price
-    assert arrival is not None
-    price = cap_to_limit(quote.touch(side.opposite), side, ctx.intent.limit_price)
-    price = cap_to_slippage(price, side, arrival, ctx.limits.slippage_max_bps)
+    """Move every working child to its urgency's entry price on the fresh book (the near
+    touch; the far touch for HIGH urgency, which a pause must not turn passive), inside the
+    intent's limit and the slippage cap."""
+    price = entry_for(ctx, quote)
     moved = 0
     for child in ctx.live_children():
         if child.price is not None and child.price != price:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from execution.codes import Alert
-from execution.contracts import MarketPhase, Side, SplitStrategy
+from execution.contracts import MarketPhase, Side, SplitStrategy, Urgency
 from execution.market_session import KST, epoch_ns
 from execution.orders.phase import holds_release
 from execution.testing import HEAD, SYMBOL, EngineFactory, ScriptedBroker, alert, finish, path
@@ -186,6 +186,25 @@ async def test_the_requote_after_a_vi_stays_inside_the_slippage_cap(
     broker.set_quote(71_000, 71_100)  # the VI ends 1.4 % higher
     await until(lambda: bool(broker.calls_of("modify")), what="re-quote")
     assert broker.calls_of("modify")[0].price == Decimal(70_400)
+
+
+async def test_a_high_urgency_child_requotes_at_the_far_touch_after_a_vi(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    # A pause must not turn HIGH urgency passive: after the VI it takes the fresh far
+    # touch, as its entry did (found on the vi_day scenario: a HIGH buy re-quoted at the
+    # bid after a VI rested there while the price ran away, and ended with nothing filled).
+    engine = new_engine(adjust_interval_ms=20)  # arrival 70 000 / 70 100: the cap is 70 400
+    execution = engine.submit(intent(50, urgency=Urgency.HIGH, cid="VH"))
+    await until_state(execution, "MONITORING")
+    assert broker.calls_of("send")[0].price == Decimal(70_100)
+    broker.set_phase(MarketPhase.VI_AUCTION)
+    await until(lambda: execution.ctx.paused_since is not None, what="pause")
+    broker.set_quote(70_200, 70_300)
+    await until(lambda: bool(broker.calls_of("modify")), what="re-quote")
+    assert broker.calls_of("modify")[0].price == Decimal(70_300)
+    broker.fill_child("VH-1")
+    result = await finish(execution)
+    assert result.final_state == "COMPLETE" and result.filled_qty == 50
 
 
 async def test_a_shortened_fill_timeout_does_not_outlive_its_execution() -> None:
