@@ -79,3 +79,16 @@ def test_suite_bad_folder_is_exit_2_and_a_bad_scenario_its_findings(
     err = capsys.readouterr().err
     assert "not a directory" in err and "no scenario" in err and "exclude each other" in err
     assert "bad.yaml:1:1:" in err
+
+
+def test_the_table_shows_the_shortfall_by_urgency() -> None:
+    from execution.simulate.suite import by_urgency, suite_table
+
+    def report(groups: dict[str, float]) -> dict[str, object]:
+        return {"by_urgency": {u: {"shortfall_bps": {"mean": m}} for u, m in groups.items()}}
+
+    assert by_urgency(report({"low": -1.26, "normal": -1.37, "high": 7.61})) \
+        == "-1.3 / -1.4 / 7.6"
+    assert by_urgency(report({"high": 8.16})) == "- / - / 8.2"  # a mix without low/normal
+    columns = [c.header for c in suite_table({"scenarios": {}}).columns]
+    assert "IS low/normal/high" in columns
