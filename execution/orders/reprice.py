@@ -32,6 +32,15 @@ def entry_for(ctx: ExecutionContext, quote: Quote) -> Decimal:
     return cap_to_slippage(price, intent.side, ctx.arrival_price, limits.slippage_max_bps)
 
 
+def near_touch_for(ctx: ExecutionContext, quote: Quote) -> Decimal:
+    """The fresh near touch of ``quote``, inside the intent's limit and the slippage cap:
+    where working children re-quote, and owed quantity goes back out, after an auction."""
+    side, arrival = ctx.intent.side, ctx.arrival_price
+    assert arrival is not None
+    price = cap_to_limit(quote.touch(side.opposite), side, ctx.intent.limit_price)
+    return cap_to_slippage(price, side, arrival, ctx.limits.slippage_max_bps)
+
+
 def next_price(side: Side, price: Decimal, original: Decimal, quote: Quote, arrival: Decimal,
                limit: Decimal | None, limits: EngineLimits,
                *, cross: bool = False) -> tuple[Decimal, AdjustOutcome]:

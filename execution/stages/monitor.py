@@ -6,7 +6,9 @@ Fills are booked by :mod:`execution.orders.fills` in whatever state the executio
 without completion (one AdaptiveAdjust round).
 
 In a call auction or a volatility interruption the rounds pause (GR067): the working
-orders are kept at their prices (no chase into the auction price), and the pause is
+orders are kept at their prices (no chase into the auction price), or with
+``session.auction_policy: shrink`` cut down to ``auction_keep_pct`` % of their rest
+(:mod:`execution.orders.shrink`: the cut goes back out after it), and the pause is
 not counted: the fill timeout and the round schedule move back by its length
 (:func:`execution.orders.phase.hold_pause`). When continuous trading resumes, every
 working child re-quotes at the fresh near touch (inside the intent's limit and the
@@ -22,9 +24,9 @@ from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import Quote
 from execution.orders.phase import hold_pause, in_auction, observe_queues
-from execution.orders.reprice import reprice_child
+from execution.orders.reprice import near_touch_for, reprice_child
 from execution.orders.sending import delayed_children
-from execution.pricing import cap_to_limit, cap_to_slippage
+from execution.orders.shrink import restore_owed, start_shrink
 from statecharts.registry import RunView
 
 EMITS = ("filled", "stalled")
@@ -118,10 +120,14 @@ def _paused(ctx: ExecutionContext, quote: Quote, now: float) -> bool:
                       ends_in_ms="unknown" if ends is None
                       else round((ends - ctx.services.now_ns()) / 1e6),
                       working=len(ctx.live_children()))
+            if ctx.limits.auction_policy == "shrink":
+                start_shrink(ctx)
         else:
             hold_pause(ctx, now)
         return True
     if ctx.paused_since is None:
+        if ctx.owed_qty > 0:  # (a restore that could not go out at the resume: again)
+            restore_owed(ctx)
         return False
     hold_pause(ctx, now)
     paused_ms = round((now - ctx.paused_since) * 1000)
@@ -129,15 +135,13 @@ def _paused(ctx: ExecutionContext, quote: Quote, now: float) -> bool:
     moved = _requote(ctx, quote)
     ctx.alert(Code.GR067, action="resume", phase=quote.phase.value, paused_ms=paused_ms,
               bid=quote.bid, ask=quote.ask, requoted=moved)
+    restore_owed(ctx)  # (shrink: what was cut goes back out at the fresh near touch)
     return True
 
 
 def _requote(ctx: ExecutionContext, quote: Quote) -> int:
     """Move every working child to the fresh near touch (inside the limit and the cap)."""
-    side, arrival = ctx.intent.side, ctx.arrival_price
-    assert arrival is not None
-    price = cap_to_limit(quote.touch(side.opposite), side, ctx.intent.limit_price)
-    price = cap_to_slippage(price, side, arrival, ctx.limits.slippage_max_bps)
+    price = near_touch_for(ctx, quote)
     moved = 0
     for child in ctx.live_children():
         if child.price is not None and child.price != price:

@@ -219,8 +219,16 @@ class ScriptedBroker:
         if record is None or not record.live:
             self.calls.append(act.Call("modify", broker_order_id, "not-live", price, qty))
             raise brk.UnknownOrder(broker_order_id)
-        new_qty = record.qty if qty is None else qty
-        if self.replace_on_modify:
+        new_qty = record.qty if qty is None else qty  # (the order's new total, as KRX's)
+        if not record.filled <= new_qty <= record.qty or new_qty <= 0:
+            self.calls.append(act.Call("modify", broker_order_id, "rejected", price, qty))
+            raise brk.OrderRejected(brk.RejectReason.INVALID_ORDER,
+                                    f"qty {new_qty} outside {max(record.filled, 1)}..{record.qty}")
+        if new_qty == record.filled:  # reduced to what is filled: the order is done
+            record.qty = new_qty
+            record.close(brk.OrderState.CANCELLED)
+            outcome = "done"
+        elif self.replace_on_modify:
             record = self.table.replace(record, price, new_qty - record.filled)
             outcome = f"replaced:{record.broker_id}"
         else:
