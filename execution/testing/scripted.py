@@ -27,7 +27,10 @@ OTHER_SYMBOL = "000660"
 
 class ScriptedBroker:
     """See the module docstring. ``replace_on_modify`` makes every re-price a
-    cancel-replace that answers a new broker order id, as KRX brokers do."""
+    cancel-replace that answers a new broker order id, as KRX brokers do. A ``modify``
+    with a quantity reduces the order to that *total* (filled shares included), as the
+    simulated exchange and KIS do: refused (``INVALID_ORDER``) below what is filled or
+    above the order's quantity, and the order is done when it equals what is filled."""
 
     def __init__(self, *, symbols: Iterable[str] = (SYMBOL, OTHER_SYMBOL),
                  bid: Decimal | int = 70_000, ask: Decimal | int = 70_100,
