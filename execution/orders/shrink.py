@@ -38,14 +38,16 @@ filled than its quantity, reported as unfilled, never a second order for the sam
 The reduce is journaled like a revise (write-ahead ``revise`` with the new total, then
 ``revised`` with the child's new quantity), so recovery rebuilds the child at it.
 
-Restoring. Only what was cut and is still unfilled goes back out; it waits for the
-reductions in flight. One restore child a pause, always, even beyond
-``split.max_children`` (GR060): it replaces quantity taken from children already
-counted, KRX allows no quantity-raising revise to put it back on one of them, and
-without it the intent would end short for reasons of the market's schedule alone; the
-restore alert says ``beyond_max`` when it goes past the limit. An execution that ends
-(escape, fill timeout, error) while something is owed drops it (GR067 ``dropped``), and
-its result says why it ended.
+Restoring. Only what was cut and is still unfilled goes back out. It waits for the
+reductions in flight (and then moves the children they held to the fresh touch, which
+the resume's re-quote had to pass over); in an auction or a VI again, or without a
+quote, it stays owed until the monitor's next look out of it. One restore child a pause,
+always, even beyond ``split.max_children`` (GR060): it replaces quantity taken from
+children already counted, KRX allows no quantity-raising revise to put it back on one of
+them, and without it the intent would end short for reasons of the market's schedule
+alone; the restore alert says ``beyond_max`` when it goes past the limit. An execution
+that ends (escape, fill timeout, error) while something is owed drops it (GR067
+``dropped``), and its result says why it ended.
 """
 
 from __future__ import annotations
@@ -58,17 +60,17 @@ from decimal import Decimal
 from execution.broker import BrokerError, OrderState
 from execution.codes import Code
 from execution.context import ExecutionContext
-from execution.contracts import ChildOrder, ChildStatus, PriceType
+from execution.contracts import ChildOrder, ChildStatus, PriceType, Quote
 from execution.journal.api import JournalError
 from execution.orders.cancelling import cancel_child
 from execution.orders.confirm import apply_status
 from execution.orders.fills import notify, register
-from execution.orders.reprice import near_touch_for
+from execution.orders.reprice import near_touch_for, reprice_child
 from execution.orders.sending import send_child
 from execution.orders.status import move, settle_pending
 
 log = logging.getLogger("execution.orders")
-_WORKING = (ChildStatus.ACCEPTED, ChildStatus.PARTIALLY_FILLED)
+WORKING = (ChildStatus.ACCEPTED, ChildStatus.PARTIALLY_FILLED)  # no revise or cancel on its way
 
 
 def kept_qty(rest: int, keep_pct: float) -> int:
@@ -91,7 +93,7 @@ def start_shrink(ctx: ExecutionContext) -> None:
     """The pause began: reduce every working child (one in-flight task; see the module)."""
     if ctx.shrink_task is not None or ctx.escaping:
         return
-    children = [c for c in ctx.live_children() if c.status in _WORKING]
+    children = [c for c in ctx.live_children() if c.status in WORKING]
     if children:
         ctx.shrink_task = ctx.spawn(_shrink_all(ctx, children), "shrink", inflight=True)
 
@@ -119,7 +121,7 @@ def owe(ctx: ExecutionContext, qty: int) -> None:
     """Owe ``qty`` cut shares back after the pause; dropped when the execution is over."""
     if qty <= 0:
         return
-    if ctx.escaping or ctx.run is None or ctx.run.done:
+    if _over(ctx):
         ctx.alert(Code.GR067, action="dropped", owed=qty,
                   reason=ctx.escape_reason or "execution ended")
         return
@@ -136,7 +138,7 @@ def drop_owed(ctx: ExecutionContext, why: str) -> None:
 async def shrink_child(ctx: ExecutionContext, child: ChildOrder, keep_pct: float) -> Cut | None:
     """Reduce one working child to ``keep_pct`` % of what the broker says is left (None:
     nothing was cut; the child keeps its quantity)."""
-    if ctx.escaping or child.status not in _WORKING or child.price is None:
+    if ctx.escaping or child.status not in WORKING or child.price is None:
         return None
     order_id = child.broker_order_id
     try:
@@ -146,7 +148,7 @@ async def shrink_child(ctx: ExecutionContext, child: ChildOrder, keep_pct: float
         return None
     apply_status(ctx, child, status)  # fills not counted yet (one in the auction, say)
     if status.state is not OrderState.LIVE or order_id != child.broker_order_id \
-            or ctx.escaping or child.status not in _WORKING:
+            or ctx.escaping or child.status not in WORKING:
         return None
     keep = kept_qty(status.remaining, keep_pct)
     if keep >= status.remaining:
@@ -210,10 +212,13 @@ async def _restore(ctx: ExecutionContext) -> None:
     task = ctx.shrink_task
     if task is not None:
         await asyncio.wait({task})
+    quote = _fresh_quote(ctx)
+    if task is not None and quote is not None and not _over(ctx):
+        _requote_shrunk(ctx, near_touch_for(ctx, quote))
     owed, ctx.owed_qty = ctx.owed_qty, 0
     if owed <= 0:
         return
-    if ctx.escaping or ctx.run is None or ctx.run.done:
+    if _over(ctx):
         ctx.alert(Code.GR067, action="dropped", owed=owed,
                   reason=ctx.escape_reason or "execution ended")
         return
@@ -225,10 +230,7 @@ async def _restore(ctx: ExecutionContext) -> None:
         ctx.alert(Code.GR067, action="dropped", owed=owed, reason="nothing left unfilled")
         notify(ctx)
         return
-    try:
-        quote = ctx.services.broker.quote(ctx.intent.symbol)
-    except BrokerError as err:  # owed again: the monitor's next look tries once more
-        log.warning("%s: restore of %d waits, no quote: %s", ctx.id, owed, err)
+    if quote is None:  # owed again: the monitor's next look out of an auction tries again
         ctx.owed_qty += owed
         return
     price = near_touch_for(ctx, quote)
@@ -240,6 +242,29 @@ async def _restore(ctx: ExecutionContext) -> None:
     ctx.alert(Code.GR067, action="restore", child=child.id, qty=qty, price=price, **beyond)
     await send_child(ctx, child)
     notify(ctx)
+
+
+def _over(ctx: ExecutionContext) -> bool:
+    return ctx.escaping or ctx.run is None or ctx.run.done
+
+
+def _fresh_quote(ctx: ExecutionContext) -> Quote | None:
+    """The book to restore into: None without a quote, or in an auction or a VI again."""
+    try:
+        quote = ctx.services.broker.quote(ctx.intent.symbol)
+    except BrokerError as err:
+        log.warning("%s: no quote to restore into: %s", ctx.id, err)
+        return None
+    return None if quote.phase.is_auction else quote
+
+
+def _requote_shrunk(ctx: ExecutionContext, price: Decimal) -> None:
+    """The pause ended while reductions were in flight: the resume's re-quote passed over
+    the children being reduced; move them now."""
+    for child in ctx.live_children():
+        if child.status in WORKING and child.price is not None and child.price != price:
+            ctx.spawn(reprice_child(ctx, child, price), f"requote-{child.sequence}",
+                      inflight=True)
 
 
 def _restore_child(ctx: ExecutionContext, qty: int, price: Decimal) -> ChildOrder:

@@ -26,7 +26,7 @@ from execution.contracts import Quote
 from execution.orders.phase import hold_pause, in_auction, observe_queues
 from execution.orders.reprice import near_touch_for, reprice_child
 from execution.orders.sending import delayed_children
-from execution.orders.shrink import restore_owed, start_shrink
+from execution.orders.shrink import WORKING, restore_owed, start_shrink
 from statecharts.registry import RunView
 
 EMITS = ("filled", "stalled")
@@ -143,8 +143,8 @@ def _requote(ctx: ExecutionContext, quote: Quote) -> int:
     """Move every working child to the fresh near touch (inside the limit and the cap)."""
     price = near_touch_for(ctx, quote)
     moved = 0
-    for child in ctx.live_children():
-        if child.price is not None and child.price != price:
+    for child in ctx.live_children():  # (not one whose revise or cancel is on its way)
+        if child.status in WORKING and child.price is not None and child.price != price:
             ctx.spawn(reprice_child(ctx, child, price), f"requote-{child.sequence}",
                       inflight=True)
             moved += 1

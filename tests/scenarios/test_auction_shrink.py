@@ -284,3 +284,56 @@ async def test_the_restore_goes_out_beyond_max_children_and_says_so(
         broker.fill_child(child.id)
     result = await finish(execution)
     assert result.filled_qty == broker.filled_qty() == 200
+
+
+async def test_a_resume_before_the_reduce_answers_restores_after_it_and_requotes(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(**SHRINK)
+    execution = await resting(engine)
+    held = asyncio.Event()
+    broker.modify_script.append(Hold(held))
+    broker.set_phase(MarketPhase.VI_AUCTION)
+    child = execution.ctx.children[0]
+    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
+    resume(broker)
+    await until(lambda: bool(gr067(execution.ctx, "resume")), what="the resume")
+    assert gr067(execution.ctx, "resume")[0]["requoted"] == "0"  # (being reduced)
+    held.set()
+    await until(lambda: len(broker.calls_of("send")) == 2, what="the restore")
+    await until(lambda: len(broker.calls_of("modify")) == 2, what="the late re-quote")
+    shrink, requote = broker.calls_of("modify")
+    assert (shrink.price, shrink.qty) == (Decimal(70_000), 50)
+    assert (requote.price, requote.qty) == (Decimal(70_200), None)
+    assert (broker.calls_of("send")[1].qty, broker.calls_of("send")[1].price) == (
+        50, Decimal(70_200))
+    broker.fill_child("S-1")
+    broker.fill_child("S-2")
+    result = await finish(execution)
+    assert result.filled_qty == broker.filled_qty() == 100
+
+
+async def test_a_second_vi_before_the_restore_keeps_it_owed_and_shrinks_again(
+        broker: ScriptedBroker, new_engine: EngineFactory) -> None:
+    engine = new_engine(**SHRINK)
+    execution = await resting(engine)
+    held = asyncio.Event()
+    broker.modify_script.append(Hold(held))
+    broker.set_phase(MarketPhase.VI_AUCTION)
+    ctx, child = execution.ctx, execution.ctx.children[0]
+    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
+    resume(broker)
+    await until(lambda: bool(gr067(ctx, "resume")), what="the resume")
+    broker.set_phase(MarketPhase.VI_AUCTION)  # a VI again, before the restore went out
+    held.set()
+    await until(lambda: len(gr067(ctx, "shrink")) == 2, what="the second shrink")
+    assert [c.key for c in broker.calls_of("send")] == ["S-1"]  # nothing into the VI
+    assert child.qty == 25 and ctx.owed_qty == 75 and balanced(ctx)
+    resume(broker)
+    await until(lambda: len(broker.calls_of("send")) == 2, what="the restore")
+    assert broker.calls_of("send")[1].qty == 75
+    assert [d["qty"] for d in gr067(ctx, "restore")] == ["75"]
+    broker.fill_child("S-1")
+    broker.fill_child("S-2")
+    result = await finish(execution)
+    assert result.filled_qty == broker.filled_qty() == 100
+    broker.assert_no_duplicate_orders()
