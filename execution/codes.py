@@ -34,7 +34,8 @@ class Code(Enum):
              "auction ahead", "plan for the time left, refuse, or join the closing auction "
              "(limits' policy)")
     GR067 = ("call auction or volatility interruption on the symbol",
-             "pause re-pricing and keep the orders; re-quote from fresh prices after it")
+             "pause re-pricing; keep the orders, or shrink them and restore the cut after it "
+             "(limits' policy); re-quote from fresh prices after it")
     GR068 = ("price beyond the day's price limits", "refuse the intent")
     GR069 = ("one tick is a large share of the slippage cap",
              "wait in the queue instead of moving while the queue and time left allow it")

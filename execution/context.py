@@ -129,6 +129,8 @@ class ExecutionContext:
     paused_since: float | None = None  # loop time an auction / VI pause began (GR067)
     pause_checked: float = 0.0  # loop time the pause was last accounted for
     held_releases: set[str] = field(default_factory=set)  # slices held in a pause (GR067)
+    owed_qty: int = 0  # shrink: cut from working children in a pause, owed back after it
+    shrink_task: asyncio.Task[Any] | None = None  # the pause's reductions, while in flight
     waiting: set[str] = field(default_factory=set)  # children that waited in a round (GR069)
     # child id -> (loop time, price, shares ahead) when its queue was first seen at that price
     queue_seen: dict[str, tuple[float, Decimal, int]] = field(default_factory=dict)
@@ -171,7 +173,9 @@ class ExecutionContext:
 
     @property
     def all_children_done(self) -> bool:
-        return bool(self.children) and all(c.status.is_terminal for c in self.children)
+        """Every child confirmed over, and nothing cut in a pause still owed (or being cut)."""
+        return (bool(self.children) and self.owed_qty == 0 and self.shrink_task is None
+                and all(c.status.is_terminal for c in self.children))
 
     @property
     def remaining_qty(self) -> int:

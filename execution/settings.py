@@ -60,6 +60,8 @@ class EngineLimits:
     min_time_left_ms: float = 10_000
     end_margin_ms: float = 2_000
     auction_grace_ms: float = 60_000
+    auction_policy: str = "keep"  # or "shrink": working orders in an auction / VI (GR067)
+    auction_keep_pct: float = 50.0  # shrink: % of each child's unfilled rest left resting
     raw: Limits | None = field(default=None, compare=False, repr=False)
 
     def with_(self, **changes: Any) -> EngineLimits:
@@ -159,6 +161,8 @@ def from_limits(limits: Limits) -> EngineLimits:
         min_time_left_ms=_optional(limits, "session.min_time_left_ms", 10_000),
         end_margin_ms=_optional(limits, "session.end_margin_ms", 2_000),
         auction_grace_ms=_optional(limits, "session.auction_grace_ms", 60_000),
+        auction_policy=_optional(limits, "session.auction_policy", "keep"),
+        auction_keep_pct=float(_optional(limits, "session.auction_keep_pct", 50.0)),
         raw=limits,
     )
 

@@ -63,11 +63,13 @@ class Journal(Protocol):
         """A send attempt ended without an order id: ``rejected`` or ``unanswered``."""
 
     def revising(self, execution_id: str, child: ChildOrder, order_id: str,
-                 price: Decimal | None) -> None:
-        """Write-ahead: a re-price of ``order_id``, before the broker call."""
+                 price: Decimal | None, qty: int | None = None) -> None:
+        """Write-ahead: a re-price of ``order_id`` (or a reduction to ``qty`` shares, the
+        order's new total), before the broker call."""
 
     def revised(self, execution_id: str, child: ChildOrder, order_id: str, new_id: str,
-                price: Decimal | None, outcome: str) -> None: ...
+                price: Decimal | None, outcome: str, qty: int | None = None) -> None:
+        """The revise's answer; for an accepted reduction also the child's new quantity."""
 
     def cancelling(self, execution_id: str, child: ChildOrder, order_id: str) -> None:
         """A cancel request (best effort: a cancel goes out even when this cannot be
@@ -134,11 +136,11 @@ class NullJournal:
         pass
 
     def revising(self, execution_id: str, child: ChildOrder, order_id: str,
-                 price: Decimal | None) -> None:
+                 price: Decimal | None, qty: int | None = None) -> None:
         pass
 
     def revised(self, execution_id: str, child: ChildOrder, order_id: str, new_id: str,
-                price: Decimal | None, outcome: str) -> None:
+                price: Decimal | None, outcome: str, qty: int | None = None) -> None:
         pass
 
     def cancelling(self, execution_id: str, child: ChildOrder, order_id: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -129,6 +129,9 @@ def _order(execution: JournaledExecution, event: EventRow) -> None:
         order.revise_pending = event.order_id
     elif event.kind == "revised":
         order.revise_pending = ""
+        child_qty = event.data.get("child_qty")
+        if child_qty is not None and event.data.get("outcome") == "accepted":
+            order.request = replace(order.request, qty=int(child_qty))  # a reduction
     elif event.kind == "order_state":
         order.states[event.order_id] = str(event.data.get("state", ""))
 

@@ -280,16 +280,21 @@ class DurableJournal:
                   child.id)
 
     def revising(self, execution_id: str, child: ChildOrder, order_id: str,
-                 price: Decimal | None) -> None:
+                 price: Decimal | None, qty: int | None = None) -> None:
         if self.failure is not None:
             raise self.failure
-        self._add(execution_id, "revise", {"price": _money(price)}, child.id, order_id)
+        data: dict[str, Any] = {"price": _money(price)}
+        if qty is not None:  # a reduction: the order's new total
+            data["qty"] = qty
+        self._add(execution_id, "revise", data, child.id, order_id)
         self.flush(ahead=True)
 
     def revised(self, execution_id: str, child: ChildOrder, order_id: str, new_id: str,
-                price: Decimal | None, outcome: str) -> None:
-        self._add(execution_id, "revised", {"new_id": new_id, "price": _money(price),
-                                            "outcome": outcome}, child.id, order_id)
+                price: Decimal | None, outcome: str, qty: int | None = None) -> None:
+        data: dict[str, Any] = {"new_id": new_id, "price": _money(price), "outcome": outcome}
+        if qty is not None:  # a reduction: recovery rebuilds the child at its new quantity
+            data["qty"], data["child_qty"] = qty, child.qty
+        self._add(execution_id, "revised", data, child.id, order_id)
 
     def cancelling(self, execution_id: str, child: ChildOrder, order_id: str) -> None:
         self._add(execution_id, "cancel", {}, child.id, order_id)  # buffered: a cancel

@@ -23,7 +23,8 @@ could never trade, and a limit out there is most likely a stale or mistyped pric
 
 The monitor (:func:`in_auction`, :func:`hold_pause`): in a call auction or a VI
 (``quote.phase.is_auction``) re-pricing pauses and the working orders are kept (they
-take part in the auction at their own limit, inside the cap); the pause neither counts
+take part in the auction at their own limit, inside the cap), or shrunk by the limits'
+``session.auction_policy`` (:mod:`execution.orders.shrink`); the pause neither counts
 as an adjust round nor uses up the fill timeout (both are pushed back by its length),
 so an order that would fill at the auction price is never cancelled by the pause.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from execution.codes import Code
 from execution.context import ExecutionContext
+from execution.orders.shrink import drop_owed
 from statecharts.registry import RunView
 
 EMITS: tuple[str, ...] = ()
@@ -15,6 +16,7 @@ EMITS: tuple[str, ...] = ()
 def finish(ctx: ExecutionContext, run: RunView) -> None:
     ctx.stop_background()
     ctx.on_done = None
+    drop_owed(ctx, ctx.escape_reason or f"ended in {run.state}")  # (shrink: never sent)
     if ctx.escaping and not ctx.escape_done:
         # ESCAPED without the escape stage having finished (its timeout, or its error route):
         # the cancels it was still waiting for are not confirmed yet; say so loudly (FS092).

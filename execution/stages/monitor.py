@@ -6,11 +6,14 @@ Fills are booked by :mod:`execution.orders.fills` in whatever state the executio
 without completion (one AdaptiveAdjust round).
 
 In a call auction or a volatility interruption the rounds pause (GR067): the working
-orders are kept at their prices (no chase into the auction price), and the pause is
+orders are kept at their prices (no chase into the auction price), or with
+``session.auction_policy: shrink`` cut down to ``auction_keep_pct`` % of their rest
+(:mod:`execution.orders.shrink`: the cut goes back out after it), and the pause is
 not counted: the fill timeout and the round schedule move back by its length
 (:func:`execution.orders.phase.hold_pause`). When continuous trading resumes, every
 working child re-quotes at its urgency's entry price on the fresh book (inside the
-intent's limit and the slippage cap), without using an adjust round, before the schedule goes on.
+intent's limit and the slippage cap), without using an adjust round, before the schedule
+goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from execution.contracts import Quote
 from execution.orders.phase import hold_pause, in_auction, observe_queues
 from execution.orders.reprice import entry_for, reprice_child
 from execution.orders.sending import delayed_children
+from execution.orders.shrink import WORKING, restore_owed, start_shrink
 from statecharts.registry import RunView
 
 EMITS = ("filled", "stalled")
@@ -117,10 +121,14 @@ def _paused(ctx: ExecutionContext, quote: Quote, now: float) -> bool:
                       ends_in_ms="unknown" if ends is None
                       else round((ends - ctx.services.now_ns()) / 1e6),
                       working=len(ctx.live_children()))
+            if ctx.limits.auction_policy == "shrink":
+                start_shrink(ctx)
         else:
             hold_pause(ctx, now)
         return True
     if ctx.paused_since is None:
+        if ctx.owed_qty > 0:  # (a restore that could not go out at the resume: again)
+            restore_owed(ctx)
         return False
     hold_pause(ctx, now)
     paused_ms = round((now - ctx.paused_since) * 1000)
@@ -128,6 +136,7 @@ def _paused(ctx: ExecutionContext, quote: Quote, now: float) -> bool:
     moved = _requote(ctx, quote)
     ctx.alert(Code.GR067, action="resume", phase=quote.phase.value, paused_ms=paused_ms,
               bid=quote.bid, ask=quote.ask, requoted=moved)
+    restore_owed(ctx)  # (shrink: what was cut goes back out at the fresh book)
     return True
 
 
@@ -137,8 +146,8 @@ def _requote(ctx: ExecutionContext, quote: Quote) -> int:
     intent's limit and the slippage cap."""
     price = entry_for(ctx, quote)
     moved = 0
-    for child in ctx.live_children():
-        if child.price is not None and child.price != price:
+    for child in ctx.live_children():  # (not one whose revise or cancel is on its way)
+        if child.status in WORKING and child.price is not None and child.price != price:
             ctx.spawn(reprice_child(ctx, child, price), f"requote-{child.sequence}",
                       inflight=True)
             moved += 1

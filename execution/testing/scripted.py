@@ -27,7 +27,10 @@ OTHER_SYMBOL = "000660"
 
 class ScriptedBroker:
     """See the module docstring. ``replace_on_modify`` makes every re-price a
-    cancel-replace that answers a new broker order id, as KRX brokers do."""
+    cancel-replace that answers a new broker order id, as KRX brokers do. A ``modify``
+    with a quantity reduces the order to that *total* (filled shares included), as the
+    simulated exchange and KIS do: refused (``INVALID_ORDER``) below what is filled or
+    above the order's quantity, and the order is done when it equals what is filled."""
 
     def __init__(self, *, symbols: Iterable[str] = (SYMBOL, OTHER_SYMBOL),
                  bid: Decimal | int = 70_000, ask: Decimal | int = 70_100,
@@ -219,8 +222,16 @@ class ScriptedBroker:
         if record is None or not record.live:
             self.calls.append(act.Call("modify", broker_order_id, "not-live", price, qty))
             raise brk.UnknownOrder(broker_order_id)
-        new_qty = record.qty if qty is None else qty
-        if self.replace_on_modify:
+        new_qty = record.qty if qty is None else qty  # (the order's new total, as KRX's)
+        if not record.filled <= new_qty <= record.qty or new_qty <= 0:
+            self.calls.append(act.Call("modify", broker_order_id, "rejected", price, qty))
+            raise brk.OrderRejected(brk.RejectReason.INVALID_ORDER,
+                                    f"qty {new_qty} outside {max(record.filled, 1)}..{record.qty}")
+        if new_qty == record.filled:  # reduced to what is filled: the order is done
+            record.qty = new_qty
+            record.close(brk.OrderState.CANCELLED)
+            outcome = "done"
+        elif self.replace_on_modify:
             record = self.table.replace(record, price, new_qty - record.filled)
             outcome = f"replaced:{record.broker_id}"
         else:
