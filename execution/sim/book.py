@@ -338,20 +338,31 @@ class OrderBook(CallAuctions):
         fills, self._fills = self._fills, []
         return [BookFill(oid, lad.dec(price), qty, ts) for oid, price, qty, ts in fills]
 
-    def next_wake_ns(self) -> int | None:
+    def _arrival_wake(self, horizon_ns: int | None) -> int:
+        """The next marketable arrival that may hit one of our orders (or the horizon)."""
+        wake = self._flow.next_ns
+        if horizon_ns is not None and wake > horizon_ns:
+            return horizon_ns
+        if self._arrival_misses_us(wake):
+            wake = self._flow.following_ns()
+            if horizon_ns is not None:
+                wake = min(wake, horizon_ns)
+        return wake
+
+    def next_wake_ns(self, horizon_ns: int | None = None) -> int | None:
         """The next moment one of our resting orders may trade (None when none rests).
 
         That is the next marketable arrival, a fair-value move that puts one of
         our orders through the target touch (or on the other side's target
         level), or, while liquidity crosses one of our orders, the next level event.
+        With ``horizon_ns`` the search stops there: a later moment is answered as the
+        horizon (without others' flow, ``rate_per_s: 0``, the next arrival never comes).
         """
         if not self._own:
             return None
-        wake = self._flow.next_ns
+        wake = self._arrival_wake(horizon_ns)
         bid_max, ask_min = self._own_bid, self._own_ask
         fair, key, ask_t = self._fair, self._key, self._ask_t
-        if self._arrival_misses_us(wake):
-            wake = self._flow.following_ns()
         for s, crossed in ((SELL, bid_max >= ask_t), (BUY, ask_min <= key)):
             if not crossed:
                 continue
