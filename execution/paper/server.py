@@ -273,6 +273,7 @@ class PaperExchange:
         return web.json_response({
             "exchange_time": datetime.fromtimestamp(self.now_ns() / 1e9, KST).isoformat(),
             "accounts": sorted(self.accounts), "tokens": len(self.tokens),
+            "market": {"started": self.market.started, "unrouted_fills": self.market.unrouted},
             "requests": dict(self.requests), "faults": self.faults.as_json(),
             "ws": {"sessions": len(rt.sessions), "sent": rt.sent, "dropped": rt.dropped,
                    "pongs": rt.pongs}})

@@ -96,6 +96,22 @@ class Trader:
         odno: str = body["output"]["ODNO"]
         return odno
 
+    async def cancel(self, odno: str) -> dict[str, Any]:
+        """Cancel all of ``odno`` (as this account); the answer."""
+        body = self.account | {"KRX_FWDG_ORD_ORGNO": "", "ORGN_ODNO": odno, "ORD_DVSN": "00",
+                               "RVSE_CNCL_DVSN_CD": "02", "ORD_QTY": "0", "ORD_UNPR": "0",
+                               "QTY_ALL_ORD_YN": "Y", "EXCG_ID_DVSN_CD": "KRX"}
+        async with self.session.post(self.url + f"{T}/order-rvsecncl", data=json.dumps(body),
+                                     headers=self.headers("VTTC0013U")) as resp:
+            answer: dict[str, Any] = await resp.json()
+        return answer
+
+    async def admin_orders(self) -> list[str]:
+        """The exchange's own records of this account (``/paper/admin/orders``)."""
+        async with self.session.get(self.url + "/paper/admin/orders",
+                                    params={"account": self.cano + "-01"}) as resp:
+            return [o["odno"] for o in (await resp.json())["orders"]]
+
     async def asking(self) -> dict[str, str]:
         body = await self.get(ASKING, "FHKST01010200",
                               {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SYM})
@@ -279,6 +295,10 @@ def test_order_numbers_are_unique_across_accounts_and_records_stay_apart() -> No
         assert sorted(await a.daily()) == sorted(placed["a"])
         assert sorted(await b.daily()) == sorted(placed["b"])
         assert sorted(await b.cancellable()) == sorted(placed["b"])
+        assert sorted(await a.admin_orders()) == sorted(placed["a"])
+        refused = await b.cancel(placed["a"][0])  # another account's order is not b's
+        assert (refused["rt_cd"], refused["msg_cd"]) == ("1", "PAPR0001")
+        assert sorted(await a.cancellable()) == sorted(placed["a"])
         _, a_sum = await a.balance()
         assert Decimal(a_sum["prvs_rcdl_excc_amt"]) == CASH - low * 30  # only its own reserve
         book = await b.asking()
