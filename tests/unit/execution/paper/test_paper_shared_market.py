@@ -259,7 +259,10 @@ def test_two_accounts_trade_in_one_book_each_with_its_own_notices_and_records() 
         assert Decimal(a_sum["prvs_rcdl_excc_amt"]) == Decimal(a_sum["dnca_tot_amt"]) - price * 300
         book = await a.asking()
         assert book["bidp_rsqn1"] == "300"
-        assert exchange.market.unrouted == 0
+        async with a.session.get(a.url + "/paper/admin/status") as resp:
+            status = await resp.json()
+        assert status["market"] == {"started": True, "unrouted_fills": 0}
+        assert status["accounts"] == ["50000001-01", "50000002-01"]  # quotes made none
 
     paper(test)
 
