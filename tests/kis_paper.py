@@ -24,7 +24,8 @@ TIMEOUTS_MS = {"PRECHECK": 2000, "SPLITTING": 1000, "SENDING": 4000, "MONITORING
 
 
 def new_account() -> str:
-    """A fresh account per test: its own simulated market and order book."""
+    """A fresh account per test: its own orders, cash and records in the paper exchange's
+    one market (the module's tests run one after another)."""
     return f"{60_000_000 + next(_ACCOUNTS):08d}-01"
 
 

@@ -1,8 +1,10 @@
-"""One paper account: KIS order numbers over a simulated exchange.
+"""One paper account: a view of the paper exchange's one market (:mod:`.market`).
 
-Every KIS order (an original, a revise, a cancel) gets an ODNO; originals and
-revises are orders of the account's :class:`SimulatedExchange`, whose book, queue,
-latency and fault models decide what fills, exactly as in ``scalpchart simulate``.
+Every KIS order (an original, a revise, a cancel) gets an ODNO (unique across the
+server); originals and revises are orders of the market's :class:`SimulatedExchange`,
+sent with this account as their party, whose book, queue, latency and fault models
+decide what fills, exactly as in ``scalpchart simulate``; other accounts' orders are in
+the same book and trade with this account's like anyone's.
 A revise of all that is left is the exchange's cancel-replace; a partial revise
 reduces the original (keeping its place) and places the moved part as a new order;
 a cancel (all or part) is the exchange's cancel or reduce. Fills are reported to
@@ -11,7 +13,6 @@ a cancel (all or part) is the exchange's cancel or reduce. Fills are reported to
 
 from __future__ import annotations
 
-import itertools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Literal
 from execution.broker import BrokerDisconnected, OrderState, OrderStatus
 from execution.contracts import FillEvent, OrderRequest, PriceType, Side
 from execution.market_session import KST
+from execution.paper.market import PaperMarket
 from execution.sim.exchange import SimulatedExchange
 
 Kind = Literal["order", "revise", "cancel"]
@@ -60,24 +62,28 @@ class LostAnswer(Exception):
 
 
 class PaperAccount:
-    def __init__(self, account: str, exchange: SimulatedExchange,
+    def __init__(self, account: str, market: PaperMarket,
                  on_event: Callable[[Event], None], monotonic_ns: Callable[[], int]) -> None:
-        self.account, self.exchange = account, exchange
+        self.account, self.market = account, market
         self.cano, self.product = account.split("-")
         self.orgno = f"{zlib.crc32(account.encode()) % 100_000:05d}"
         self.orders: dict[str, PaperOrder] = {}
         self.by_sim: dict[str, str] = {}
         self.app_keys: set[str] = set()
         self._on_event, self._mono = on_event, monotonic_ns
-        self._serial = itertools.count(1)
         self._stash: dict[str, list[FillEvent]] = {}
-        exchange.subscribe_fills(self._on_fill)
+        market.join(account, self._on_fill)
+
+    @property
+    def exchange(self) -> SimulatedExchange:
+        """The market every account shares."""
+        return self.market.exchange
 
     # -- numbering ------------------------------------------------------------------------
     def _new(self, kind: Kind, symbol: str, side: Side, qty: int, price: Decimal | None,
              orgn: str = "") -> PaperOrder:
         moment = datetime.fromtimestamp(self.exchange.now_ns() / 1e9, KST)
-        odno = f"{next(self._serial) + 100_000:010d}"
+        odno = self.market.next_odno()
         return PaperOrder(odno, kind, symbol, side, qty, price, moment.strftime("%Y%m%d"),
                           moment.strftime("%H%M%S"), orgn)
 
@@ -99,7 +105,7 @@ class PaperAccount:
         request = OrderRequest(f"{self.account}/{order.odno}", symbol, side, qty, price,
                                PriceType.MARKET if price is None else PriceType.LIMIT)
         try:
-            ack = await self.exchange.send(request)
+            ack = await self.exchange.send(request, party=self.account)
         except BrokerDisconnected:
             status = await self._recover(request)
             if status is None:
@@ -127,7 +133,7 @@ class PaperAccount:
             request = OrderRequest(f"{self.account}/{new.odno}", original.symbol, original.side,
                                    qty, price,
                                    PriceType.MARKET if price is None else PriceType.LIMIT)
-            ack = await self.exchange.send(request)
+            ack = await self.exchange.send(request, party=self.account)
         return self._register(new, ack.broker_order_id)
 
     async def cancel(self, original: PaperOrder, qty: int | None) -> PaperOrder | None:
@@ -148,7 +154,8 @@ class PaperAccount:
 
     # -- views ----------------------------------------------------------------------------
     def statuses(self) -> dict[str, OrderStatus]:
-        return {s.broker_order_id: s for s in self.exchange.records()}
+        """This account's orders at the exchange, by the exchange's order id."""
+        return {s.broker_order_id: s for s in self.exchange.records(self.account)}
 
     def cancelled_qty(self, odno: str) -> int:
         return sum(o.ord_qty for o in self.orders.values()

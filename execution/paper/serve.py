@@ -35,6 +35,5 @@ async def serve(settings: PaperSettings, host: str = "127.0.0.1", port: int = 0,
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
-        for account in exchange.accounts.values():
-            account.exchange.stop()
+        exchange.stop()
         await runner.cleanup()

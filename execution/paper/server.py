@@ -3,10 +3,11 @@
 ``scalpchart exchange serve`` runs it. REST: ``/oauth2/tokenP``, ``/oauth2/Approval``,
 ``/uapi/hashkey`` and the domestic-stock trading and quotation calls (real and
 virtual tr_ids alike); WebSocket: ``/tryitout`` (fill notices). One simulated
-exchange per account number, created on first use, on the real clock, starting at a
-session moment of a recent trading day (or ``--at``, or the scenario's start). Any
-app key and secret are accepted. Admin calls (``/paper/admin/...``) switch faults and
-show the exchange's own records.
+exchange (one market) for every account (:mod:`.market`), created on first use, on the
+real clock, starting at a session moment of a recent trading day (or ``--at``, or the
+scenario's start); accounts are views over it (their orders, cash and positions), created
+on first use of the account number. Any app key and secret are accepted. Admin calls
+(``/paper/admin/...``) switch faults and show the exchange's own records.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from execution.paper import contract as kis
 from execution.paper import trading
 from execution.paper.account import Event, LostAnswer, PaperAccount
 from execution.paper.faults import PaperFaults
+from execution.paper.market import PaperMarket
 from execution.paper.realtime import Realtime
 from execution.sim.exchange import SimulatedExchange
 from execution.simulate.scenario import Scenario
@@ -71,6 +73,7 @@ class PaperExchange:
         start = settings.start or (scenario.start if scenario else None) \
             or default_sim_start(sessions=self.sessions)
         self.start_ns, self._t0 = epoch_ns(start), time.monotonic()
+        self.market = PaperMarket(self._exchange)
         self.accounts: dict[str, PaperAccount] = {}
         self.tokens: dict[str, Token] = {}
         self.approvals: dict[str, str] = {}
@@ -87,8 +90,12 @@ class PaperExchange:
         account = self.accounts.get(key)
         if account is None:
             account = self.accounts[key] = PaperAccount(
-                key, self._exchange(), self._publish, time.monotonic_ns)
+                key, self.market, self._publish, time.monotonic_ns)
         return account
+
+    def stop(self) -> None:
+        """Stop the market's background driver."""
+        self.market.stop()
 
     def _exchange(self) -> SimulatedExchange:
         settings, sc = self.settings, self.settings.scenario
@@ -215,7 +222,7 @@ class PaperExchange:
                         continuing: bool) -> trading.Reply:
         virtual = kis.is_virtual(tr_id)
         if call == "asking":
-            return trading.asking_price(self._any_account(), data)
+            return trading.asking_price(self.market.exchange, data)
         cano = trading.field_text(data, "CANO")
         product = trading.field_text(data, "ACNT_PRDT_CD")
         if len(cano) != 8 or len(product) != 2 or not (cano + product).isdigit():
@@ -245,12 +252,6 @@ class PaperExchange:
         reply.lose, self.faults.lose = PaperFaults.take(self.faults.lose)
         return reply
 
-    def _any_account(self) -> PaperAccount:
-        """Quotes come from the first account's market (every account sees the same one)."""
-        if not self.accounts:
-            return self.account("00000000", "01")
-        return next(iter(self.accounts.values()))
-
     # -- admin ------------------------------------------------------------------------------
     async def admin_faults(self, request: web.Request) -> web.Response:
         try:
@@ -272,6 +273,7 @@ class PaperExchange:
         return web.json_response({
             "exchange_time": datetime.fromtimestamp(self.now_ns() / 1e9, KST).isoformat(),
             "accounts": sorted(self.accounts), "tokens": len(self.tokens),
+            "market": {"started": self.market.started, "unrouted_fills": self.market.unrouted},
             "requests": dict(self.requests), "faults": self.faults.as_json(),
             "ws": {"sessions": len(rt.sessions), "sent": rt.sent, "dropped": rt.dropped,
                    "pongs": rt.pongs}})

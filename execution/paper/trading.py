@@ -16,6 +16,7 @@ from execution.contracts import Side
 from execution.market_session import KST
 from execution.paper import contract as kis
 from execution.paper.account import PaperAccount, PaperOrder
+from execution.sim.exchange import SimulatedExchange
 
 _DIGITS = re.compile(r"^\d+$")
 
@@ -244,7 +245,7 @@ def cancellable(account: PaperAccount, data: Mapping[str, Any], continuing: bool
 
 def balance(account: PaperAccount, data: Mapping[str, Any], virtual: bool,
             continuing: bool) -> Reply:
-    snapshot = account.exchange.account
+    snapshot = account.exchange.account_of(account.account)
     cash = snapshot.cash if snapshot.cash is not None else Decimal(0)
     available = snapshot.available if snapshot.available is not None else cash
     rows = []
@@ -263,10 +264,10 @@ def balance(account: PaperAccount, data: Mapping[str, Any], virtual: bool,
                     output1=page, output2=[summary]), tr_cont=cont)
 
 
-def asking_price(account: PaperAccount, data: Mapping[str, Any]) -> Reply:
+def asking_price(exchange: SimulatedExchange, data: Mapping[str, Any]) -> Reply:
+    """The market's ten levels a side: every account's resting orders are in them."""
     symbol = field_text(data, "FID_INPUT_ISCD")
     field_text(data, "FID_COND_MRKT_DIV_CODE")
-    exchange = account.exchange
     if not exchange.knows_symbol(symbol):
         raise Refused(kis.UNKNOWN_SYMBOL)
     depth = exchange.depth(symbol, 10)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -179,11 +180,14 @@ class OrderBook(CallAuctions):
 
     # --------------------------------------------------------------- our orders
 
-    def take(self, side: Side, qty: int, limit: Decimal | None) -> list[tuple[Decimal, int]]:
+    def take(self, side: Side, qty: int, limit: Decimal | None,
+             skip: Callable[[str], bool] | None = None) -> list[tuple[Decimal, int]]:
         """Our marketable order: trade up to ``qty`` against others' displayed liquidity.
 
         Walks levels from the touch while the price is within ``limit`` (None:
-        no limit). Our own resting orders are skipped (no self-trade).
+        no limit). Our own resting orders are skipped (no self-trade); with ``skip``
+        only those it answers True for, the others (another account's, on a shared
+        market) trade like anyone's: their fills are collected by :meth:`drain_fills`.
         Returns (price, qty) per level traded; does not rest anything.
         """
         s = _s(side)
@@ -201,13 +205,15 @@ class OrderBook(CallAuctions):
         for price in prices:
             if qty == 0:
                 break
-            done, _ = q.take_fifo(book[price], qty, skip_own=True)
+            done, hits = q.take_fifo(book[price], qty, skip_own=True if skip is None else skip)
             if not book[price]:
                 del book[price]
             if done:
                 trades.append((lad.dec(price), done))
                 self._tape(price, done)
                 qty -= done
+            if hits:
+                self._own_hits(hits, price, self._last_ns)
         self._update_crossing()
         return trades
 
@@ -325,23 +331,38 @@ class OrderBook(CallAuctions):
             self._last_ns = to_ns if self.halt_ns is None else max(self._last_ns, self.halt_ns)
             if crossing[0] or crossing[1]:
                 self._flush_crossing(self._last_ns)  # crossing liquidity may trade with ours
+        return self.drain_fills()
+
+    def drain_fills(self) -> list[BookFill]:
+        """The fills of our resting orders not yet returned (by :meth:`advance`)."""
         fills, self._fills = self._fills, []
         return [BookFill(oid, lad.dec(price), qty, ts) for oid, price, qty, ts in fills]
 
-    def next_wake_ns(self) -> int | None:
+    def _arrival_wake(self, horizon_ns: int | None) -> int:
+        """The next marketable arrival that may hit one of our orders (or the horizon)."""
+        wake = self._flow.next_ns
+        if horizon_ns is not None and wake > horizon_ns:
+            return horizon_ns
+        if self._arrival_misses_us(wake):
+            wake = self._flow.following_ns()
+            if horizon_ns is not None:
+                wake = min(wake, horizon_ns)
+        return wake
+
+    def next_wake_ns(self, horizon_ns: int | None = None) -> int | None:
         """The next moment one of our resting orders may trade (None when none rests).
 
         That is the next marketable arrival, a fair-value move that puts one of
         our orders through the target touch (or on the other side's target
         level), or, while liquidity crosses one of our orders, the next level event.
+        With ``horizon_ns`` the search stops there: a later moment is answered as the
+        horizon (without others' flow, ``rate_per_s: 0``, the next arrival never comes).
         """
         if not self._own:
             return None
-        wake = self._flow.next_ns
+        wake = self._arrival_wake(horizon_ns)
         bid_max, ask_min = self._own_bid, self._own_ask
         fair, key, ask_t = self._fair, self._key, self._ask_t
-        if self._arrival_misses_us(wake):
-            wake = self._flow.following_ns()
         for s, crossed in ((SELL, bid_max >= ask_t), (BUY, ask_min <= key)):
             if not crossed:
                 continue

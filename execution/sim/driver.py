@@ -58,11 +58,14 @@ class Driver:
         live = {o.request.symbol for o in self._orders.values() if o.live}
         if not live:
             return  # nothing can trade: the next order that rests re-plans
-        wakes = [w for code in live if (w := self._books[code].next_wake_ns()) is not None]
-        wakes += [w for code in live if (w := self._sessions[code].next_change()) is not None]
         delay = self.config.driver_interval_ms / 1000
+        now = self.now_ns()
+        horizon = now + round(delay * 1e9)  # the driver wakes by then anyway
+        wakes = [w for code in live
+                 if (w := self._books[code].next_wake_ns(horizon)) is not None]
+        wakes += [w for code in live if (w := self._sessions[code].next_change()) is not None]
         if wakes:  # + 2 ns: the exchange clock truncates to whole nanoseconds
-            delay = min(delay, max(0.0, (min(wakes) - self.now_ns() + 2) / 1e9))
+            delay = min(delay, max(0.0, (min(wakes) - now + 2) / 1e9))
         self._drive_timer = loop.call_later(delay, self._drive)
 
     def start(self) -> asyncio.Task[None]:

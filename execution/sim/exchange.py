@@ -141,6 +141,8 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
             self._table.subscribers,
         )
         self._ledger = Ledger(cfg.cash_krw)
+        self._ledgers = {"": self._ledger}
+        self._parties: dict[str, str] = {}
         self._driver: asyncio.Task[None] | None = None
         self._drive_loop: asyncio.AbstractEventLoop | None = None
         self._drive_timer: asyncio.TimerHandle | None = None
@@ -199,7 +201,9 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
 
     # ---------------------------------------------------------------- orders
 
-    async def send(self, order: OrderRequest) -> OrderAck:
+    async def send(self, order: OrderRequest, *, party: str = "") -> OrderAck:
+        """Place ``order``; ``party`` is the account it is sent for on a shared market (see
+        :class:`~execution.sim.account.AccountView`)."""
         self._require_connected()
         extra = 0.0
         faults = self.config.faults
@@ -211,11 +215,13 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
         if first is not None:
             return first
         now = self._sync(order.symbol)
-        self._validate(order, now)
+        self._validate(order, now, party)
         rate = self.config.faults.reject_rate
         if rate > 0 and self._fault_rng.random() < rate:
             raise OrderRejected(RejectReason.OTHER, "simulated reject")
         mid = self._books[order.symbol].mid()
+        if party:
+            self._parties[order.client_order_id] = party
         record = self._table.place(order, now)
         broker_id = record.broker_id
         self.accepted.append(Accepted(now, broker_id, order.client_order_id, mid))
@@ -241,10 +247,11 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
         spec = self._specs[order.request.symbol]
         if price is not None:
             check_price(spec, price)
-        if order.request.side is Side.BUY and self._ledger.cash is not None:
+        party = self._party(order)
+        if order.request.side is Side.BUY and self._ledger_of(party).cash is not None:
             need = (price or self._books[spec.code].top()[2]) * (new_qty - order.filled)
             held = (order.price or Decimal(0)) * order.remaining
-            self._check_cash(need - held)
+            self._check_cash(need - held, party)
         if new_qty == order.filled:
             self._withdraw(order)
             order.qty = new_qty
@@ -279,9 +286,10 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
         spec = self._specs[order.request.symbol]
         if price is not None:
             check_price(spec, price)
-        if order.request.side is Side.BUY and self._ledger.cash is not None:
+        party = self._party(order)
+        if order.request.side is Side.BUY and self._ledger_of(party).cash is not None:
             held = (order.price or Decimal(0)) * order.remaining
-            self._check_cash((price or self._books[spec.code].top()[2]) * rest - held)
+            self._check_cash((price or self._books[spec.code].top()[2]) * rest - held, party)
         self._withdraw(order)
         order.qty = order.filled  # the old order ends with what it filled; the rest moved
         new = self._table.replace(order, price, rest)
@@ -331,9 +339,11 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
         """Every fill so far, in order (an observer's view: no connection needed)."""
         return tuple(self._table.journal)
 
-    def records(self) -> list[OrderStatus]:
-        """Every order's status (an observer's view: no connection needed)."""
-        return [record.status() for record in self._orders.values()]
+    def records(self, party: str | None = None) -> list[OrderStatus]:
+        """Every order's status, or ``party``'s orders' (an observer's view: no connection
+        needed)."""
+        return [record.status() for record in self._orders.values()
+                if party is None or self._party(record) == party]
 
     async def fills_since(self, seq: int) -> tuple[list[FillEvent], int]:
         self._require_connected()
@@ -367,9 +377,9 @@ class SimulatedExchange(Matching, Driver, AccountView, Link):
         if self.config.is_open is not None and not self.config.is_open(now):
             raise OrderRejected(RejectReason.MARKET_CLOSED, f"closed at {now}")
 
-    def _validate(self, order: OrderRequest, now: int) -> None:
+    def _validate(self, order: OrderRequest, now: int, party: str = "") -> None:
         book = self._book(order.symbol)
         self._check_open(now, order.symbol)
         validate_order(order, book.spec)
         if order.side is Side.BUY:
-            self._check_cash((order.price or book.top()[2]) * order.qty)
+            self._check_cash((order.price or book.top()[2]) * order.qty, party)

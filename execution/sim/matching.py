@@ -44,7 +44,9 @@ class Matching:
     _sessions: dict[str, SymbolSession]
     _orders: dict[str, OrderRecord]
     _table: OrderTable
-    _ledger: Ledger
+    _parties: dict[str, str]
+    _party: Callable[[OrderRecord], str]
+    _record_ledger: Callable[[OrderRecord], Ledger]
     _delivery: FillDelivery
     now_ns: Callable[[], int]
     _plan_drive: Callable[[], None]
@@ -203,8 +205,11 @@ class Matching:
             cap = Decimal(vi_cap)
             limit = cap if limit is None else (min(limit, cap) if side is Side.BUY
                                                else max(limit, cap))
-        for price, qty in book.take(side, order.remaining, limit):
+        for price, qty in book.take(side, order.remaining, limit, self._same_party(order)):
             self._fill(order, price, qty, now, MarketPhase.CONTINUOUS)
+        for hit in book.drain_fills():  # another account's resting order on a shared market
+            self._fill(self._orders[hit.order_id], hit.price, hit.qty, hit.ts_ns,
+                       MarketPhase.CONTINUOUS)
         if order.remaining == 0:
             return ""
         beyond = book.best(side.opposite)
@@ -223,6 +228,15 @@ class Matching:
         book.rest(order.broker_id, side, order.price, order.remaining)
         self._plan_drive()
         return ""
+
+    def _same_party(self, order: OrderRecord) -> Callable[[str], bool] | None:
+        """Which resting orders an incoming ``order`` passes over: None (every one of ours)
+        on a one-account market, else its own account's (self-trade within an account is
+        left out, as before; orders of two accounts trade)."""
+        if not self._parties:
+            return None
+        party = self._party(order)
+        return lambda owner: self._party(self._orders[owner]) == party
 
     def _withdraw(self, order: OrderRecord) -> int:
         """Take ``order`` out of the book or the auction; the qty that was there."""
@@ -260,7 +274,7 @@ class Matching:
               phase: MarketPhase) -> None:
         req = order.request
         fee = price * qty * self.config.fee_bps / _BPS
-        self._ledger.book(req.symbol, req.side, price, qty, fee)
+        self._record_ledger(order).book(req.symbol, req.side, price, qty, fee)
         event = self._table.fill(order, price, qty, fee, ts_ns, phase=phase)
         self._delivery.schedule(event, (self.now_ns() - ts_ns) / 1e9)
 

@@ -20,6 +20,7 @@ Without an order of ours at the level both models cancel alike.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -56,10 +57,13 @@ def add_others(queue: Queue, qty: int) -> None:
         queue.append(Block(None, qty))
 
 
-def take_fifo(queue: Queue, qty: int, *, skip_own: bool = False) -> tuple[int, list[Block]]:
+def take_fifo(queue: Queue, qty: int, *,
+              skip_own: bool | Callable[[str], bool] = False) -> tuple[int, list[Block]]:
     """Trade up to ``qty`` front to back. Returns (qty done, our blocks hit as (owner, n)).
 
-    With ``skip_own`` our blocks are passed over (our own marketable order: no self-trade).
+    With ``skip_own`` True our blocks are passed over (our own marketable order: no
+    self-trade); a function passes over the blocks whose owner it answers True for (the
+    incoming order's own account) and trades the others like anyone's.
     Exhausted blocks are removed; our hits are returned as fresh blocks holding the traded qty.
     """
     done = 0
@@ -67,7 +71,8 @@ def take_fifo(queue: Queue, qty: int, *, skip_own: bool = False) -> tuple[int, l
     for block in queue:
         if done >= qty:
             break
-        if skip_own and block.owner is not None:
+        if block.owner is not None and (skip_own is True
+                                        or (callable(skip_own) and skip_own(block.owner))):
             continue
         n = min(block.qty, qty - done)
         block.qty -= n

@@ -82,8 +82,7 @@ def paper(test: Callable[[Client], Awaitable[None]], **settings: Any) -> None:
                 await client.login()
                 await test(client)
         finally:
-            for account in exchange.accounts.values():
-                account.exchange.stop()
+            exchange.stop()
             await runner.cleanup()
     asyncio.run(main())
 
