@@ -23,6 +23,10 @@ class Code(Enum):
              "list the orders as unconfirmed, alert P0, keep asking the broker")
     FS097 = ("invalid or unexplained fill from the broker",
              "do not count it; alert and keep it for reconciliation")
+    FS098 = ("a stage ran out of time before any order could work (PreCheck, split or send)",
+             "stop the execution (FAILED); what was sent is settled with the broker")
+    FS099 = ("every order ended at the broker (expired, cancelled by it) with nothing filled",
+             "stop the execution (FAILED)")
     GR060 = ("too many child orders", "limit the split count")
     GR061 = ("insufficient balance", "reduce the quantity")
     GR062 = ("daily trade limit reached", "block further trades")
@@ -39,6 +43,8 @@ class Code(Enum):
     GR068 = ("price beyond the day's price limits", "refuse the intent")
     GR069 = ("one tick is a large share of the slippage cap",
              "wait in the queue instead of moving while the queue and time left allow it")
+    GR070 = ("a pre-trade check refused the intent (safety state, duplicate intent, "
+             "position cap, broker disconnected, spread, notional)", "refuse the intent")
 
     def __init__(self, condition: str, action: str) -> None:
         self.condition = condition

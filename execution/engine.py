@@ -389,5 +389,11 @@ class Engine:
 
 
 def _code(ctx: ExecutionContext, code: str, guard: str) -> None:
-    member = Code[code]
+    """A code the chart raised as it took a transition: under its guard's name, or for a
+    state's own timeout code, the state and its time limit."""
+    member, run = Code[code], ctx.run
+    if run is not None and guard == run.spec.timeout_event:
+        ctx.alert(member, timeout=run.state, after_ms=round(run.timeouts_ms.get(run.state, 0)),
+                  **ctx.notes.get(member, {}))
+        return
     ctx.alert(member, guard=guard, **ctx.notes.get(member, {}))

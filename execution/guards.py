@@ -37,28 +37,30 @@ for _stage in (precheck, split, send, monitor, adjust, escape, finish):
     REGISTRY.handler(_name, emits=_stage.EMITS)(journaled(getattr(_stage, _name)))
 
 
-#: guards true when PreCheck refused the intent for this reason (one guard a reason, so
-#: that the chart gives each its own transition and code)
-PRECHECK_REFUSALS = {
-    "p0_overflow": PrecheckFailure.P0_OVERFLOW,
-    "daily_limit_reached": PrecheckFailure.DAILY_LIMIT,
-    "no_capital": PrecheckFailure.NO_CAPITAL,
-    "self_trade_refused": PrecheckFailure.SELF_TRADE,
-    "session_phase_refused": PrecheckFailure.SESSION_PHASE,
-    "price_limit_refused": PrecheckFailure.PRICE_LIMIT,
+#: guards true when PreCheck refused the intent for these reasons (one guard a kind of
+#: refusal, so that the chart gives each its own transition and code)
+PRECHECK_REFUSALS: dict[str, tuple[PrecheckFailure, ...]] = {
+    "p0_overflow": (PrecheckFailure.P0_OVERFLOW,),
+    "daily_limit_reached": (PrecheckFailure.DAILY_LIMIT,),
+    "no_capital": (PrecheckFailure.NO_CAPITAL,),
+    "self_trade_refused": (PrecheckFailure.SELF_TRADE,),
+    # outside the session (closed, or the opening auction) is a session-phase refusal too
+    "session_phase_refused": (PrecheckFailure.SESSION_PHASE, PrecheckFailure.MARKET_CLOSED),
+    "price_limit_refused": (PrecheckFailure.PRICE_LIMIT,),
 }
 
 
-def _refused_for(name: str, failure: PrecheckFailure) -> Callable[[ExecutionContext], bool]:
+def _refused_for(name: str,
+                 failures: tuple[PrecheckFailure, ...]) -> Callable[[ExecutionContext], bool]:
     def refused(ctx: ExecutionContext) -> bool:
-        return ctx.precheck_failure is failure
+        return ctx.precheck_failure in failures
 
     refused.__name__ = refused.__qualname__ = name
     return refused
 
 
-for _guard_name, _failure in PRECHECK_REFUSALS.items():
-    guard(_guard_name)(_refused_for(_guard_name, _failure))
+for _guard_name, _failures in PRECHECK_REFUSALS.items():
+    guard(_guard_name)(_refused_for(_guard_name, _failures))
 
 
 @guard("symbol_unknown")

@@ -88,7 +88,8 @@ def _entry(state: StateSpec, registry: Registry) -> Callable[..., Any]:
 
 
 def _condition(t: TransitionSpec, spec: ChartSpec, registry: Registry) -> Callable[..., Any]:
-    """One callable per guarded transition (fewer callbacks = cheaper instances and events).
+    """One callable per guarded (or coded) transition (fewer callbacks = cheaper instances
+    and events).
 
     It evaluates every guard (``unless`` ones negated); when the transition is enabled it
     tells the run which guard expression and codes are being taken: the engine selects
@@ -98,6 +99,8 @@ def _condition(t: TransitionSpec, spec: ChartSpec, registry: Registry) -> Callab
         (name, registry.guards[name], False) for name in t.unless)
     label = t.label
     codes = tuple((code, name) for name in t.guards if (code := spec.guards[name].code))
+    if t.code:  # a state's timeout with its own code: reported under the event's name
+        codes += ((t.code, t.event),)
 
     def cond(machine: Any) -> bool:
         run = machine.model
@@ -128,7 +131,7 @@ def definition(spec: ChartSpec, registry: Registry) -> dict[str, Any]:
         states[state.name] = body  # a final state: absorbing, no "final" flag (module doc)
     for t in spec.transitions:
         item: dict[str, Any] = {"target": t.target}
-        if t.guarded:
+        if t.guarded or t.code:
             item["cond"] = [_condition(t, spec, registry)]
         states[t.source]["on"].setdefault(t.event, []).append(item)
     for state in spec.states:

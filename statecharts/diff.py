@@ -305,6 +305,7 @@ def _state_fields(spec: StateSpec | None) -> dict[str, Any]:
         "timeout.after": timeout.after if timeout else None,
         "timeout.target": timeout.target if timeout else None,
         "timeout.since": timeout.since if timeout else None,
+        "timeout.code": timeout.code if timeout else None,
         "on_error": spec.on_error if spec else None,
         "description": spec.description if spec else None,
     }

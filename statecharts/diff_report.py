@@ -36,7 +36,7 @@ def _state_json(s: StateSpec) -> dict[str, Any]:
     timeout = s.timeout
     return {"name": s.name, "final": s.final, "entry": s.entry,
             "timeout": ({"after": timeout.after, "target": timeout.target,
-                         "since": timeout.since} if timeout else None),
+                         "since": timeout.since, "code": timeout.code} if timeout else None),
             "on_error": s.on_error, "description": s.description}
 
 
@@ -192,7 +192,8 @@ def _state_text(s: StateSpec) -> str:
     parts = [f"entry {s.entry}"] if s.entry else []
     if s.timeout:
         since = "" if s.timeout.since == "entry" else f" (since {s.timeout.since})"
-        parts.append(f"timeout {s.timeout.after} -> {s.timeout.target}{since}")
+        code = f" {s.timeout.code}" if s.timeout.code else ""
+        parts.append(f"timeout {s.timeout.after} -> {s.timeout.target}{code}{since}")
     if s.on_error:
         parts.append(f"on_error {s.on_error}")
     if s.final:

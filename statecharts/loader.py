@@ -116,7 +116,8 @@ def build_spec(source: Source, digest: str) -> ChartSpec:
             origin = child_path(child_path("states", state.name), "timeout")
             transitions.append(TransitionSpec(timeout_event, state.name, state.timeout.target,
                                               description=f"after {state.timeout.after}",
-                                              origin=origin, source_path=_state_path(state)))
+                                              origin=origin, source_path=_state_path(state),
+                                              code=state.timeout.code))
     escape = data["escape"]
     return ChartSpec(
         id=data["chart"],
@@ -147,8 +148,8 @@ def _state(name: str, body: dict[str, Any]) -> StateSpec:
         name=name,
         final=bool(body.get("final", False)),
         entry=body.get("entry"),
-        timeout=(Timeout(timeout["after"], timeout["target"], timeout.get("since", "entry"))
-                 if timeout else None),
+        timeout=(Timeout(timeout["after"], timeout["target"], timeout.get("since", "entry"),
+                         timeout.get("code")) if timeout else None),
         on_error=body.get("on_error"),
         role=body.get("role"),
         description=body.get("description", ""),

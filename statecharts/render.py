@@ -43,7 +43,7 @@ class TraceStep:
 def edge_label(spec: ChartSpec, t: TransitionSpec) -> str:
     """The event, and the guard expression with its codes when guarded."""
     if not t.guarded:
-        return t.event
+        return f"{t.event}\n{t.code}" if t.code else t.event
     return f"{t.event}\n{_guard_line(spec, t)}"
 
 
@@ -67,7 +67,7 @@ def _taken(trace: Sequence[TraceStep]) -> dict[Key, list[int]]:
 def new_graph(name: str, title: str, comment: str) -> graphviz.Digraph:
     """An empty chart drawing with the house style."""
     return graphviz.Digraph(name, graph_attr={
-        "rankdir": "TB", "compound": "true", "fontname": "Helvetica", "nodesep": "0.35",
+        "rankdir": "TB", "compound": "true", "fontname": "Helvetica", "nodesep": "0.3",
         "ranksep": "0.45", "label": title, "labelloc": "t", "fontsize": FONT["title"],
         "comment": comment,
     }, node_attr={"fontname": "Helvetica", "shape": "box", "style": "rounded",

@@ -15,6 +15,7 @@ class Timeout:
     after: str  # dotted limit key, in milliseconds
     target: str
     since: str = "entry"  # or "first_entry": the clock does not restart on re-entry
+    code: str | None = None  # raised when the timeout is taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class TransitionSpec:
     description: str = ""
     origin: str = ""  # JSON path of the declaration, for error positions
     source_path: str = ""  # JSON path of this source's name (an item of a source list)
+    code: str | None = None  # carried by the transition itself (a state's timeout)
 
     @property
     def guarded(self) -> bool:
@@ -113,8 +115,10 @@ class ChartSpec:
 
     def codes_of(self, transition: TransitionSpec) -> tuple[str, ...]:
         """The codes a transition raises when taken: those of its positive guards (a code
-        under ``unless`` names a condition that does NOT hold on that transition)."""
-        return tuple(code for n in transition.guards if (code := self._code(n)))
+        under ``unless`` names a condition that does NOT hold on that transition), and its
+        own (a state's timeout may carry one)."""
+        own = (transition.code,) if transition.code else ()
+        return tuple(code for n in transition.guards if (code := self._code(n))) + own
 
     def _code(self, guard: str) -> str | None:
         spec = self.guards.get(guard)

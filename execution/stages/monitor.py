@@ -19,6 +19,7 @@ goes on.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from execution.broker import BrokerError
 from execution.codes import Code
@@ -48,6 +49,10 @@ def monitor(ctx: ExecutionContext, run: RunView) -> str | None:
 
 def _done(ctx: ExecutionContext, visit: int) -> None:
     if ctx.in_visit(visit) and ctx.all_children_done:
+        if ctx.fills.filled_qty == 0:  # FS099's details, should the chart take that way
+            ends = Counter(c.status.value for c in ctx.children)
+            ctx.note(Code.FS099, filled=0, orders=len(ctx.children),
+                     ended=",".join(f"{state}:{n}" for state, n in sorted(ends.items())))
         ctx.dispatch("filled", visit)
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from execution.codes import Code
 from execution.context import ExecutionContext, PrecheckFailure
-from execution.contracts import Side
+from execution.contracts import MarketPhase, Side
 from execution.market_session import KST
 from execution.orders.phase import check_price_limits, plan_for_session
 from execution.risk import Claim, cost_per_share
@@ -63,8 +63,11 @@ async def _reconnect_then_check(ctx: ExecutionContext, visit: int) -> None:
 
 
 def _fail(ctx: ExecutionContext, failure: PrecheckFailure, detail: str) -> None:
+    """Refuse the intent. The details of GR070 are noted for every refusal: the chart
+    raises them when no more specific code's guard takes the refusal."""
     ctx.precheck_failure = failure
     ctx.failure_detail = detail
+    ctx.note(Code.GR070, check=failure.value, detail=detail)
 
 
 def run_checks(ctx: ExecutionContext) -> None:
@@ -184,9 +187,16 @@ def _capital(ctx: ExecutionContext) -> None:
 
 
 def _session(ctx: ExecutionContext) -> None:
+    """Outside continuous trading's session (before 09:00, the opening auction included,
+    or after the close) the intent is refused with GR066: the engine trades continuous
+    sessions and the closing auction only (``session.closing_auction: join``)."""
     now = ctx.services.now_ns()
     if not ctx.services.sessions.is_open(now):
         at = datetime.fromtimestamp(now / 1e9, KST).isoformat(timespec="milliseconds")
+        quote = ctx.arrival
+        opening = quote is not None and quote.phase is MarketPhase.OPENING_AUCTION
+        ctx.note(Code.GR066, phase="opening_auction" if opening else "closed",
+                 exchange_time=at)
         _fail(ctx, PrecheckFailure.MARKET_CLOSED, f"exchange_time={at}")
 
 

@@ -101,10 +101,19 @@ async def test_failed_from_precheck(setup: str, failure: str) -> None:
     result = await engine.execute(intent(qty, cid="F"))
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "FAILED"]
-    assert result.trace[-1]["guard"] == "precheck_blocked"
     assert result.precheck_failure == failure
     assert result.reason.startswith(failure)
-    assert result.alerts == []  # precheck_blocked carries no code
+    # every final state has its code: outside the session it is a session-phase refusal
+    # (GR066), every other pre-trade check refuses with GR070, naming the check
+    [refusal] = result.alerts
+    if failure == "market_closed":
+        assert result.trace[-1]["guard"] == "session_phase_refused"
+        assert refusal.message.startswith(
+            "GR066: id=F guard=session_phase_refused phase=closed exchange_time=")
+    else:
+        assert result.trace[-1]["guard"] == "precheck_blocked"
+        assert refusal.message.startswith(
+            f"GR070: id=F guard=precheck_blocked check={failure} detail=")
     assert result.children == []
     assert broker.calls_of("send") == []
     await engine.close()
@@ -154,6 +163,7 @@ async def test_failed_from_splitting_when_the_split_is_empty(
     assert result.final_state == "FAILED"
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "FAILED"]
     assert result.trace[-1]["guard"] == "split_empty"
+    assert result.codes() == ["FS090"]  # nothing planned, so nothing could be sent
     assert broker.calls == []
     await engine.close()
 
@@ -187,8 +197,41 @@ async def test_sending_timeout_fails_a_send_that_never_returns(
     result = await finish(execution)
     assert path(result) == ["INIT", "PRECHECK", "SPLITTING", "SENDING", "FAILED"]
     assert result.path[-1].event == "timeout"
+    assert "FS098: id=ST timeout=SENDING after_ms=50" in [a.message for a in result.alerts]
     await until(lambda: broker.calls_of("cancel") != [], what="the late cancel")
     assert broker.live_orders() == []
+
+
+async def test_failed_when_the_broker_ends_every_order_with_nothing_filled(
+        broker: ScriptedBroker, engine: Engine) -> None:
+    execution = engine.submit(intent(10, cid="EX"))
+    await until_state(execution, "MONITORING")
+    broker.expire(execution.ctx.children[0].broker_order_id)  # e.g. the exchange's cancel
+    result = await finish(execution)
+    assert result.final_state == "FAILED" and result.filled_qty == 0
+    assert result.trace[-1]["guard"] == "nothing_filled"
+    assert result.codes() == ["FS099"]
+    assert result.reason == "FS099: id=EX guard=nothing_filled filled=0 orders=1 ended=EXPIRED:1"
+
+
+async def test_an_escape_that_runs_out_of_time_still_ends_with_its_code(
+        broker: ScriptedBroker, new_engine: EngineFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import execution.stages.escape as escape_stage
+
+    monkeypatch.setattr(escape_stage, "_MARGIN", 5.0)  # the escape outlives its timeout
+    engine = new_engine(timeouts={"ESCAPING": 50}, cancel_confirm_timeout_ms=100)
+    gate = asyncio.Event()
+    broker.cancel_script.extend([Hold(gate), Hold(gate)])  # the broker never answers
+    execution = engine.submit(intent(10, cid="ET"))
+    await until_state(execution, "MONITORING")
+    engine.escape("ET", "manual")
+    result = await finish(execution)
+    gate.set()
+    assert result.final_state == "ESCAPED" and result.path[-1].event == "timeout"
+    assert result.alerts[0].message == "FS092: id=ET timeout=ESCAPING after_ms=50"
+    assert "FS096" in result.codes()
+    assert result.reason == "manual"
 
 
 # ------------------------------------------------------------------------ ESCAPED

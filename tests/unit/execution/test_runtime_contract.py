@@ -90,7 +90,7 @@ CHART_CASES = {
                              "final-role", ("  FAILED:", "FAILED")),
     "a stage without handler or timeout": ([("    entry: split\n    timeout: {after: "
                                              "stage_timeouts.splitting_timeout_ms, "
-                                             "target: FAILED}\n", "")],
+                                             "target: FAILED, code: FS098}\n", "")],
                                            "stuck-state", ("  SPLITTING:", "SPLITTING")),
     "timeout on a missing limit": ([("after: stage_timeouts.escaping_timeout_ms",
                                      "after: stage_timeouts.escape_timeout_ms")],

@@ -135,6 +135,19 @@ def test_timeout_since_and_removal() -> None:
     assert data["matrix"][0]["new"] == []  # the timeout event is now rejected in CHECKING
 
 
+def test_a_timeout_code_is_behaviour_shown_on_the_state() -> None:
+    diff, data = diff_to(("{after: stage.check_timeout_ms, target: FAILED}",
+                          "{after: stage.check_timeout_ms, target: FAILED, code: FS098}"))
+    [change] = data["states"]["changed"][0]["changes"]
+    assert change == {"field": "timeout.code", "old": None, "new": "FS098",
+                      "behaviour": True}
+    assert diff.changed
+    new = edited(("{after: stage.check_timeout_ms, target: FAILED}",
+                  "{after: stage.check_timeout_ms, target: FAILED, code: FS098}"))
+    [timeout] = [t for t in new.transitions if t.event == "timeout" and t.source == "CHECKING"]
+    assert new.codes_of(timeout) == ("FS098",) and not timeout.guarded
+
+
 def test_final_flip_cascades_into_error_route_and_escape() -> None:
     _, data = diff_to(("  DONE: {final: true, role: success}", "  DONE: {}"),
                       (DONE_ESCAPE, DONE_ESCAPE + "  - {event: finish, source: DONE, target: "

@@ -113,3 +113,17 @@ def test_on_error_and_timeout_targets_point_at_the_value() -> None:
                         "      after: stage.work_timeout_ms\n      target: LOST") + TAIL
     [problem] = findings(text)
     assert (problem.rule, problem.line, problem.column) == ("unknown-state", 11, 15)
+
+
+def test_a_timeout_code_outside_the_registry_pattern_is_located() -> None:
+    timeout = "    timeout: {after: stage.work_timeout_ms, target: ESCAPING, code: FS9}"
+    text = HEAD.replace("  WORKING: {entry: work}\n",
+                        f"  WORKING:\n    entry: work\n{timeout}\n")
+    text += "  - {event: done, source: WORKING, target: DONE}\n" + TAIL
+    assert timeout in text
+    with pytest.raises(ChartInvalid) as info:
+        load_chart("mini.yaml", text)
+    [problem] = info.value.problems
+    line = text.splitlines().index(timeout) + 1
+    assert (problem.line, problem.column) == (line, timeout.index("FS9") + 1)
+    assert "FS9" in problem.message

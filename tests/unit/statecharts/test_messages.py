@@ -74,7 +74,7 @@ def test_yaml_and_schema_findings_come_together() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "hint"), [
-    ("target: FAILED}", "target: FAILD}", "did you mean 'FAILED'?"),
+    ("target: FAILED, code", "target: FAILD, code", "did you mean 'FAILED'?"),
     ("guard: fill_timeout_partial", "guard: fill_timeout_partal",
      "did you mean 'fill_timeout_partial'?"),
     ("entry: split\n", "entry: splt\n", "did you mean 'split'?"),

@@ -311,7 +311,11 @@ def timed_run(new_run: NewRun, state: str, limits: Limits) -> tuple[ChartRun, Fa
 @pytest.mark.parametrize("state", WITH_TIMEOUT)
 def test_stage_timeout_fires_the_declared_timeout_transition(
         new_run: NewRun, product_limits: Limits, state: str) -> None:
-    run, scheduler = timed_run(new_run, state, product_limits)
+    codes: list[tuple[str, str]] = []
+    scheduler = FakeScheduler()
+    run = run_in(new_run, state, scheduler=scheduler, timeouts_ms=timeouts_ms(SPEC, product_limits),
+                 on_code=lambda code, guard: codes.append((code, guard)))
+    codes.clear()  # (the walk there may have raised some)
     (timer,) = scheduler.live
     assert timer.delay == product_limits.get(SPEC.state(state).timeout.after) / 1000
     expected = first_enabled(SPEC, state, SPEC.timeout_event, {})
@@ -319,6 +323,19 @@ def test_stage_timeout_fires_the_declared_timeout_transition(
     timer.fire()
     assert run.state == expected.target
     assert run.trace[-1].event == SPEC.timeout_event
+    # the codes it carries are raised: its guards', or the state timeout's own
+    assert [c for c, _ in codes] == list(SPEC.codes_of(expected))
+    if expected.code:
+        assert codes[-1] == (expected.code, SPEC.timeout_event)
+
+
+def test_every_timeout_into_a_final_state_but_success_carries_a_code() -> None:
+    """The law: every final state has its code. A timeout that ends an execution (FAILED,
+    ESCAPED) names its own, where no guard of it does."""
+    for t in SPEC.transitions:
+        target = SPEC.state(t.target)
+        if t.event == SPEC.timeout_event and target.final and target.role != "success":
+            assert SPEC.codes_of(t), f"{t.source} --timeout--> {t.target} carries no code"
 
 
 def test_extend_timeout_pushes_the_armed_timer_back_and_later_entries_too(

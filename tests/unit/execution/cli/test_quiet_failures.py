@@ -97,7 +97,7 @@ def test_simulate_counts_by_role(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_render_refuses_an_invalid_chart(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    chart = edited_chart(tmp_path, "target: FAILED}", "target: FAILD}")
+    chart = edited_chart(tmp_path, "target: FAILED, code", "target: FAILD, code")
     code, out, err = cli(capsys, "render", chart)
     assert code == 1 and out == ""
     assert "[unknown-state]" in err and "FAILD" in err and "did you mean 'FAILED'" in err

@@ -89,7 +89,7 @@ def test_findings_are_json_under_format_json(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     chart = tmp_path / "chart.yaml"
     chart.write_text((ROOT / "config" / "scalp_execution.yaml").read_text(encoding="utf-8")
-                     .replace("target: FAILED}", "target: FAILD}"), encoding="utf-8")
+                     .replace("target: FAILED, code", "target: FAILD, code"), encoding="utf-8")
     code, out, _ = cli(capsys, "run", "--chart", chart, "--symbol", "005930", "--side", "buy",
                        "--qty", "1", "--clock", "virtual", "--format", "json")
     assert code == 1

@@ -56,7 +56,8 @@ def test_first_failure_wins_in_the_spec_order() -> None:
     ctx.services.bus.publish(BusEvent(Priority.P0, "risk", "", {}))
     run_checks(ctx)
     assert ctx.precheck_failure is PrecheckFailure.P0_OVERFLOW
-    assert ctx.notes == {Code.FS095: {"p0_depth": 1, "capacity": 1}}
+    assert ctx.notes[Code.FS095] == {"p0_depth": 1, "capacity": 1}
+    assert ctx.notes[Code.GR070] == {"check": "p0_overflow", "detail": "p0_depth=1"}
     assert not ctx.symbol_unknown
     ctx.services.bus.drain()
     ctx.precheck_failure = None
@@ -201,6 +202,7 @@ async def test_precheck_timeout_fails_a_reconnect_that_hangs() -> None:
     result = await finish(execution)
     assert [s.state for s in result.path] == ["INIT", "PRECHECK", "FAILED"]
     assert result.path[-1].event == "timeout"
+    assert [a.message for a in result.alerts] == ["FS098: id=H timeout=PRECHECK after_ms=30"]
     gate.set()
     await asyncio.sleep(0.005)
     assert broker.calls_of("send") == []
