@@ -4,6 +4,7 @@ itself (which may answer a new broker order id: a cancel-replace revise)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from execution.broker import BrokerError
@@ -101,24 +102,42 @@ async def reprice_child(ctx: ExecutionContext, child: ChildOrder, price: Decimal
         ctx.alert(Code.GR065, child=child.id, price=price, resting=crossed,
                   action="re-price skipped")
         return
-    if not move(child, ChildStatus.PENDING_REPLACE, f"re-price to {price}"):
-        return
+
+    def priced() -> None:
+        child.price = price
+
+    await revise_order(ctx, child, price, None, f"re-price to {price}", priced)
+
+
+async def revise_order(ctx: ExecutionContext, child: ChildOrder, price: Decimal | None,
+                       qty: int | None, what: str, on_accept: Callable[[], None]) -> bool:
+    """One revise of ``child``'s order: to ``price``, and to ``qty`` shares (the order's
+    new total; None keeps it). Journaled ahead (write-ahead, as a send) and with its
+    answer; the child is PENDING_REPLACE meanwhile. On an accepted answer ``on_accept``
+    applies it to the child, then a new order id is adopted (the old id's late fills
+    still count). True when the broker accepted; a failed or refused revise changes
+    nothing on the child."""
+    if not move(child, ChildStatus.PENDING_REPLACE, what):
+        return False
     order_id, journal = child.broker_order_id, ctx.services.journal
-    try:  # write-ahead, as a send
-        journal.revising(ctx.id, child, order_id, price)
-    except JournalError:
-        settle_pending(child, ChildStatus.PENDING_REPLACE, "re-price not journaled: not sent")
-        raise
     try:
-        ack = await ctx.services.broker.modify(order_id, price, None)
+        journal.revising(ctx.id, child, order_id, price, qty)
+    except JournalError:
+        settle_pending(child, ChildStatus.PENDING_REPLACE, f"{what} not journaled: not sent")
+        raise
+    accepted = False
+    try:
+        ack = await ctx.services.broker.modify(order_id, price, qty)
     except BrokerError as err:
-        log.info("%s: modify to %s not applied: %s", child.id, price, err)
-        journal.revised(ctx.id, child, order_id, "", price, f"failed: {err}")
+        log.info("%s: %s not applied: %s", child.id, what, err)
+        journal.revised(ctx.id, child, order_id, "", price, f"failed: {err}", qty)
     else:
-        if ack.accepted:
-            child.price = price
+        accepted = ack.accepted
+        if accepted:
+            on_accept()
             if ack.broker_order_id and ack.broker_order_id != order_id:
                 register(ctx, child, ack.broker_order_id, "revise")
         journal.revised(ctx.id, child, order_id, ack.broker_order_id, price,
-                        "accepted" if ack.accepted else f"refused: {ack.reason}")
-    settle_pending(child, ChildStatus.PENDING_REPLACE, "re-price answered")
+                        "accepted" if accepted else f"refused: {ack.reason}", qty)
+    settle_pending(child, ChildStatus.PENDING_REPLACE, f"{what} answered")
+    return accepted

@@ -62,13 +62,11 @@ from execution.broker import BrokerError, OrderState
 from execution.codes import Code
 from execution.context import ExecutionContext
 from execution.contracts import ChildOrder, ChildStatus, PriceType, Quote
-from execution.journal.api import JournalError
 from execution.orders.cancelling import cancel_child
 from execution.orders.confirm import apply_status
-from execution.orders.fills import notify, register
-from execution.orders.reprice import entry_for, reprice_child
+from execution.orders.fills import notify
+from execution.orders.reprice import entry_for, reprice_child, revise_order
 from execution.orders.sending import send_child
-from execution.orders.status import move, settle_pending
 
 log = logging.getLogger("execution.orders")
 WORKING = (ChildStatus.ACCEPTED, ChildStatus.PARTIALLY_FILLED)  # no revise or cancel on its way
@@ -122,11 +120,9 @@ def owe(ctx: ExecutionContext, qty: int) -> None:
     """Owe ``qty`` cut shares back after the pause; dropped when the execution is over."""
     if qty <= 0:
         return
-    if _over(ctx):
-        ctx.alert(Code.GR067, action="dropped", owed=qty,
-                  reason=ctx.escape_reason or "execution ended")
-        return
     ctx.owed_qty += qty
+    if _over(ctx):
+        drop_owed(ctx, ctx.escape_reason or "execution ended")
 
 
 def drop_owed(ctx: ExecutionContext, why: str) -> None:
@@ -162,32 +158,14 @@ async def shrink_child(ctx: ExecutionContext, child: ChildOrder, keep_pct: float
 async def _reduce(ctx: ExecutionContext, child: ChildOrder, order_id: str, total: int,
                   order_qty: int) -> Cut | None:
     """``modify`` the order to ``total`` shares (from ``order_qty``) at its own price."""
-    price = child.price
-    if not move(child, ChildStatus.PENDING_REPLACE, f"shrink to {total}"):
-        return None
-    journal = ctx.services.journal
-    try:  # write-ahead, as a re-price
-        journal.revising(ctx.id, child, order_id, price, total)
-    except JournalError:
-        settle_pending(child, ChildStatus.PENDING_REPLACE, "shrink not journaled: not sent")
-        raise
-    try:
-        ack = await ctx.services.broker.modify(order_id, price, total)
-    except BrokerError as err:
-        log.info("%s: shrink to %d not applied: %s", child.id, total, err)
-        journal.revised(ctx.id, child, order_id, "", price, f"failed: {err}", total)
-        settle_pending(child, ChildStatus.PENDING_REPLACE, "shrink failed: kept whole")
-        return None
-    cut = 0
-    if ack.accepted:
-        cut = order_qty - total
+    cut = order_qty - total
+
+    def reduced() -> None:
         child.qty -= cut
-        if ack.broker_order_id and ack.broker_order_id != order_id:
-            register(ctx, child, ack.broker_order_id, "revise")
-    journal.revised(ctx.id, child, order_id, ack.broker_order_id, price,
-                    "accepted" if ack.accepted else f"refused: {ack.reason}", total)
-    settle_pending(child, ChildStatus.PENDING_REPLACE, "shrink answered")
-    return Cut(child.id, cut, max(child.remaining, 0)) if cut else None
+
+    if not await revise_order(ctx, child, child.price, total, f"shrink to {total}", reduced):
+        return None  # failed or refused: the child keeps its quantity, nothing is owed
+    return Cut(child.id, cut, max(child.remaining, 0))
 
 
 async def _take_out(ctx: ExecutionContext, child: ChildOrder) -> Cut | None:
@@ -216,12 +194,11 @@ async def _restore(ctx: ExecutionContext) -> None:
     quote = _fresh_quote(ctx)
     if task is not None and quote is not None and not _over(ctx):
         _requote_shrunk(ctx, entry_for(ctx, quote))
+    if _over(ctx):
+        drop_owed(ctx, ctx.escape_reason or "execution ended")
+        return
     owed, ctx.owed_qty = ctx.owed_qty, 0
     if owed <= 0:
-        return
-    if _over(ctx):
-        ctx.alert(Code.GR067, action="dropped", owed=owed,
-                  reason=ctx.escape_reason or "execution ended")
         return
     # never more than is unfilled and not working (the children plus the owed add up to
     # the intent's quantity: this holds unless an order filled beyond its quantity)

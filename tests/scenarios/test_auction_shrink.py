@@ -15,7 +15,7 @@ import pytest
 
 from execution.broker import OrderState, RejectReason, TransientBrokerError
 from execution.context import ExecutionContext
-from execution.contracts import ChildStatus, MarketPhase, SplitStrategy
+from execution.contracts import ChildStatus, ExecutionResult, MarketPhase, SplitStrategy
 from execution.engine import Engine, Execution
 from execution.testing import EngineFactory, ScriptedBroker, finish
 from execution.testing.actions import Action, Hold, Raise, Reject
@@ -52,6 +52,30 @@ def resume(broker: ScriptedBroker) -> None:
     broker.set_quote(70_200, 70_300)  # continuous again, one tick higher
 
 
+async def fill_all(broker: ScriptedBroker, execution: Execution,
+                   *children: str) -> ExecutionResult:
+    """The broker fills every one of ``children`` in full; the execution's result, which
+    counted exactly what the broker filled."""
+    for child in children:
+        broker.fill_child(child)
+    result = await finish(execution)
+    assert result.filled_qty == broker.filled_qty()
+    return result
+
+
+async def reduce_on_hold(broker: ScriptedBroker, engine: Engine,
+                         ) -> tuple[Execution, asyncio.Event]:
+    """A resting execution, a VI, and the shrink's reduce held at the broker until the
+    event is set (the child is PENDING_REPLACE meanwhile)."""
+    execution = await resting(engine)
+    held = asyncio.Event()
+    broker.modify_script.append(Hold(held))
+    broker.set_phase(MarketPhase.VI_AUCTION)
+    child = execution.ctx.children[0]
+    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
+    return execution, held
+
+
 async def test_shrink_cuts_to_the_keep_share_and_restores_at_the_fresh_touch(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(**SHRINK)
@@ -76,9 +100,7 @@ async def test_shrink_cuts_to_the_keep_share_and_restores_at_the_fresh_touch(
                                       "qty": "50", "price": "70200"}]
     assert ctx.owed_qty == 0 and balanced(ctx)
     await until(lambda: len(broker.calls_of("modify")) == 2, what="the re-quote")
-    broker.fill_child("S-1")
-    broker.fill_child("S-2")
-    result = await finish(execution)
+    result = await fill_all(broker, execution, "S-1", "S-2")
     assert result.final_state == "COMPLETE" and result.filled_qty == 100
     assert broker.filled_qty() == 100
     broker.assert_no_duplicate_orders()
@@ -99,12 +121,8 @@ async def test_keep_is_the_default_and_never_reduces(
 async def test_a_fill_before_the_reduce_answers_shrinks_only_what_is_left(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(**SHRINK)
-    execution = await resting(engine)
-    held = asyncio.Event()
-    broker.modify_script.append(Hold(held))
-    broker.set_phase(MarketPhase.VI_AUCTION)
+    execution, held = await reduce_on_hold(broker, engine)
     child = execution.ctx.children[0]
-    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
     broker.fill_child("S-1", 30)  # trades in the auction while the reduce is on its way
     held.set()
     await until(lambda: bool(gr067(execution.ctx, "shrink")), what="the shrink")
@@ -114,21 +132,14 @@ async def test_a_fill_before_the_reduce_answers_shrinks_only_what_is_left(
     assert execution.ctx.owed_qty == 50 and balanced(execution.ctx)
     resume(broker)
     await until(lambda: len(broker.calls_of("send")) == 2, what="the restore")
-    broker.fill_child("S-1")
-    broker.fill_child("S-2")
-    result = await finish(execution)
-    assert result.filled_qty == broker.filled_qty() == 100
+    assert (await fill_all(broker, execution, "S-1", "S-2")).filled_qty == 100
 
 
 async def test_a_fill_beyond_the_kept_share_refuses_the_reduce_and_nothing_is_owed(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(**SHRINK)
-    execution = await resting(engine)
-    held = asyncio.Event()
-    broker.modify_script.append(Hold(held))
-    broker.set_phase(MarketPhase.VI_AUCTION)
+    execution, held = await reduce_on_hold(broker, engine)
     child = execution.ctx.children[0]
-    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
     broker.fill_child("S-1", 70)  # more than the 50 the reduce would leave
     held.set()
     await until(lambda: bool(gr067(execution.ctx, "shrink")), what="the shrink")
@@ -147,12 +158,8 @@ async def test_a_fill_beyond_the_kept_share_refuses_the_reduce_and_nothing_is_ow
 async def test_a_reduce_answering_a_new_order_id_is_adopted_and_old_fills_count() -> None:
     broker = ScriptedBroker(replace_on_modify=True)
     engine = make_engine(broker, **SHRINK)
-    execution = await resting(engine)
-    held = asyncio.Event()
-    broker.modify_script.append(Hold(held))
-    broker.set_phase(MarketPhase.VI_AUCTION)
+    execution, held = await reduce_on_hold(broker, engine)
     child = execution.ctx.children[0]
-    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
     old = child.broker_order_id
     late = broker.fill(old, 20, push=False)  # filled on the old id; the push comes later
     held.set()
@@ -166,10 +173,7 @@ async def test_a_reduce_answering_a_new_order_id_is_adopted_and_old_fills_count(
     assert (child.qty, child.filled_qty) == (50, 20) and execution.ctx.owed_qty == 50
     resume(broker)
     await until(lambda: len(broker.calls_of("send")) == 2, what="the restore")
-    broker.fill_child("S-1")
-    broker.fill_child("S-2")
-    result = await finish(execution)
-    assert result.filled_qty == broker.filled_qty() == 100
+    assert (await fill_all(broker, execution, "S-1", "S-2")).filled_qty == 100
     broker.assert_no_duplicate_orders()
     await engine.close()
 
@@ -252,12 +256,7 @@ async def test_an_escape_in_the_pause_drops_what_is_owed(
 async def test_an_escape_while_the_reduce_is_in_flight_owes_nothing(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(**SHRINK)
-    execution = await resting(engine)
-    held = asyncio.Event()
-    broker.modify_script.append(Hold(held))
-    broker.set_phase(MarketPhase.VI_AUCTION)
-    child = execution.ctx.children[0]
-    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
+    execution, held = await reduce_on_hold(broker, engine)
     engine.escape("S", "risk off")
     await asyncio.sleep(0.05)
     held.set()
@@ -289,12 +288,7 @@ async def test_the_restore_goes_out_beyond_max_children_and_says_so(
 async def test_a_resume_before_the_reduce_answers_restores_after_it_and_requotes(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(**SHRINK)
-    execution = await resting(engine)
-    held = asyncio.Event()
-    broker.modify_script.append(Hold(held))
-    broker.set_phase(MarketPhase.VI_AUCTION)
-    child = execution.ctx.children[0]
-    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
+    execution, held = await reduce_on_hold(broker, engine)
     resume(broker)
     await until(lambda: bool(gr067(execution.ctx, "resume")), what="the resume")
     assert gr067(execution.ctx, "resume")[0]["requoted"] == "0"  # (being reduced)
@@ -306,21 +300,14 @@ async def test_a_resume_before_the_reduce_answers_restores_after_it_and_requotes
     assert (requote.price, requote.qty) == (Decimal(70_200), None)
     assert (broker.calls_of("send")[1].qty, broker.calls_of("send")[1].price) == (
         50, Decimal(70_200))
-    broker.fill_child("S-1")
-    broker.fill_child("S-2")
-    result = await finish(execution)
-    assert result.filled_qty == broker.filled_qty() == 100
+    assert (await fill_all(broker, execution, "S-1", "S-2")).filled_qty == 100
 
 
 async def test_a_second_vi_before_the_restore_keeps_it_owed_and_shrinks_again(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(**SHRINK)
-    execution = await resting(engine)
-    held = asyncio.Event()
-    broker.modify_script.append(Hold(held))
-    broker.set_phase(MarketPhase.VI_AUCTION)
+    execution, held = await reduce_on_hold(broker, engine)
     ctx, child = execution.ctx, execution.ctx.children[0]
-    await until(lambda: child.status is ChildStatus.PENDING_REPLACE, what="the reduce")
     resume(broker)
     await until(lambda: bool(gr067(ctx, "resume")), what="the resume")
     broker.set_phase(MarketPhase.VI_AUCTION)  # a VI again, before the restore went out
@@ -332,8 +319,5 @@ async def test_a_second_vi_before_the_restore_keeps_it_owed_and_shrinks_again(
     await until(lambda: len(broker.calls_of("send")) == 2, what="the restore")
     assert broker.calls_of("send")[1].qty == 75
     assert [d["qty"] for d in gr067(ctx, "restore")] == ["75"]
-    broker.fill_child("S-1")
-    broker.fill_child("S-2")
-    result = await finish(execution)
-    assert result.filled_qty == broker.filled_qty() == 100
+    assert (await fill_all(broker, execution, "S-1", "S-2")).filled_qty == 100
     broker.assert_no_duplicate_orders()

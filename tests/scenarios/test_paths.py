@@ -21,7 +21,7 @@ import pytest
 
 import execution.stages.split as split_stage
 from execution.broker import RejectReason
-from execution.contracts import ChildStatus, Position, Side
+from execution.contracts import ChildStatus, ExecutionResult, Position, Side
 from execution.engine import Engine, Execution
 from execution.safety import SafetyState
 from execution.split import SplitPlan
@@ -214,6 +214,18 @@ async def test_failed_when_the_broker_ends_every_order_with_nothing_filled(
     assert result.reason == "FS099: id=EX guard=nothing_filled filled=0 orders=1 ended=EXPIRED:1"
 
 
+async def escape_unanswered(broker: ScriptedBroker, engine: Engine, cid: str) -> ExecutionResult:
+    """A manual escape of a resting intent whose cancels the broker never answers."""
+    gate = asyncio.Event()
+    broker.cancel_script.extend([Hold(gate), Hold(gate)])
+    execution = engine.submit(intent(10, cid=cid))
+    await until_state(execution, "MONITORING")
+    engine.escape(cid, "manual")
+    result = await finish(execution)
+    gate.set()
+    return result
+
+
 async def test_an_escape_that_runs_out_of_time_still_ends_with_its_code(
         broker: ScriptedBroker, new_engine: EngineFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,13 +233,7 @@ async def test_an_escape_that_runs_out_of_time_still_ends_with_its_code(
 
     monkeypatch.setattr(escape_stage, "_MARGIN", 5.0)  # the escape outlives its timeout
     engine = new_engine(timeouts={"ESCAPING": 50}, cancel_confirm_timeout_ms=100)
-    gate = asyncio.Event()
-    broker.cancel_script.extend([Hold(gate), Hold(gate)])  # the broker never answers
-    execution = engine.submit(intent(10, cid="ET"))
-    await until_state(execution, "MONITORING")
-    engine.escape("ET", "manual")
-    result = await finish(execution)
-    gate.set()
+    result = await escape_unanswered(broker, engine, "ET")
     assert result.final_state == "ESCAPED" and result.path[-1].event == "timeout"
     assert result.alerts[0].message == "FS092: id=ET timeout=ESCAPING after_ms=50"
     assert "FS096" in result.codes()
@@ -417,13 +423,7 @@ async def test_cancels_the_broker_never_confirms_end_escaped_and_unconfirmed() -
     # (300 ms: the escape must note its outcome before the ESCAPING timeout on a loaded
     # machine too; at 50 ms the timeout sometimes came first)
     engine = make_engine(broker, timeouts={"ESCAPING": 300}, cancel_confirm_timeout_ms=600)
-    gate = asyncio.Event()
-    broker.cancel_script.extend([Hold(gate), Hold(gate)])  # the broker never answers
-    execution = engine.submit(intent(10, cid="U"))
-    await until_state(execution, "MONITORING")
-    engine.escape("U", "manual")
-    result = await finish(execution)
-    gate.set()
+    result = await escape_unanswered(broker, engine, "U")
     assert result.final_state == "ESCAPED"
     assert result.codes() == ["FS092", "FS096"]
     assert result.alerts[0].details["unconfirmed"] == "1"

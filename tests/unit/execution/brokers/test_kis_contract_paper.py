@@ -13,11 +13,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from execution.brokers.kis import wire
 from execution.market_session import KST
-from execution.paper import PaperExchange, PaperFaults, PaperSettings, build_app
+from execution.paper import PaperExchange, PaperFaults, PaperSettings
+from execution.paper.serve import running
 
 T = "/uapi/domestic-stock/v1/trading"
 START = datetime(2024, 6, 3, 10, 0, tzinfo=KST)
@@ -70,20 +70,11 @@ def _body(text: str) -> dict[str, Any]:
 def paper(test: Callable[[Client], Awaitable[None]], **settings: Any) -> None:
     async def main() -> None:
         settings.setdefault("start", START)
-        exchange = PaperExchange(PaperSettings(**settings))
-        runner = web.AppRunner(build_app(exchange), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            async with aiohttp.ClientSession() as session:
-                client = Client(session, url, exchange)
-                await client.login()
-                await test(client)
-        finally:
-            exchange.stop()
-            await runner.cleanup()
+        async with running(PaperSettings(**settings)) as (exchange, url), \
+                aiohttp.ClientSession() as session:
+            client = Client(session, url, exchange)
+            await client.login()
+            await test(client)
     asyncio.run(main())
 
 

@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from execution.brokers.kis import wire
 from execution.market_session import KST
-from execution.paper import PaperExchange, PaperSettings, build_app
+from execution.paper import PaperExchange, PaperSettings
+from execution.paper.serve import running
 from execution.simulate.scenario import load_scenario
 
 T = "/uapi/domestic-stock/v1/trading"
@@ -177,27 +177,17 @@ Test = Callable[[PaperExchange, Trader, Trader], Awaitable[None]]
 
 def paper(test: Test) -> None:
     async def main() -> None:
-        exchange = PaperExchange(PaperSettings(scenario=load_scenario(text=QUIET),
-                                               cash_krw=CASH, ping_s=30))
-        runner = web.AppRunner(build_app(exchange), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            async with aiohttp.ClientSession() as session:
-                a, b = Trader(session, url, "50000001"), Trader(session, url, "50000002")
-                for trader in (a, b):
-                    await trader.login()
-                    await trader.listen()
-                try:
-                    await test(exchange, a, b)
-                finally:
-                    await a.close()
-                    await b.close()
-        finally:
-            exchange.stop()
-            await runner.cleanup()
+        settings = PaperSettings(scenario=load_scenario(text=QUIET), cash_krw=CASH, ping_s=30)
+        async with running(settings) as (exchange, url), aiohttp.ClientSession() as session:
+            a, b = Trader(session, url, "50000001"), Trader(session, url, "50000002")
+            for trader in (a, b):
+                await trader.login()
+                await trader.listen()
+            try:
+                await test(exchange, a, b)
+            finally:
+                await a.close()
+                await b.close()
     asyncio.run(main())
 
 
