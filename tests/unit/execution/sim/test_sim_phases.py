@@ -193,6 +193,15 @@ def test_without_sessions_every_symbol_trades_continuously() -> None:
     run_virtual(go())
 
 
+def test_a_forced_vi_without_sessions_is_refused_when_built() -> None:
+    # Found by the market fuzz (seed 2087): without the phases a forced VI crashed the
+    # driver later, on the event loop (an AssertionError in the phase change).
+    at = epoch_ns(parse_at("2024-06-03 10:00"))
+    with pytest.raises(ValueError, match="forced VI needs the KRX phases"):
+        SimulatedExchange(seed=1, start_ns=at, time_source=lambda: 0.0,
+                          forced_vi=((at + NS, CODE),))
+
+
 def test_a_vi_running_into_1520_becomes_the_closing_auction() -> None:
     async def go() -> None:
         ex = exchange("2024-06-03 15:18", forced=("2024-06-03 15:19:00",))
