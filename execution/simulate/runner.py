@@ -73,6 +73,9 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     out.codes = result.codes()
     out.adjust_rounds = result.adjust_rounds
     out.role = engine.spec.role_of(result.final_state) or ""
+    out.result_reason = result.reason
+    out.arrival_price = result.arrival_price
+    out.precheck_failure = result.precheck_failure or ""
     out.escape_reason = result.reason if out.role == "escaped" else ""
     if out.role in ("failed", "escaped"):
         precheck = result.precheck_failure
