@@ -18,7 +18,7 @@ lists what broke the law on the engine's outcomes:
 - no fill beyond the slippage cap against the engine's arrival price, nor past the
   intent's limit; no continuous-matching fill after 15:20 or inside a VI (any strategy);
 - no overfill; no exception out of the run or into the loop; no hang: no run cut by the
-  runner's guard (unless a VI was holding it, :func:`held_by_vi`), each case bounded in
+  runner's guard (unless an auction held it, :func:`held_by_auction`), each case bounded in
   wall time.
 """
 
@@ -40,8 +40,9 @@ from unittest import mock
 
 import yaml
 
+from execution import paths
 from execution.contracts import Side
-from execution.settings import EngineLimits, load_engine_limits
+from execution.settings import load_engine_limits
 from execution.sim.vclock import ClockKind, new_loop
 from execution.simulate import runner
 from execution.simulate.outcome import Outcome
@@ -184,8 +185,35 @@ def _intents(rng: random.Random, typical: int, price: int) -> dict[str, Any]:
     return body
 
 
+def random_limits(seed: int) -> str | None:
+    """The engine's limits for the case of ``seed``: the shipped ones (None) half of the
+    time, else a copy with the session, auction, urgency and timing knobs drawn."""
+    rng = random.Random(f"limits/{seed}")
+    if rng.random() < 0.5:
+        return None
+    doc: dict[str, Any] = yaml.safe_load(paths.default_limits().read_text(encoding="utf-8"))
+    session, adjust = doc["session"], doc["adjust"]
+    session["closing_auction"] = rng.choice(["refuse", "join"])
+    session["auction_policy"] = rng.choice(["keep", "shrink"])
+    session["auction_keep_pct"] = rng.choice([0, 25, 50, 100])
+    session["end_margin_ms"] = rng.choice([500, 2000, 5000])
+    adjust["max_rounds"] = rng.randint(1, 5)
+    adjust["high_urgency_joins_wide_tick"] = rng.random() < 0.5
+    adjust["high_passive_max_ms"] = rng.choice([0, 0, 500, 5000])
+    doc["escape"]["liquidate_on_escape"] = rng.random() < 0.3
+    doc["monitor"]["adjust_interval_ms"] = rng.choice([100, 250, 1000, 2000])
+    doc["stage_timeouts"]["monitoring_timeout_ms"] = rng.choice([5000, 20000, 60000])
+    doc["split"]["iceberg_display_pct"] = rng.choice([5, 20, 50])
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False)
+
+
+def limits_name(seed: int) -> str:
+    return f"fuzz-{seed}-limits.yaml"
+
+
 def random_scenario(seed: int) -> str:
-    """A random but plausible scenario document (YAML text) drawn from ``seed``."""
+    """A random but plausible scenario document (YAML text) drawn from ``seed``; its
+    ``engine.limits`` names :func:`limits_name` when :func:`random_limits` draws some."""
     rng = random.Random(seed)
     code = "FZ0001"
     symbol = _symbol(rng)
@@ -219,8 +247,11 @@ def random_scenario(seed: int) -> str:
     if rng.random() < 0.1:
         doc["sessions"] = False  # continuous all day (the paper exchange's market)
         doc.pop("events", None)  # a VI needs the phases (the loader says so)
+    doc["engine"] = {}
     if rng.random() < 0.15:
-        doc["engine"] = {"capital_krw": round(_loguniform(rng, 1e5, 1e9))}
+        doc["engine"]["capital_krw"] = round(_loguniform(rng, 1e5, 1e9))
+    if random_limits(seed) is not None:
+        doc["engine"]["limits"] = limits_name(seed)
     if rng.random() < 0.2:
         # (KRX's VI is 2 minutes; the engine holds its orders through one, so a longer
         # one would only outlast the runner's guard)
@@ -250,6 +281,8 @@ class Case:
     seed: int
     text: str
     path: Path  # the document, for the replay line
+    slippage_max_bps: Decimal = Decimal(50)  # the run's limits' cap
+    joins_close: bool = False  # the run's limits join the closing auction
     report: SimReport | None = None
     crash: str = ""  # an exception out of simulate (or the wall-time bound)
     loop_errors: list[str] = field(default_factory=list)
@@ -314,7 +347,13 @@ def run_case(seed: int, folder: Path, wall_s: float = WALL_S_PER_CASE) -> Case:
     or what escaped."""
     case = Case(seed, random_scenario(seed), folder / f"fuzz-{seed}.yaml")
     case.path.write_text(case.text, encoding="utf-8")
+    drawn = random_limits(seed)
+    if drawn is not None:
+        (folder / limits_name(seed)).write_text(drawn, encoding="utf-8")
     scenario = load_scenario(case.path, text=case.text)
+    limits = load_engine_limits(scenario.limits_path)
+    case.slippage_max_bps = limits.slippage_max_bps
+    case.joins_close = limits.closing_auction == "join"
     recording = mock.patch.object(runner, "run_on", _recording_run_on(case.loop_errors))
     try:
         with recording, _wall_bound(wall_s):
@@ -340,7 +379,7 @@ def _fill_breaches(o: Outcome, cap_bps: Decimal) -> list[str]:
     return found
 
 
-def _engine_breaches(o: Outcome, cap_bps: Decimal) -> list[str]:
+def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool) -> list[str]:
     found = []
     if o.exchange_filled_qty != o.filled_qty:
         found.append(f"counted {o.filled_qty}, the exchange filled {o.exchange_filled_qty}")
@@ -351,7 +390,7 @@ def _engine_breaches(o: Outcome, cap_bps: Decimal) -> list[str]:
         found.append(f"{o.open_orders_left} order(s) live at the exchange, not reported")
     if o.exchange_filled_qty > o.qty or o.filled_qty > o.qty:
         found.append(f"overfilled: {o.exchange_filled_qty} of {o.qty}")
-    if GUARD_REASON in o.result_reason and not held_by_vi(o):
+    if GUARD_REASON in o.result_reason and not held_by_auction(o, joins_close):
         found.append(f"no result in {GUARD_FACTOR:.0f} horizons + 60 s (the runner's guard)")
     if o.role not in ("success", "escaped", "failed"):
         found.append(f"final state {o.final_state} has no role")
@@ -364,15 +403,18 @@ def _engine_breaches(o: Outcome, cap_bps: Decimal) -> list[str]:
     return found + _fill_breaches(o, cap_bps)
 
 
-def held_by_vi(o: Outcome) -> bool:
-    """Was the symbol in a VI when the runner's guard cut the run? The engine holds its
-    orders through a VI without using up its fill timeout (GR067), and VIs may follow
-    one another without limit: such a run outlasts any fixed bound (a design question,
-    not counted). Anything else the guard cuts is a hang."""
+def held_by_auction(o: Outcome, joins_close: bool) -> bool:
+    """Was a call auction holding the run when the runner's guard cut it? The engine holds
+    its orders through a VI without using up its fill timeout (GR067), and VIs may follow
+    one another without limit; with ``session.closing_auction: join`` it rests to the
+    close. Such a run outlasts the guard's fixed bound by design (not counted). Anything
+    else the guard cuts is a hang."""
+    if joins_close and o.continuous_end_ns is not None and o.end_ns >= o.continuous_end_ns:
+        return True
     return any(start <= o.end_ns <= end + _VI_SLACK_NS for start, end in o.vi_windows)
 
 
-def breaches(case: Case, limits: EngineLimits) -> list[str]:
+def breaches(case: Case) -> list[str]:
     """Every breach of the law in ``case`` (empty: clean)."""
     found = [f"escaped the run: {case.crash}"] if case.crash else []
     found += [f"event loop: {e}" for e in case.loop_errors]
@@ -380,7 +422,7 @@ def breaches(case: Case, limits: EngineLimits) -> list[str]:
         return found
     for o in case.engine:
         found += [f"intent {o.index} ({_describe(o)}): {b}"
-                  for b in _engine_breaches(o, limits.slippage_max_bps)]
+                  for b in _engine_breaches(o, case.slippage_max_bps, case.joins_close)]
     for name, outs in case.report.outcomes.items():
         found += [f"{name} intent {v['index']}: continuous fill {v['why']} (qty {v['qty']})"
                   for v in session_violations(outs)]
@@ -396,17 +438,16 @@ def _describe(o: Outcome) -> str:
 
 
 def replay_note(case: Case, problems: list[str]) -> str:
-    """What broke, the failing document's file, and how to replay it."""
+    """What broke, the failing document's file (its limits beside it), how to replay it,
+    and the documents."""
     path = case.path
     lines = "\n  ".join(problems)
+    drawn = random_limits(case.seed)
+    limits = "" if drawn is None else f"--- {limits_name(case.seed)} ---\n{drawn}"
     return (f"market fuzz seed {case.seed}: {len(problems)} breach(es)\n  {lines}\n"
             f"scenario: {path}\nreplay: scalpchart simulate --scenario {path} "
-            f"--seed {case.seed}\n--- scenario ---\n{case.text}")
+            f"--seed {case.seed}\n--- scenario ---\n{case.text}{limits}")
 
 
-def engine_limits() -> EngineLimits:
-    return load_engine_limits()
-
-
-__all__ = ["Case", "breaches", "engine_limits", "random_scenario",
-           "replay_note", "run_case"]
+__all__ = ["Case", "breaches", "random_limits", "random_scenario", "replay_note",
+           "run_case"]

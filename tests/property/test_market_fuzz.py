@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from market_fuzz_kit import WALL_S_PER_CASE, breaches, engine_limits, replay_note, run_case
+from market_fuzz_kit import WALL_S_PER_CASE, breaches, replay_note, run_case
 
 from execution.simulate import runner
 from execution.simulate.market import IntentSetup
@@ -40,7 +40,7 @@ FUZZ_RUNS = int(os.environ.get("SCALPCHART_MARKET_FUZZ_RUNS", "500"))
 
 def _check(seed: int, folder: Path) -> None:
     case = run_case(seed, folder)
-    problems = breaches(case, engine_limits())
+    problems = breaches(case)
     assert not problems, replay_note(case, problems)
 
 
@@ -59,9 +59,8 @@ def test_many_random_markets_keep_the_law(seed: int, tmp_path: Path) -> None:
 
 def test_the_checks_see_each_kind_of_breach(tmp_path: Path) -> None:
     """The law's checks are not vacuous: each breach planted in a clean run is reported."""
-    limits = engine_limits()
     case = run_case(FILLED_SEED, tmp_path)
-    assert breaches(case, limits) == []
+    assert breaches(case) == []
     filled = next(o for o in case.engine if o.fills and o.arrival_price is not None)
     fill = filled.fills[0]
     sign = filled.intent.side.sign
@@ -71,13 +70,13 @@ def test_the_checks_see_each_kind_of_breach(tmp_path: Path) -> None:
     filled.open_orders_left = 1
     filled.exchange_filled_qty += 1
     filled.result_reason = ""
-    found = "\n".join(breaches(case, limits))
+    found = "\n".join(breaches(case))
     for what in ("past arrival", "live at the exchange", "the exchange filled",
                  "without a reason"):
         assert what in found, (what, found)
     case.loop_errors.append("Task exception was never retrieved")
     case.crash = "RuntimeError: planted"
-    found = "\n".join(breaches(case, limits))
+    found = "\n".join(breaches(case))
     assert "event loop" in found and "escaped the run" in found
 
 
@@ -96,5 +95,5 @@ def test_a_run_that_never_ends_is_stopped_and_reported(
     monkeypatch.setitem(runner.RUNNERS, "engine", spin)
     case = run_case(FILLED_SEED, tmp_path, wall_s=1.0)
     assert case.report is None
-    assert breaches(case, engine_limits()) == [
+    assert breaches(case) == [
         "escaped the run: _Hang: no end after 1 s of wall time"]
