@@ -12,8 +12,8 @@ bounded in wall time, with every exception that reaches an event loop recorded;
 - no fill beyond the slippage cap against the engine's arrival price, nor past the
   intent's limit; no continuous-matching fill after 15:20 or inside a VI (any strategy);
 - no overfill; no exception out of the run or into the loop; no hang: no run cut by the
-  runner's guard (unless an auction held it, :func:`held_by_auction`), each case bounded
-  in wall time.
+  runner's guard that lived longer, outside the auctions holding it, than its limits'
+  stage timeouts allow (:func:`unpaused_s`), each case bounded in wall time.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ T = TypeVar("T")
 WALL_S_PER_CASE = 120.0  # a case runs a few intents four ways: seconds; this is a hang
 GUARD_REASON = "simulation guard"  # the runner cut an engine run (3 horizons + 60 s)
 GUARD_FACTOR = runner._GUARD_FACTOR
-_VI_SLACK_NS = 5_000_000_000  # the guard's escape takes a moment to settle
+_LIFE_SLACK_S = 30.0  # beyond the stage timeouts: adjust rounds, cancels, settlement
+_STAGE_TIMEOUT_KEYS = ("precheck", "splitting", "sending", "monitoring", "adjusting",
+                       "escaping")
 _BPS = Decimal(10_000)
 
 
@@ -58,6 +60,7 @@ class Case:
     path: Path  # the document, for the replay line
     slippage_max_bps: Decimal = Decimal(50)  # the run's limits' cap
     joins_close: bool = False  # the run's limits join the closing auction
+    life_s: float = 0.0  # the longest an engine run may live outside auctions
     report: SimReport | None = None
     crash: str = ""  # an exception out of simulate (or the wall-time bound)
     loop_errors: list[str] = field(default_factory=list)
@@ -129,6 +132,11 @@ def run_case(seed: int, folder: Path, wall_s: float = WALL_S_PER_CASE) -> Case:
     limits = load_engine_limits(scenario.limits_path)
     case.slippage_max_bps = limits.slippage_max_bps
     case.joins_close = limits.closing_auction == "join"
+    raw = limits.raw
+    assert raw is not None  # read from a file
+    case.life_s = _LIFE_SLACK_S + limits.cancel_confirm_timeout_ms / 1000 + sum(
+        float(raw.get(f"stage_timeouts.{key}_timeout_ms")) for key in _STAGE_TIMEOUT_KEYS
+    ) / 1000
     recording = mock.patch.object(runner, "run_on", _recording_run_on(case.loop_errors))
     try:
         with recording, _wall_bound(wall_s):
@@ -154,7 +162,8 @@ def _fill_breaches(o: Outcome, cap_bps: Decimal) -> list[str]:
     return found
 
 
-def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool) -> list[str]:
+def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool,
+                     life_s: float) -> list[str]:
     found = []
     if o.exchange_filled_qty != o.filled_qty:
         found.append(f"counted {o.filled_qty}, the exchange filled {o.exchange_filled_qty}")
@@ -165,8 +174,10 @@ def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool) -> list[st
         found.append(f"{o.open_orders_left} order(s) live at the exchange, not reported")
     if o.exchange_filled_qty > o.qty or o.filled_qty > o.qty:
         found.append(f"overfilled: {o.exchange_filled_qty} of {o.qty}")
-    if GUARD_REASON in o.result_reason and not held_by_auction(o, joins_close):
-        found.append(f"no result in {GUARD_FACTOR:.0f} horizons + 60 s (the runner's guard)")
+    if GUARD_REASON in o.result_reason and unpaused_s(o, joins_close) > life_s:
+        found.append(f"no result in {GUARD_FACTOR:.0f} horizons + 60 s (the runner's guard), "
+                     f"{unpaused_s(o, joins_close):.0f} s of it outside auctions (at most "
+                     f"{life_s:.0f} s)")
     if o.role not in ("success", "escaped", "failed"):
         found.append(f"final state {o.final_state} has no role")
     if not o.result_reason.strip():
@@ -178,15 +189,18 @@ def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool) -> list[st
     return found + _fill_breaches(o, cap_bps)
 
 
-def held_by_auction(o: Outcome, joins_close: bool) -> bool:
-    """Was a call auction holding the run when the runner's guard cut it? The engine holds
+def unpaused_s(o: Outcome, joins_close: bool) -> float:
+    """Seconds the engine run lived outside the call auctions holding it. The engine holds
     its orders through a VI without using up its fill timeout (GR067), and VIs may follow
     one another without limit; with ``session.closing_auction: join`` it rests to the
-    close. Such a run outlasts the guard's fixed bound by design (not counted). Anything
-    else the guard cuts is a hang."""
-    if joins_close and o.continuous_end_ns is not None and o.end_ns >= o.continuous_end_ns:
-        return True
-    return any(start <= o.end_ns <= end + _VI_SLACK_NS for start, end in o.vi_windows)
+    close. Such time is not a hang; the rest of a run's life is bounded by its limits'
+    stage timeouts."""
+    end = o.end_ns
+    if o.continuous_end_ns is not None and joins_close:  # the closing auction holds it
+        end = min(end, max(o.arrival_ns, o.continuous_end_ns))
+    held = sum(max(min(stop, end) - max(start, o.arrival_ns), 0)
+               for start, stop in o.vi_windows)
+    return (end - o.arrival_ns - held) / 1e9
 
 
 def breaches(case: Case) -> list[str]:
@@ -197,7 +211,8 @@ def breaches(case: Case) -> list[str]:
         return found
     for o in case.engine:
         found += [f"intent {o.index} ({_describe(o)}): {b}"
-                  for b in _engine_breaches(o, case.slippage_max_bps, case.joins_close)]
+                  for b in _engine_breaches(o, case.slippage_max_bps, case.joins_close,
+                                            case.life_s)]
     for name, outs in case.report.outcomes.items():
         found += [f"{name} intent {v['index']}: continuous fill {v['why']} (qty {v['qty']})"
                   for v in session_violations(outs)]
