@@ -172,8 +172,9 @@ def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool,
         found.append(f"position {o.exchange_position} vs filled {o.exchange_filled_qty}")
     if o.open_orders_left:
         found.append(f"{o.open_orders_left} order(s) live at the exchange, not reported")
-    if o.exchange_filled_qty > o.qty or o.filled_qty > o.qty:
-        found.append(f"overfilled: {o.exchange_filled_qty} of {o.qty}")
+    qty = min(o.qty, o.executed_qty or o.qty)  # (GR061 may have reduced it)
+    if o.exchange_filled_qty > qty or o.filled_qty > qty:
+        found.append(f"overfilled: {o.exchange_filled_qty} of {qty} (intent {o.qty})")
     if GUARD_REASON in o.result_reason and unpaused_s(o, joins_close) > life_s:
         found.append(f"no result in {GUARD_FACTOR:.0f} horizons + 60 s (the runner's guard), "
                      f"{unpaused_s(o, joins_close):.0f} s of it outside auctions (at most "

@@ -76,6 +76,7 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     out.result_reason = result.reason
     out.arrival_price = result.arrival_price
     out.precheck_failure = result.precheck_failure or ""
+    out.executed_qty = result.qty
     out.escape_reason = result.reason if out.role == "escaped" else ""
     if out.role in ("failed", "escaped"):
         precheck = result.precheck_failure
