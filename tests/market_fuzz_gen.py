@@ -207,7 +207,9 @@ def random_scenario(seed: int) -> str:
     if rng.random() < 0.35:  # a forced VI during the intents
         doc["events"] = [{"at": _hms(start + rng.randint(0, horizon + 30)), "symbol": code,
                           "event": "vi"} for _ in range(rng.randint(1, 2))]
-    if rng.random() < 0.1:
+    # Without phases the exchange trades continuously all day, but the engine still plans
+    # with KRX's calendar (15:20, the closing auction): only starts well before 15:20.
+    if rng.random() < 0.1 and start < 15 * 3600 + 10 * 60:
         doc["sessions"] = False  # continuous all day (the paper exchange's market)
         doc.pop("events", None)  # a VI needs the phases (the loader says so)
     doc["engine"] = {}
