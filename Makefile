@@ -8,7 +8,7 @@ OUT    := out
 REVIEW := docs/review-example
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo paper test lint diagrams bench simulate suite sweep fuzz kill-test graphviz install clean
+.PHONY: demo paper test lint diagrams bench simulate suite sweep fuzz fuzz-market kill-test graphviz install clean
 
 # Graphviz's dot renders SVG/PNG (DOT output needs nothing). Without it the tests that
 # need it are skipped and `render --format svg` says so; the install is tried, not forced.
@@ -70,6 +70,12 @@ bench: install
 # (SCALPCHART_FUZZ_EXAMPLES=N for another count); the default test run has a seeded 200.
 fuzz: install
 	$(BIN)/python -m pytest tests/property/test_fuzz_documents.py -m fuzz -s
+
+# 500 random markets (any tick band and board, VIs, the auctions, slow and lossy brokers)
+# through the engine and the baselines, the law checked on every intent (the default test
+# run has a seeded handful); SCALPCHART_MARKET_FUZZ_RUNS=N / _FROM=S for other seeds.
+fuzz-market: install
+	$(BIN)/python -m pytest tests/property/test_market_fuzz.py -m fuzz
 
 # The engine killed with SIGKILL at 200+ points of its lifecycle and recovered from its
 # journal (KILL_SEED=N, KILL_POINTS=N to vary; ~10 minutes)

@@ -26,11 +26,14 @@ The monitor (:func:`in_auction`, :func:`hold_pause`): in a call auction or a VI
 take part in the auction at their own limit, inside the cap), or shrunk by the limits'
 ``session.auction_policy`` (:mod:`execution.orders.shrink`); the pause neither counts
 as an adjust round nor uses up the fill timeout (both are pushed back by its length),
-so an order that would fill at the auction price is never cancelled by the pause.
+so an order that would fill at the auction price is never cancelled by the pause; unless
+the limits join the closing auction, never past the end of continuous trading less
+``end_margin_ms`` (a VI running into 15:20 does not carry the orders into the auction).
 """
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 from execution.broker import BrokerError
@@ -160,7 +163,7 @@ def hold_pause(ctx: ExecutionContext, now_s: float) -> float:
     """Account for the pause so far: the fill timeout and the round schedule are pushed
     back by its length since the last look (ms returned)."""
     since = max(ctx.pause_checked, ctx.paused_since or now_s)
-    extra_ms = max(now_s - since, 0.0) * 1000
+    extra_ms = min(max(now_s - since, 0.0) * 1000, _room_before_close_ms(ctx, now_s))
     ctx.pause_checked = now_s
     if extra_ms > 0:
         if ctx.run is not None:
@@ -169,6 +172,25 @@ def hold_pause(ctx: ExecutionContext, now_s: float) -> float:
             started, timeout_ms = ctx.fill_window
             ctx.fill_window = (started + extra_ms / 1000, timeout_ms)
     return extra_ms
+
+
+def _room_before_close_ms(ctx: ExecutionContext, now_s: float) -> float:
+    """How much later a pause may still push the fill timeout: unless the limits join the
+    closing auction, never past the end of continuous trading less ``end_margin_ms`` (a
+    VI running into 15:20 must not carry the orders into the auction the limits refuse,
+    nor the closing auction hold them to the close)."""
+    if ctx.limits.closing_auction == "join" or ctx.fill_window is None:
+        return math.inf
+    now_ns = ctx.services.now_ns()
+    end_ns = ctx.phase_end_ns
+    if end_ns is None:
+        close = session_close_ns(ctx, now_ns)
+        if close is None:
+            return math.inf
+        end_ns = close - CLOSING_AUCTION_MINUTES * _MINUTE_NS
+    started, timeout_ms = ctx.fill_window
+    deadline_ns = now_ns + (started + timeout_ms / 1000 - now_s) * 1e9
+    return max((end_ns - ctx.limits.end_margin_ms * 1e6 - deadline_ns) / 1e6, 0.0)
 
 
 def _near_size(quote: Quote, side: Side) -> int:

@@ -47,6 +47,11 @@ class SimConfig:
     rules: MarketRules | None = None  # None: KRX's defaults
     forced_vi: tuple[tuple[int, str], ...] = ()  # (epoch ns, symbol): a VI starts then
 
+    def __post_init__(self) -> None:
+        if self.forced_vi and self.sessions is None:
+            raise ValueError("a forced VI needs the KRX phases: give sessions (the calendar) "
+                             "or no forced_vi")
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:

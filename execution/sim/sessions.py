@@ -104,12 +104,14 @@ class SymbolSession:
         self.vi_windows.append((at, end))
 
     def extend(self, at: int) -> None:
-        """A VI in a scheduled call auction extends it by ``vi_s`` (once)."""
+        """A VI in a scheduled call auction extends it to ``vi_s`` after ``at`` (once); one
+        early in the auction never ends it before its scheduled end."""
         nominal = at + round(self.rules.vi_s * _NS)
-        self.ends_ns = self._random_end(nominal)
-        self.nominal_end_ns = nominal
+        end = self._random_end(nominal)
+        if self.ends_ns is None or end > self.ends_ns:
+            self.ends_ns, self.nominal_end_ns = end, nominal
         self.extended = True
-        self.vi_windows.append((at, self.ends_ns))
+        self.vi_windows.append((at, end))
 
     def dynamic_rate(self) -> float:
         return self.vi_rates.dynamic(self.phase)

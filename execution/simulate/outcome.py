@@ -41,6 +41,10 @@ class Outcome:
     adjust_rounds: int = 0
     escape_reason: str = ""
     reason: str = ""  # why a FAILED or ESCAPED execution ended so
+    result_reason: str = ""  # the engine result's reason, whatever the final state
+    arrival_price: Decimal | None = None  # the engine's own arrival price (its slippage cap's)
+    precheck_failure: str = ""  # the engine's PreCheck failure (a FAILED run's code), if any
+    executed_qty: int | None = None  # the engine's quantity: the intent's, or less (GR061)
     split_strategy: str = ""
     market_vwap: Decimal | None = None  # every trade on the tape during the execution
     stage_busy_us: dict[str, float] = field(default_factory=dict)

@@ -33,6 +33,8 @@ STRATEGIES = ("engine", "market", "passive", "peg_cross")
 # engine (building one costs hundreds of microseconds, resetting one a few).
 _SPARE_RUNS: dict[type[Any], list[ChartRun]] = {}
 _SETTLE_S = 2.0  # after the horizon: cancels and in-flight pushes settle
+_CHASE_S = 60.0  # at most this long for the chase of unconfirmed orders (then compared)
+_CHASE_LOOK_S = 0.1
 _GUARD_FACTOR = 3.0  # an engine run longer than this many horizons is cut (a bug, reported)
 
 
@@ -59,6 +61,13 @@ async def run_engine(setup: IntentSetup) -> Outcome:
             # rather than let the exchange driver spin virtual time forever.
             result = await asyncio.wait_for(execution.result, setup.horizon_s)
         done_ns = exchange.now_ns()
+        # Orders the result listed unconfirmed (FS096) are chased in the background until
+        # the broker answers (after a disconnect, once the poller's backoff reaches it):
+        # the exchange's truth is compared once that chase is over (or given up on).
+        loop = asyncio.get_running_loop()
+        chase_until = loop.time() + _CHASE_S
+        while next(engine.unsettled(), None) is not None and loop.time() < chase_until:
+            await asyncio.sleep(_CHASE_LOOK_S)
         # Let late pushes and cancels land, to see what the exchange did after the result.
         await asyncio.sleep(_SETTLE_S)
     await engine.close()
@@ -73,6 +82,10 @@ async def run_engine(setup: IntentSetup) -> Outcome:
     out.codes = result.codes()
     out.adjust_rounds = result.adjust_rounds
     out.role = engine.spec.role_of(result.final_state) or ""
+    out.result_reason = result.reason
+    out.arrival_price = result.arrival_price
+    out.precheck_failure = result.precheck_failure or ""
+    out.executed_qty = result.qty
     out.escape_reason = result.reason if out.role == "escaped" else ""
     if out.role in ("failed", "escaped"):
         precheck = result.precheck_failure

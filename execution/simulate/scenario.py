@@ -171,6 +171,9 @@ def _time_checks(source: Source) -> list[Problem]:
     times: list[tuple[str, str]] = []
     if arrivals is not None:
         times += [("arrivals.from", arrivals["from"]), ("arrivals.to", arrivals["to"])]
+    if data.get("events") and data.get("sessions") is False:
+        problems.append(source.problem("events", "scenario", "events (forced VIs) need the "
+                                       "KRX phases (sessions: false has none)"))
     for i, event in enumerate(data.get("events", [])):
         times.append((f"events[{i}].at", event["at"]))
         if event["symbol"] not in data["market"]["symbols"]:

@@ -28,14 +28,16 @@ def _mean_is(report: Mapping[str, Any]) -> float:
 
 
 def session_violations(outcomes: Sequence[Outcome]) -> list[dict[str, object]]:
-    """Fills made by continuous matching after 15:20 or inside a VI window."""
+    """Fills made by continuous matching after 15:20 or inside a VI window. A VI's first
+    instant is not inside it: the order whose rest starts the VI trades up to the band
+    first, at that same instant."""
     found: list[dict[str, object]] = []
     for o in outcomes:
         for f in o.fills:
             if f.phase is not MarketPhase.CONTINUOUS:
                 continue
             late = o.continuous_end_ns is not None and f.ts_ns >= o.continuous_end_ns
-            in_vi = any(start <= f.ts_ns < end for start, end in o.vi_windows)
+            in_vi = any(start < f.ts_ns < end for start, end in o.vi_windows)
             if late or in_vi:
                 found.append({"index": o.index, "ts_ns": f.ts_ns, "qty": f.filled_qty,
                               "why": "after 15:20" if late else "during a VI"})

@@ -176,6 +176,28 @@ async def test_a_vi_pauses_repricing_and_the_fill_timeout_then_requotes_fresh(
     assert pause["working"] == "1"
 
 
+async def test_a_vi_into_1520_does_not_carry_the_orders_into_the_closing_auction() -> None:
+    # Found by the market fuzz (seed 2034): a sell resting at 15:17 met VIs, the last one
+    # running into the closing auction; each pause pushed the fill timeout back, past
+    # 15:20, and the closing auction paused it again: the orders rested into the auction
+    # the limits refuse (`closing_auction: refuse`) and the execution ran past 15:24.
+    broker = _near_close(1_500)  # 1.5 s of continuous trading left, a 1 s fill timeout
+    engine = make_engine(broker, timeouts={"MONITORING": 1_000}, min_time_left_ms=200,
+                         end_margin_ms=300, adjust_interval_ms=20)
+    execution = engine.submit(intent(50, cid="C"))
+    await until_state(execution, "MONITORING")
+    assert execution.run.timeouts_ms["MONITORING"] == 1_000  # fits: not shortened
+    broker.set_phase(MarketPhase.VI_AUCTION, CONTINUOUS_END_NS)  # a VI up to 15:20
+    loop = asyncio.get_running_loop()
+    loop.call_later(1.5, broker.set_phase, MarketPhase.CLOSING_AUCTION, CLOSE_NS)
+    result = await finish(execution)
+    assert broker.now_ns() < CONTINUOUS_END_NS  # ended before 15:20, as planned
+    assert broker.live_orders() == []
+    assert result.final_state != "COMPLETE" and result.filled_qty == 0
+    assert _details(result.alerts, "GR067")[0]["action"] == "pause"
+    await engine.close()
+
+
 async def test_the_requote_after_a_vi_stays_inside_the_slippage_cap(
         broker: ScriptedBroker, new_engine: EngineFactory) -> None:
     engine = new_engine(adjust_interval_ms=20)  # arrival mid 70 050: the 50 bps cap is 70 400

@@ -148,6 +148,25 @@ def test_vi_in_the_closing_auction_extends_it() -> None:
     run_virtual(go())
 
 
+def test_an_early_vi_in_the_closing_auction_never_shortens_it() -> None:
+    # Found by the market fuzz (seed 2123): a VI forced at 15:20:41 ended the closing
+    # auction at 15:22:4x; the auction matched then and our unfilled orders went back on
+    # a continuous book at 15:22 (continuous fills after 15:20).
+    async def go() -> None:
+        ex = exchange("2024-06-03 15:20", forced=("2024-06-03 15:21",))
+        async with ex:
+            await ex.send(market("c", Side.BUY, 100))
+            await asyncio.sleep(4 * 60)  # 15:24:30: past the VI's two minutes
+            quote = ex.quote(CODE)
+            assert quote.phase is MarketPhase.CLOSING_AUCTION
+            assert quote.phase_ends_ns == epoch_ns(parse_at("2024-06-03 15:30"))
+            assert not ex.journal
+            await asyncio.sleep(7 * 60)
+        assert [f.phase for f in ex.journal] == [MarketPhase.CLOSING_AUCTION]
+        assert ex.journal[0].ts_ns >= epoch_ns(parse_at("2024-06-03 15:30"))
+    run_virtual(go())
+
+
 def test_dynamic_vi_from_an_incoming_order() -> None:
     tight = SymbolSpec(CODE, "tight", Decimal(75000), 2000, 0.018,
                        vi=ViRates(0.10, 0.002, 0.002))  # 0.2 %: two 100 KRW ticks
@@ -191,6 +210,15 @@ def test_without_sessions_every_symbol_trades_continuously() -> None:
         await ex.send(market("m", Side.BUY, 10))
         assert ex.journal[0].phase is MarketPhase.CONTINUOUS
     run_virtual(go())
+
+
+def test_a_forced_vi_without_sessions_is_refused_when_built() -> None:
+    # Found by the market fuzz (seed 2087): without the phases a forced VI crashed the
+    # driver later, on the event loop (an AssertionError in the phase change).
+    at = epoch_ns(parse_at("2024-06-03 10:00"))
+    with pytest.raises(ValueError, match="forced VI needs the KRX phases"):
+        SimulatedExchange(seed=1, start_ns=at, time_source=lambda: 0.0,
+                          forced_vi=((at + NS, CODE),))
 
 
 def test_a_vi_running_into_1520_becomes_the_closing_auction() -> None:

@@ -156,3 +156,14 @@ def test_errors_point_at_the_line(tmp_path: Path) -> None:
                for p in problems), problems
     problems = _problems(tmp_path, LATE + 'arrivals: {from: "15:61", to: "15:70"}\n')
     assert any("invalid time of day '15:61'" in p for p in problems), problems
+
+
+def test_events_need_the_krx_phases(tmp_path: Path) -> None:
+    # Found by the market fuzz (seed 2087): a forced VI with ``sessions: false`` crashed
+    # the exchange's driver (an AssertionError on the event loop) instead of an error here.
+    file = tmp_path / "s.yaml"
+    text = LATE + ('sessions: false\n'
+                   'events:\n  - {at: "15:19", symbol: "005930", event: vi}\n')
+    problems = _problems(tmp_path, text)
+    assert any(p.startswith(f"{file}:16:") and "[scenario]" in p and "sessions" in p
+               for p in problems), problems
