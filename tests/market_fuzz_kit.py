@@ -183,7 +183,7 @@ def _engine_breaches(o: Outcome, cap_bps: Decimal, joins_close: bool,
         found.append(f"final state {o.final_state} has no role")
     if not o.result_reason.strip():
         found.append(f"final state {o.final_state} without a reason")
-    if o.role in ("escaped", "failed") and not (o.codes or o.precheck_failure):
+    if o.role in ("escaped", "failed") and not o.codes:  # every final state has its code
         found.append(f"{o.final_state} without a code: {o.result_reason}")
     if o.role == "success" and not o.filled_qty:
         found.append(f"{o.final_state} with nothing filled: {o.result_reason}")
