@@ -53,6 +53,12 @@ def continuous_end_ns(ctx: ExecutionContext, quote: Quote, now_ns: int) -> int |
     """When continuous trading ends today (None: no session known for ``now_ns``)."""
     if quote.phase is MarketPhase.CONTINUOUS and quote.phase_ends_ns is not None:
         return quote.phase_ends_ns
+    return session_continuous_end_ns(ctx, now_ns)
+
+
+def session_continuous_end_ns(ctx: ExecutionContext, now_ns: int) -> int | None:
+    """When continuous trading ends today by the session table (the close less the
+    closing auction); None when no session is known for ``now_ns``."""
     close = session_close_ns(ctx, now_ns)
     return None if close is None else close - CLOSING_AUCTION_MINUTES * _MINUTE_NS
 
@@ -182,12 +188,9 @@ def _room_before_close_ms(ctx: ExecutionContext, now_s: float) -> float:
     if ctx.limits.closing_auction == "join" or ctx.fill_window is None:
         return math.inf
     now_ns = ctx.services.now_ns()
-    end_ns = ctx.phase_end_ns
+    end_ns = ctx.phase_end_ns or session_continuous_end_ns(ctx, now_ns)
     if end_ns is None:
-        close = session_close_ns(ctx, now_ns)
-        if close is None:
-            return math.inf
-        end_ns = close - CLOSING_AUCTION_MINUTES * _MINUTE_NS
+        return math.inf
     started, timeout_ms = ctx.fill_window
     deadline_ns = now_ns + (started + timeout_ms / 1000 - now_s) * 1e9
     return max((end_ns - ctx.limits.end_margin_ms * 1e6 - deadline_ns) / 1e6, 0.0)

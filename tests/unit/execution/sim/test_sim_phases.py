@@ -132,38 +132,29 @@ def test_forced_vi_stops_continuous_matching_for_two_minutes() -> None:
     run_virtual(go())
 
 
-def test_vi_in_the_closing_auction_extends_it() -> None:
-    async def go() -> None:
-        ex = exchange("2024-06-03 15:25", forced=("2024-06-03 15:29",))
-        async with ex:
-            await ex.send(market("c", Side.BUY, 100))
-            await asyncio.sleep(4 * 60 + 40)  # 15:29:40: extended, still collecting
-            quote = ex.quote(CODE)
-            assert quote.phase is MarketPhase.CLOSING_AUCTION
-            assert quote.phase_ends_ns == epoch_ns(parse_at("2024-06-03 15:31"))
-            assert not ex.journal
-            await asyncio.sleep(3 * 60)
-        assert [f.phase for f in ex.journal] == [MarketPhase.CLOSING_AUCTION]
-        assert ex.journal[0].ts_ns >= epoch_ns(parse_at("2024-06-03 15:31"))
-    run_virtual(go())
-
-
-def test_an_early_vi_in_the_closing_auction_never_shortens_it() -> None:
+@pytest.mark.parametrize(("start", "vi_at", "looked_s", "auction_end", "left_s"), [
+    # a VI late in the closing auction extends it
+    ("2024-06-03 15:25", "2024-06-03 15:29", 4 * 60 + 40, "2024-06-03 15:31", 3 * 60),
     # Found by the market fuzz (seed 2123): a VI forced at 15:20:41 ended the closing
     # auction at 15:22:4x; the auction matched then and our unfilled orders went back on
-    # a continuous book at 15:22 (continuous fills after 15:20).
+    # a continuous book at 15:22 (continuous fills after 15:20). An early VI in the
+    # closing auction never shortens it.
+    ("2024-06-03 15:20", "2024-06-03 15:21", 4 * 60, "2024-06-03 15:30", 7 * 60),
+])
+def test_a_vi_in_the_closing_auction_extends_it_never_shortens_it(
+        start: str, vi_at: str, looked_s: int, auction_end: str, left_s: int) -> None:
     async def go() -> None:
-        ex = exchange("2024-06-03 15:20", forced=("2024-06-03 15:21",))
+        ex = exchange(start, forced=(vi_at,))
         async with ex:
             await ex.send(market("c", Side.BUY, 100))
-            await asyncio.sleep(4 * 60)  # 15:24:30: past the VI's two minutes
+            await asyncio.sleep(looked_s)  # past the VI's start: still collecting
             quote = ex.quote(CODE)
             assert quote.phase is MarketPhase.CLOSING_AUCTION
-            assert quote.phase_ends_ns == epoch_ns(parse_at("2024-06-03 15:30"))
+            assert quote.phase_ends_ns == epoch_ns(parse_at(auction_end))
             assert not ex.journal
-            await asyncio.sleep(7 * 60)
+            await asyncio.sleep(left_s)
         assert [f.phase for f in ex.journal] == [MarketPhase.CLOSING_AUCTION]
-        assert ex.journal[0].ts_ns >= epoch_ns(parse_at("2024-06-03 15:30"))
+        assert ex.journal[0].ts_ns >= epoch_ns(parse_at(auction_end))
     run_virtual(go())
 
 
